@@ -1,0 +1,25 @@
+// Loading a pipeline for any command: errors become the standard report on stderr and exit 2.
+import { Effect } from 'effect'
+import { formatDiagnostics, loadPipeline, PipelineInvalid, sourceTextsOf, type ValidatedPipeline } from '@lorapipe/core'
+
+export type Loaded = { ok: true; pipeline: ValidatedPipeline } | { ok: false; error: PipelineInvalid }
+
+export async function load(file: string, sets: readonly string[]): Promise<Loaded> {
+  const r = await Effect.runPromise(Effect.either(loadPipeline(file, { sets })))
+  return r._tag === 'Right' ? { ok: true, pipeline: r.right } : { ok: false, error: r.left }
+}
+
+export function reportInvalid(e: PipelineInvalid): string {
+  return `${formatDiagnostics(e.diagnostics, sourceTextsOf(e))} in ${e.file}\n`
+}
+
+export function diagnosticsJson(e: PipelineInvalid) {
+  return e.diagnostics.map((d) => ({
+    file: d.location?.file,
+    line: d.location?.line,
+    column: d.location?.column,
+    pointer: d.pointer,
+    message: d.message,
+    hint: d.hint,
+  }))
+}

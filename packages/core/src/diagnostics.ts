@@ -1,0 +1,91 @@
+// A diagnostic is one problem in a pipeline, with enough data to point at it and explain the fix.
+// All problems of a file are collected as diagnostics and reported together.
+import { Data } from 'effect'
+
+/** A place in an input: a file (or a `--set` argument) and a 1-based line and column. */
+export interface Location {
+  readonly file: string
+  readonly line: number
+  readonly column: number
+}
+
+export interface Diagnostic {
+  /** Where the problem is; absent when nothing in the input can be pointed at. */
+  readonly location?: Location
+  /** JSON pointer into the resolved pipeline (e.g. `/trainer/learning_rate`), when it applies. */
+  readonly pointer?: string
+  readonly message: string
+  /** How to fix it, e.g. "did you mean `learning_rate`?" */
+  readonly hint?: string
+}
+
+/** The pipeline (or a file it extends) is invalid; every diagnostic found is listed. */
+export class PipelineInvalid extends Data.TaggedError('PipelineInvalid')<{
+  readonly file: string
+  readonly diagnostics: readonly Diagnostic[]
+}> {
+  override get message(): string {
+    return formatDiagnostics(this.diagnostics)
+  }
+}
+
+/** `/trainer/learning_rate` -> `trainer.learning_rate`; `/lora/target_modules/0` -> `lora.target_modules[0]`. */
+export function pointerToPath(pointer: string): string {
+  if (pointer === '' || pointer === '/') return '(root)'
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`), '')
+}
+
+export function pathToPointer(segments: readonly (string | number)[]): string {
+  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('')
+}
+
+export function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return []
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+}
+
+export function formatLocation(loc: Location): string {
+  return loc.line > 0 ? `${loc.file}:${loc.line}:${loc.column}` : loc.file
+}
+
+/** Source text of files, so diagnostics can show the offending line. */
+export type SourceTexts = ReadonlyMap<string, string>
+
+export function formatDiagnostic(d: Diagnostic, sources?: SourceTexts): string {
+  const where = d.location ? formatLocation(d.location) : '(pipeline)'
+  const at = d.pointer !== undefined && d.pointer !== '' ? ` (at ${pointerToPath(d.pointer)})` : ''
+  const lines = [`${where}: error: ${d.message}${at}`]
+  if (d.hint) lines.push(`  hint: ${d.hint}`)
+  const text = d.location && sources?.get(d.location.file)
+  if (text && d.location && d.location.line > 0) {
+    const src = text.split(/\r?\n/)[d.location.line - 1]
+    if (src !== undefined) {
+      const num = String(d.location.line)
+      lines.push(`  ${num} | ${src}`)
+      lines.push(`  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, d.location.column - 1))}^`)
+    }
+  }
+  return lines.join('\n')
+}
+
+export function formatDiagnostics(ds: readonly Diagnostic[], sources?: SourceTexts): string {
+  const body = ds.map((d) => formatDiagnostic(d, sources)).join('\n')
+  return `${body}\n${ds.length} error${ds.length === 1 ? '' : 's'}`
+}
+
+/** Diagnostics in reading order: by file, line, column. */
+export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => {
+    const la = a.location
+    const lb = b.location
+    if (!la || !lb) return la ? -1 : lb ? 1 : 0
+    return la.file.localeCompare(lb.file) || la.line - lb.line || la.column - lb.column
+  })
+}

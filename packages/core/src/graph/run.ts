@@ -1,0 +1,187 @@
+// Runs an execution graph with Effect. Each stage is a fiber that waits for the stages it needs;
+// independent stages run concurrently (up to `concurrency`). A failed stage skips its dependents
+// and lets unrelated stages finish. Interruption (Ctrl-C) interrupts running stages, whose scoped
+// resources are released; a stage's `stage.json` is only written after it succeeded.
+import { Cause, Context, Deferred, Effect, Exit } from 'effect'
+import { mkdirSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { Events, now, type RunEvent, type StageEvent } from '../events.ts'
+import { findStageRefs, substituteStageRefs } from '../pipeline/refs.ts'
+import type { StageNode, ValidatedPipeline } from '../pipeline/types.ts'
+import { readStageRecord, stageDir, writeStageRecord } from '../run/folder.ts'
+import { validateAgainst } from '../schema/validate.ts'
+import type { StageContext } from '../stage/context.ts'
+import type { StageRun } from '../stage/spec.ts'
+import { compileGraph } from './compile.ts'
+
+/** Implementations of the built-in stages, provided by @lorapipe/runner (core has no TensorFlow.js). */
+export class BuiltinStages extends Context.Tag('lorapipe/BuiltinStages')<BuiltinStages, ReadonlyMap<string, StageRun<any>>>() {}
+
+export type StageResult =
+  | { readonly status: 'done'; readonly outputs: Record<string, unknown>; readonly cached?: boolean }
+  | { readonly status: 'failed'; readonly error: string }
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'interrupted' }
+
+export interface RunResult {
+  readonly status: 'succeeded' | 'failed' | 'interrupted'
+  readonly stages: ReadonlyMap<string, StageResult>
+  readonly runDir: string
+}
+
+export interface RunOptions {
+  readonly runDir: string
+  /** Most stages running at once; default: all that are ready. */
+  readonly concurrency?: number
+  /** Reuse stages that already completed in this run folder. */
+  readonly resume?: boolean
+}
+
+/** Text for an error of any kind: tagged errors explain themselves through `message`. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name
+  if (typeof e === 'object' && e !== null) {
+    const o = e as { message?: unknown; _tag?: unknown }
+    if (typeof o.message === 'string' && o.message) return o.message
+    if (typeof o._tag === 'string') return `${o._tag}: ${JSON.stringify(e)}`
+  }
+  return String(e)
+}
+
+export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effect<RunResult, never, Events | BuiltinStages> {
+  return Effect.gen(function* () {
+    const events = yield* Events
+    const builtins = yield* BuiltinStages
+    const graph = compileGraph(p)
+    const started = Date.now()
+    const results = new Map<string, StageResult>()
+    const done = new Map<string, Deferred.Deferred<StageResult>>()
+    for (const id of graph.order) done.set(id, yield* Deferred.make<StageResult>())
+    const outputs: Record<string, Record<string, unknown>> = {}
+    const publish = (e: RunEvent) => events.publish(e)
+
+    yield* publish({
+      _tag: 'RunStarted',
+      time: now(),
+      pipeline: p.name,
+      file: p.file,
+      runDir: opts.runDir,
+      stages: graph.order.map((id) => ({ id, uses: graph.nodes.get(id)!.uses, needs: graph.nodes.get(id)!.needs })),
+    })
+
+    const finish = (id: string, r: StageResult) =>
+      Effect.sync(() => {
+        results.set(id, r)
+        if (r.status === 'done') outputs[id] = r.outputs
+      }).pipe(Effect.zipRight(Deferred.succeed(done.get(id)!, r)))
+
+    const runOne = (id: string): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const node = graph.nodes.get(id)!
+        const needs = yield* Effect.forEach(node.needs, (n) => Deferred.await(done.get(n)!).pipe(Effect.map((r) => [n, r] as const)))
+        const blocked = needs.find(([, r]) => r.status !== 'done')
+        if (blocked) {
+          const reason = `needs \`${blocked[0]}\`, which ${blocked[1].status === 'failed' ? 'failed' : blocked[1].status === 'skipped' ? 'was skipped' : 'was interrupted'}`
+          yield* publish({ _tag: 'StageSkipped', time: now(), stage: id, reason })
+          return yield* finish(id, { status: 'skipped', reason })
+        }
+        const dir = stageDir(p, opts.runDir, id)
+        if (opts.resume) {
+          const rec = readStageRecord(dir)
+          if (rec) {
+            yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs: 0, outputs: rec.outputs })
+            return yield* finish(id, { status: 'done', outputs: rec.outputs, cached: true })
+          }
+        }
+        yield* runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r))
+      })
+
+    const statusOf = (interrupted: boolean): RunResult['status'] => {
+      const statuses = [...results.values()].map((r) => r.status)
+      return interrupted || statuses.includes('interrupted') ? 'interrupted' : statuses.some((s) => s !== 'done') ? 'failed' : 'succeeded'
+    }
+    // RunFinished is published from a finalizer so that it is written even when interrupted.
+    yield* Effect.forEach(graph.order, runOne, { concurrency: opts.concurrency ?? 'unbounded', discard: true }).pipe(
+      Effect.onExit((exit) => publish({ _tag: 'RunFinished', time: now(), status: statusOf(Exit.isInterrupted(exit)), durationMs: Date.now() - started, runDir: opts.runDir })),
+    )
+    const status = statusOf(false)
+    return { status, stages: results, runDir: opts.runDir }
+  })
+}
+
+function runStage(
+  p: ValidatedPipeline,
+  node: StageNode,
+  dir: string,
+  runDir: string,
+  outputs: Record<string, Record<string, unknown>>,
+  builtins: ReadonlyMap<string, StageRun<any>>,
+  publish: (e: RunEvent) => Effect.Effect<void>,
+  finish: (r: StageResult) => Effect.Effect<void>,
+): Effect.Effect<void> {
+  const id = node.id
+  const t0 = Date.now()
+  const startedAt = new Date().toISOString()
+  const failed = (error: string) =>
+    publish({ _tag: 'StageFailed', time: now(), stage: id, durationMs: Date.now() - t0, error }).pipe(Effect.zipRight(finish({ status: 'failed', error })))
+
+  return Effect.gen(function* () {
+    const params = substituteStageRefs(node.params, outputs) as Record<string, unknown>
+    if (findStageRefs(node.params).length > 0) {
+      const errs = validateAgainst(node.spec.params, params, new Map(), { pointerPrefix: `/stages/${id}/with` })
+      if (errs.length > 0) return yield* failed(`parameters after substituting stage outputs are invalid: ${errs.map((d) => d.message).join('; ')}`)
+    }
+    const run = node.module?.stage.run ?? builtins.get(node.uses)
+    if (!run) return yield* failed(`built-in stage \`${node.uses}\` is not available in this installation of lorapipe`)
+    let decoded: unknown = params
+    if (node.module) {
+      try {
+        decoded = node.module.stage.decode(params)
+      } catch (e) {
+        return yield* failed(`parameters do not decode: ${describeError(e)}`)
+      }
+    }
+    mkdirSync(dir, { recursive: true })
+    const controller = new AbortController()
+    const emitSync = (e: StageEvent) => Effect.runSync(publish({ ...e, time: now(), stage: id } as RunEvent))
+    const ctx: StageContext = {
+      stageId: id,
+      pipelineName: p.name,
+      pipelineDir: p.dir,
+      runDir,
+      dir,
+      seed: typeof params.seed === 'number' ? params.seed : p.seed,
+      runtime: p.runtime,
+      inputs: Object.fromEntries(node.needs.map((n) => [n, outputs[n] ?? {}])),
+      emit: (e) => publish({ ...e, time: now(), stage: id } as RunEvent),
+      emitSync,
+      log: (message, level = 'info') => publish({ _tag: 'Log', level, message, time: now(), stage: id }),
+      signal: controller.signal,
+      resolvePath: (q) => (isAbsolute(q) ? q : resolve(p.dir, q)),
+    }
+    yield* publish({ _tag: 'StageStarted', time: now(), stage: id, uses: node.uses })
+    const body = Effect.suspend(() => {
+      const r = run(decoded, ctx)
+      return Effect.isEffect(r) ? r : Effect.tryPromise({ try: () => r, catch: (e) => e })
+    })
+    // On interruption (Ctrl-C) the handler runs as a finalizer: it tells Promise-based stages to
+    // stop and records the stage as interrupted; no stage.json is written.
+    const onInterrupt = Effect.sync(() => controller.abort()).pipe(
+      Effect.zipRight(publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 })),
+      Effect.zipRight(finish({ status: 'interrupted' })),
+    )
+    const exit = yield* Effect.exit(Effect.scoped(body).pipe(Effect.onInterrupt(() => onInterrupt)))
+    if (Exit.isSuccess(exit)) {
+      const out = (exit.value ?? {}) as Record<string, unknown>
+      const missing = node.spec.outputs.filter((o) => !(o in out))
+      if (missing.length > 0) return yield* failed(`stage returned no value for its declared output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
+      const durationMs = Date.now() - t0
+      writeStageRecord(dir, { stage: id, uses: node.uses, outputs: out, startedAt, finishedAt: new Date().toISOString(), durationMs })
+      yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs, outputs: out })
+      return yield* finish({ status: 'done', outputs: out })
+    }
+    if (Exit.isInterrupted(exit)) return yield* Effect.interrupt
+    return yield* failed(describeError(Cause.squash(exit.cause)))
+  })
+}
+

@@ -1,0 +1,32 @@
+// The schema that governs a key path, for typing `--set` values. Follows properties,
+// additionalProperties, $ref and, for `stages.<id>.with`, the stage's own parameters.
+import { builtinSpec } from '../stage/builtins.ts'
+import type { JSONSchema } from './job.ts'
+import { partial } from './partial.ts'
+
+export function schemaAt(root: JSONSchema, segments: string[], usesOf: (stageId: string) => string | undefined): JSONSchema | undefined {
+  let cur: JSONSchema | undefined = root
+  for (let i = 0; i < segments.length && cur; i++) {
+    const seg = segments[i]!
+    cur = deref(root, cur)
+    if (i >= 2 && segments[0] === 'stages' && i === 2 && seg === 'with') {
+      const spec = builtinSpec(usesOf(segments[1]!) ?? '')
+      cur = spec ? partial(spec.params) : undefined
+      continue
+    }
+    const props = cur.properties as Record<string, JSONSchema> | undefined
+    if (props && seg in props) cur = props[seg]
+    else if (cur.items && /^\d+$/.test(seg)) cur = cur.items as JSONSchema
+    else if (typeof cur.additionalProperties === 'object') cur = cur.additionalProperties as JSONSchema
+    else cur = undefined
+  }
+  return cur ? deref(root, cur) : undefined
+}
+
+function deref(root: JSONSchema, s: JSONSchema): JSONSchema {
+  const ref = s.$ref
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return s
+  let cur: any = root
+  for (const seg of ref.slice(2).split('/')) cur = cur?.[seg]
+  return (cur as JSONSchema) ?? s
+}

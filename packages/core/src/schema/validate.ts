@@ -1,0 +1,131 @@
+// Runs ajv (JSON Schema 2020-12, all errors) and turns its errors into diagnostics that name the
+// place in the file, say what is wrong in words, and suggest the closest valid key or value.
+import Ajv2020Import, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
+import type { Diagnostic } from '../diagnostics.ts'
+import { pointerToPath } from '../diagnostics.ts'
+import { placeOf, type SourceMap } from '../source/document.ts'
+import { didYouMean } from '../suggest.ts'
+import type { JSONSchema } from './job.ts'
+
+// ajv ships CommonJS with a default export; under NodeNext the class sits on `.default`.
+const Ajv2020: typeof Ajv2020Import.default = (Ajv2020Import as any).default ?? Ajv2020Import
+
+const cache = new WeakMap<object, ValidateFunction>()
+
+function compile(schema: JSONSchema, useDefaults: boolean): ValidateFunction {
+  const hit = cache.get(schema)
+  if (hit) return hit
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false, useDefaults })
+  const fn = ajv.compile(schema)
+  cache.set(schema, fn)
+  return fn
+}
+
+export interface ValidateOptions {
+  /** Fill in schema defaults (mutates `data`). */
+  readonly useDefaults?: boolean
+  /** Prefix for pointers in messages, e.g. `/stages/lora/with` when validating a stage's params. */
+  readonly pointerPrefix?: string
+}
+
+export function validateAgainst(schema: JSONSchema, data: unknown, map: SourceMap, opts: ValidateOptions = {}): Diagnostic[] {
+  const fn = compile(schema, opts.useDefaults ?? false)
+  if (fn(data)) return []
+  return toDiagnostics(fn.errors ?? [], map, opts.pointerPrefix ?? '')
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a map'
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
+  return `${typeof v} ${String(v)}`
+}
+
+function typeWords(t: unknown): string {
+  const names: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', null: 'null' }
+  const ts = Array.isArray(t) ? t : [t]
+  return ts.map((x) => names[String(x)] ?? String(x)).join(' or ')
+}
+
+function toDiagnostics(errors: ErrorObject[], map: SourceMap, prefix: string): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const seen = new Set<string>()
+  // A value of the wrong type also fails its other keywords; its type error says it all.
+  const typeFailed = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath))
+  for (const e of errors) {
+    if (e.keyword === 'if' || e.keyword === 'allOf') continue
+    if (e.keyword !== 'type' && typeFailed.has(e.instancePath)) continue
+    const d = toDiagnostic(e, map, prefix)
+    const key = `${d.pointer}|${d.message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(d)
+  }
+  return out
+}
+
+function toDiagnostic(e: ErrorObject, map: SourceMap, prefix: string): Diagnostic {
+  const pointer = prefix + e.instancePath
+  const here = placeOf(map, e.instancePath)
+  const field = pointerToPath(pointer)
+  const p = e.params as Record<string, any>
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty)
+      const child = `${e.instancePath}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+      const place = map.get(child)
+      const known = Object.keys((e.parentSchema as any)?.properties ?? {})
+      return {
+        location: place?.key ?? place?.value ?? here?.value,
+        pointer: prefix + child,
+        message: `unknown key \`${key}\`${e.instancePath || prefix ? ` in \`${field}\`` : ''}`,
+        hint: didYouMean(key, known) ?? (known.length ? `valid keys: ${known.join(', ')}` : undefined),
+      }
+    }
+    case 'required': {
+      const key = String(p.missingProperty)
+      return {
+        location: here?.key ?? here?.value,
+        pointer,
+        message: `missing required key \`${key}\`${e.instancePath || prefix ? ` in \`${field}\`` : ''}`,
+        hint: key === 'lora' ? 'give a LoRA config, or `lora: null` for full fine-tuning' : undefined,
+      }
+    }
+    case 'type':
+      return { location: here?.value, pointer, message: `\`${field}\` must be ${typeWords(p.type)}, not ${describe(e.data)}` }
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String)
+      return {
+        location: here?.value,
+        pointer,
+        message: `\`${field}\` must be one of ${allowed.map((a) => `\`${a}\``).join(', ')}, not ${describe(e.data)}`,
+        hint: typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined,
+      }
+    }
+    case 'const':
+      return { location: here?.value, pointer, message: `\`${field}\` must be ${JSON.stringify(p.allowedValue)}` }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const op = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' }[e.keyword]
+      return { location: here?.value, pointer, message: `\`${field}\` must be ${op} ${p.limit}, not ${String(e.data)}` }
+    }
+    case 'minItems':
+      return { location: here?.value, pointer, message: `\`${field}\` must have at least ${p.limit} item${p.limit === 1 ? '' : 's'}` }
+    case 'minProperties':
+      return { location: here?.value, pointer, message: `\`${field}\` must have at least ${p.limit} entr${p.limit === 1 ? 'y' : 'ies'}` }
+    case 'minLength':
+      return { location: here?.value, pointer, message: `\`${field}\` must not be empty` }
+    case 'pattern':
+      return { location: here?.value, pointer, message: `\`${field}\` is not valid: ${describe(e.data)} does not match ${p.pattern}` }
+    case 'propertyNames': {
+      const name = String(p.propertyName)
+      const place = map.get(`${e.instancePath}/${name}`)
+      return { location: place?.key ?? here?.value, pointer: `${pointer}/${name}`, message: `\`${name}\` is not a valid name in \`${field}\` (letters, digits, _ and -, starting with a letter or _)` }
+    }
+    default:
+      return { location: here?.value, pointer, message: `\`${field}\` ${e.message ?? 'is invalid'}` }
+  }
+}

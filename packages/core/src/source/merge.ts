@@ -1,0 +1,41 @@
+// Deep merge used by `extends:` and by stage defaults: maps merge key by key, everything else
+// (scalars, lists, null) replaces. `null` replacing a map is how a child turns a section off
+// (`lora: null` for full fine-tuning). The source map follows the values.
+import { isPlainObject, type Sourced, type SourceMap } from './document.ts'
+
+export function deepMerge(base: Sourced, over: Sourced, at = ''): Sourced {
+  const map: SourceMap = new Map(base.map)
+  const value = mergeAt(base.value, over.value, at, map, over.map)
+  return { value, map }
+}
+
+function mergeAt(b: unknown, o: unknown, ptr: string, map: SourceMap, overMap: SourceMap): unknown {
+  if (isPlainObject(b) && isPlainObject(o)) {
+    const own = overMap.get(ptr)
+    if (own) map.set(ptr, own)
+    const out: Record<string, unknown> = { ...b }
+    for (const [k, v] of Object.entries(o)) {
+      const child = `${ptr}/${escapeKey(k)}`
+      out[k] = k in b ? mergeAt(b[k], v, child, map, overMap) : replaceAt(v, child, map, overMap)
+    }
+    return out
+  }
+  return replaceAt(o, ptr, map, overMap)
+}
+
+function replaceAt(o: unknown, ptr: string, map: SourceMap, overMap: SourceMap): unknown {
+  for (const k of [...map.keys()]) if (k === ptr || k.startsWith(ptr + '/')) map.delete(k)
+  for (const [k, v] of overMap) if (k === ptr || k.startsWith(ptr + '/')) map.set(k, v)
+  return o
+}
+
+export function escapeKey(k: string): string {
+  return k.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+/** Re-roots a source map: entries under `from` are moved under `to` (e.g. `/trainer` -> `/stages/x/with/trainer`). */
+export function rebase(map: SourceMap, from: string, to: string): SourceMap {
+  const out: SourceMap = new Map()
+  for (const [k, v] of map) if (k === from || k.startsWith(from + '/')) out.set(to + k.slice(from.length), v)
+  return out
+}

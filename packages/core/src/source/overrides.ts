@@ -1,0 +1,80 @@
+// `--set trainer.learning_rate=1e-4`: the value is read as YAML (so numbers, booleans, lists and
+// null come through) and then typed by the schema at that path: where the schema wants a string,
+// `--set model.revision=1234` stays the string "1234". Invalid values are reported by validation,
+// pointing at the --set argument.
+import { parse as parseYamlValue } from 'yaml'
+import type { Diagnostic, Location } from '../diagnostics.ts'
+import { pathToPointer } from '../diagnostics.ts'
+import type { JSONSchema } from '../schema/job.ts'
+import { isPlainObject, type Sourced, type SourceMap } from './document.ts'
+import { deepMerge } from './merge.ts'
+
+export interface Override {
+  readonly arg: string
+  readonly path: string[]
+  readonly raw: string
+}
+
+export function parseOverride(arg: string): Override | Diagnostic {
+  const eq = arg.indexOf('=')
+  const place: Location = { file: `--set ${arg}`, line: 0, column: 0 }
+  if (eq <= 0) return { location: place, message: 'expected `--set key.path=value`', hint: 'e.g. `--set trainer.learning_rate=1e-4`' }
+  const key = arg.slice(0, eq).trim()
+  const path = key.split('.')
+  if (path.some((s) => s === '')) return { location: place, message: `\`${key}\` is not a valid key path`, hint: 'separate keys with single dots: `trainer.learning_rate`' }
+  return { arg, path, raw: arg.slice(eq + 1) }
+}
+
+type Resolver = (segments: string[]) => JSONSchema | undefined
+
+/** Applies overrides in order; each becomes a one-value document merged over the pipeline. */
+export function applyOverrides(doc: Sourced, overrides: readonly Override[], schemaAt: Resolver): { doc: Sourced; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = []
+  let cur = doc
+  for (const o of overrides) {
+    const place: Location = { file: `--set ${o.arg}`, line: 0, column: 0 }
+    let value: unknown
+    try {
+      value = o.raw === '' ? '' : parseYamlValue(o.raw)
+    } catch {
+      value = o.raw
+    }
+    const schema = schemaAt(o.path)
+    value = coerce(value, o.raw, schema)
+    // Build {a: {b: value}} with its source map pointing every level at the --set argument.
+    let nested: unknown = value
+    for (let i = o.path.length - 1; i >= 0; i--) nested = { [o.path[i]!]: nested }
+    const map: SourceMap = new Map()
+    map.set('', { value: place })
+    o.path.forEach((_, i) => map.set(pathToPointer(o.path.slice(0, i + 1)), { key: place, value: place }))
+    addDescendants(value, pathToPointer(o.path), map, place)
+    if (!isPlainObject(cur.value)) cur = { value: {}, map: cur.map }
+    cur = deepMerge(cur, { value: nested, map })
+  }
+  return { doc: cur, diagnostics }
+}
+
+function addDescendants(v: unknown, ptr: string, map: SourceMap, place: Location) {
+  if (Array.isArray(v)) v.forEach((x, i) => (map.set(`${ptr}/${i}`, { value: place }), addDescendants(x, `${ptr}/${i}`, map, place)))
+  else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) (map.set(`${ptr}/${k}`, { key: place, value: place }), addDescendants(x, `${ptr}/${k}`, map, place))
+}
+
+function types(schema: JSONSchema | undefined): string[] {
+  if (!schema) return []
+  const t = schema.type
+  if (Array.isArray(t)) return t.map(String)
+  if (typeof t === 'string') return [t]
+  if (Array.isArray(schema.enum)) return [...new Set(schema.enum.map((e) => (e === null ? 'null' : typeof e)))]
+  return []
+}
+
+function coerce(value: unknown, raw: string, schema: JSONSchema | undefined): unknown {
+  const ts = types(schema)
+  if (ts.length === 0) return value
+  const is = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
+  if (ts.includes(is) || (is === 'number' && ts.includes('integer') && Number.isInteger(value))) return value
+  if (ts.includes('string') && (is === 'number' || is === 'boolean')) return raw.trim()
+  // A single name where a list is allowed: `--set lora.target_modules=q_lin,v_lin`.
+  if (ts.includes('array') && is === 'string' && typeof value === 'string' && value.includes(',')) return value.split(',').map((s) => s.trim())
+  return value
+}

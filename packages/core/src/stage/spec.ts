@@ -1,0 +1,34 @@
+// What a stage is: a name, a JSON Schema for its `with:` parameters, the outputs it promises, and
+// a `run` that returns an Effect. Built-in stages and user modules share this one shape.
+import type { Effect } from 'effect'
+import type { JSONSchema } from '../schema/job.ts'
+import type { StageContext } from './context.ts'
+
+/** Values a stage hands to the stages after it (`${stages.<id>.outputs.<name>}`). */
+export type StageOutputs = Record<string, string | number | boolean | null>
+
+export type StageRun<P> = (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, never> | Promise<StageOutputs | void>
+
+/** The declarative part of a stage, known without running anything. */
+export interface StageSpec {
+  readonly name: string
+  readonly description: string
+  /** JSON Schema of the stage's `with:` parameters, after top-level defaults are merged in. */
+  readonly params: JSONSchema
+  /** Names of the outputs the stage returns. */
+  readonly outputs: readonly string[]
+  /** Top-level job sections (`model`, `trainer`, ...) that act as defaults for `with:`. */
+  readonly defaults?: readonly string[]
+  /** Checks the schema cannot express (after defaults); pointers are relative to the parameters. */
+  readonly check?: (params: Readonly<Record<string, unknown>>) => readonly ParamProblem[]
+}
+
+export interface ParamProblem {
+  readonly pointer: string
+  readonly message: string
+  readonly hint?: string
+}
+
+export interface StageDefinition<P = any> extends StageSpec {
+  readonly run: StageRun<P>
+}
