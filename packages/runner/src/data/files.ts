@@ -1,0 +1,43 @@
+// Resolves a dataset path (a file, or a `*` glob in the file name) to the files to read, and the
+// format of each from its extension.
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
+import { closestName } from './closest.ts'
+import { datasetError } from './errors.ts'
+import type { Format } from './table.ts'
+
+const EXTENSIONS: Record<string, Format> = { '.tsv': 'tsv', '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet' }
+
+export function inferFormat(file: string): Format {
+  const f = EXTENSIONS[extname(file).toLowerCase()]
+  if (f === undefined) {
+    throw datasetError(file, undefined, `cannot tell the format from the extension ${JSON.stringify(extname(file))}; name the file .tsv, .csv, .jsonl or .parquet, or set format`)
+  }
+  return f
+}
+
+/** Files named by `path` (relative to baseDir), sorted by name when it is a glob. */
+export function resolveFiles(path: string, baseDir = process.cwd()): string[] {
+  const full = isAbsolute(path) ? path : resolve(baseDir, path)
+  const dir = dirname(full)
+  const name = basename(full)
+  if (dir.includes('*')) throw datasetError(full, undefined, 'a `*` is only supported in the file name, not in directory names')
+  if (!name.includes('*')) {
+    if (existsSync(full) && statSync(full).isFile()) return [full]
+    let hint = ''
+    if (existsSync(dir)) {
+      const near = closestName(name, readdirSync(dir))
+      if (near) hint = `; did you mean ${JSON.stringify(join(dir, near))}?`
+    } else hint = `; the folder ${dir} does not exist either`
+    throw datasetError(full, undefined, `file not found${hint}`)
+  }
+  if (!existsSync(dir)) throw datasetError(full, undefined, `the folder ${dir} does not exist`)
+  const re = new RegExp('^' + name.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')
+  const matches = readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile())
+  if (matches.length === 0) throw datasetError(full, undefined, `no file in ${dir} matches ${JSON.stringify(name)}`)
+  return matches
+}

@@ -1,0 +1,9 @@
+// Tagged error for everything that goes wrong while loading or running a tokenizer.
+import { Data } from 'effect'
+
+export class TokenizerError extends Data.TaggedError('TokenizerError')<{
+  /** The folder or file involved (or '<memory>' for a tokenizer built from objects). */
+  readonly source: string
+  /** Readable explanation: what, where, and the fix. */
+  readonly message: string
+}> {}
