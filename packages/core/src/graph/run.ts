@@ -167,7 +167,7 @@ function runStage(
     // On interruption (Ctrl-C) the handler runs as a finalizer: it tells Promise-based stages to
     // stop and records the stage as interrupted; no stage.json is written.
     const onInterrupt = Effect.sync(() => controller.abort()).pipe(
-      Effect.zipRight(publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 })),
+      Effect.zipRight(Effect.suspend(() => publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 }))),
       Effect.zipRight(finish({ status: 'interrupted' })),
     )
     const exit = yield* Effect.exit(Effect.scoped(body).pipe(Effect.onInterrupt(() => onInterrupt)))

@@ -61,7 +61,10 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     const interp = interpolate(over.doc, opts.env ?? process.env)
     diagnostics.push(...interp.diagnostics)
     const doc = interp.doc
-    const fileErrors = validateAgainst(fileSchema(), structuredClone(doc.value), doc.map)
+    // A reference that could not be resolved is already reported; its literal text would only
+    // add a type error at the same place.
+    const unresolved = new Set(interp.diagnostics.map((d) => d.pointer))
+    const fileErrors = validateAgainst(fileSchema(), structuredClone(doc.value), doc.map).filter((d) => !unresolved.has(d.pointer))
     diagnostics.push(...fileErrors)
     const reported = new Set(fileErrors.map((d) => (d.location ? formatLocation(d.location) : '')))
 
@@ -106,6 +109,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
         const rel = d.pointer?.slice(shortForm ? 0 : `${base}/with`.length) ?? ''
         if (refPointers.has(rel)) continue // checked again once the reference is resolved
         if (d.location && reported.has(formatLocation(d.location)) && !d.message.startsWith('missing')) continue
+        if (shortForm && unresolved.has(d.pointer)) continue
         diagnostics.push(shortForm || d.location ? d : { ...d, location: usesPlace })
       }
       for (const c of spec.check?.(params.value as Record<string, unknown>) ?? []) {
