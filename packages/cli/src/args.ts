@@ -1,6 +1,6 @@
 // Command-line parsing on node's util.parseArgs, with errors that say what to type instead.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { didYouMean } from '@lorapipe/core'
+import { didYouMean } from '@lorapipe/core/suggest.ts'
 
 export class UsageError extends Error {
   readonly _tag = 'UsageError'

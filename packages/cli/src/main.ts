@@ -1,16 +1,14 @@
 // The `lorapipe` command: dispatches to a command and turns its result into the exit code.
 import { UsageError } from './args.ts'
-import { planCommand } from './commands/plan.ts'
 import { mainHelp, VERSION } from './commands/help.ts'
-import { runCommand } from './commands/run.ts'
-import { validateCommand } from './commands/validate.ts'
 import { EXIT } from './exit-codes.ts'
-import { didYouMean } from '@lorapipe/core'
+import { closest } from '@lorapipe/core/suggest.ts'
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand,
-  validate: validateCommand,
-  plan: planCommand,
+// Commands are imported when used, so `--help` and `--version` start fast.
+const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  run: () => import('./commands/run.ts').then((m) => m.runCommand),
+  validate: () => import('./commands/validate.ts').then((m) => m.validateCommand),
+  plan: () => import('./commands/plan.ts').then((m) => m.planCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,14 +18,14 @@ export async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? EXIT.badInput : EXIT.ok
   }
   if (cmd === '--version' || cmd === '-v') return (process.stdout.write(VERSION + '\n'), EXIT.ok)
-  const command = commands[cmd]
-  if (!command) {
-    const hint = didYouMean(cmd, Object.keys(commands))
-    process.stderr.write(`error: unknown command \`${cmd}\`${hint ? `; ${hint}` : ''}\nsee \`lorapipe --help\`\n`)
+  const load = commands[cmd]
+  if (!load) {
+    const hint = closest(cmd, Object.keys(commands))
+    process.stderr.write(`error: unknown command \`${cmd}\`${hint ? `; did you mean \`${hint}\`?` : ''}\nsee \`lorapipe --help\`\n`)
     return EXIT.badInput
   }
   try {
-    return await command(rest)
+    return await (await load())(rest)
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`)

@@ -5,14 +5,14 @@ import { JSONSchema as EJSONSchema, Schema } from 'effect'
 import type { JSONSchema } from '../schema/job.ts'
 import type { StageContext } from './context.ts'
 import type { StageDefinition, StageOutputs, StageRun } from './spec.ts'
-import type { Effect } from 'effect'
+import type { Effect, Scope } from 'effect'
 
 export interface DefineStageInput<P> {
   readonly name: string
   readonly description?: string
   readonly params: JSONSchema | Schema.Schema<P, any, never>
   readonly outputs?: readonly string[]
-  readonly run: (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, never> | Promise<StageOutputs | void>
+  readonly run: (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, Scope.Scope> | Promise<StageOutputs | void>
 }
 
 export interface CustomStage<P = any> extends StageDefinition<P> {

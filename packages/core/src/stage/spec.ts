@@ -1,13 +1,14 @@
 // What a stage is: a name, a JSON Schema for its `with:` parameters, the outputs it promises, and
 // a `run` that returns an Effect. Built-in stages and user modules share this one shape.
-import type { Effect } from 'effect'
+import type { Effect, Scope } from 'effect'
 import type { JSONSchema } from '../schema/job.ts'
 import type { StageContext } from './context.ts'
 
 /** Values a stage hands to the stages after it (`${stages.<id>.outputs.<name>}`). */
 export type StageOutputs = Record<string, string | number | boolean | null>
 
-export type StageRun<P> = (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, never> | Promise<StageOutputs | void>
+/** A stage body. It may acquire scoped resources (Effect.acquireRelease); the executor closes the scope when the stage ends, fails or is interrupted. */
+export type StageRun<P> = (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, Scope.Scope> | Promise<StageOutputs | void>
 
 /** The declarative part of a stage, known without running anything. */
 export interface StageSpec {
