@@ -14,9 +14,9 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D | null): tf
   return tf.tidy(() => {
     const inF = w.shape[1]
     const lead = x.shape.slice(0, -1)
-    const x2 = x.reshape([-1, inF])
+    const x2 = tf.reshape(x, [-1, inF])
     let y = tf.matMul(x2, w, false, true)
     if (b) y = tf.add(y, b)
-    return y.reshape([...lead, w.shape[0]])
+    return tf.reshape(y, [...lead, w.shape[0]])
   })
 }

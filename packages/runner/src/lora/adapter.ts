@@ -1,0 +1,143 @@
+// Adapters in the Hugging Face PEFT file format: adapter_config.json + adapter_model.safetensors
+// with keys `base_model.model.<module path>.lora_A.weight` ([r, in]), `.lora_B.weight` ([out, r]),
+// and modules_to_save parameters as `base_model.model.<param name>`. Older layouts
+// (`.modules_to_save.default.`, `.lora_A.default.weight`) are accepted when reading.
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { SequenceClassifier } from '../models/classifier.ts'
+import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
+import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
+import { writeFileAtomic } from '../safetensors/atomic-write.ts'
+import { loraConfigFromPeft, loraConfigToPeft, type LoraConfig } from './config.ts'
+import { LoraError } from './error.ts'
+import { injectLora, type LoraModel } from './inject.ts'
+
+export const ADAPTER_CONFIG = 'adapter_config.json'
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
+const PREFIX = 'base_model.model.'
+
+/** Maps a PEFT key to our parameter name (`<path>.lora_A.weight`, `classifier.weight`, ...). */
+export function adapterKeyToParam(key: string): string {
+  let k = key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key
+  k = k.replace('.modules_to_save.default.', '.').replace('.modules_to_save.', '.')
+  k = k.replace(/\.(lora_[AB])\.default\.weight$/, '.$1.weight')
+  return k
+}
+
+export interface SaveAdapterOptions {
+  /** Written as base_model_name_or_path (e.g. the hub id or folder the base model came from). */
+  readonly baseModelNameOrPath?: string | null
+}
+
+/** The tensors an adapter file holds for this LoRA model, by PEFT key. */
+export function adapterTensors(lora: LoraModel): Map<string, TensorToWrite> {
+  const out = new Map<string, TensorToWrite>()
+  for (const l of lora.layers.values()) {
+    out.set(`${PREFIX}${l.A.name}`, { shape: l.A.shape, data: l.A.read() })
+    out.set(`${PREFIX}${l.B.name}`, { shape: l.B.shape, data: l.B.read() })
+  }
+  for (const name of lora.plan.savedBaseParams) {
+    const p = lora.model.parameter(name)
+    out.set(`${PREFIX}${name}`, { shape: p.shape, data: p.read() })
+  }
+  return out
+}
+
+/** Writes adapter_config.json + adapter_model.safetensors that PEFT's PeftModel.from_pretrained loads. */
+export async function saveAdapter(lora: LoraModel, dir: string, options: SaveAdapterOptions = {}): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const t = lora.config.targetModules
+  // PEFT stores the names it matched; for a list we keep the user's names, for a regex the regex.
+  const targetModules = t === null ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
+  const cfg = loraConfigToPeft(lora.config, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
+  await writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapterTensors(lora), { format: 'pt' })
+  await writeFileAtomic(join(dir, ADAPTER_CONFIG), `${JSON.stringify(cfg, null, 2)}\n`)
+}
+
+export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+  const file = join(dir, ADAPTER_CONFIG)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    throw new LoraError({ source: file, reason: `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new LoraError({ source: file, reason: `not valid JSON (${(e as Error).message})` })
+  }
+  return loraConfigFromPeft(json, file)
+}
+
+export interface AssignReport {
+  /** Parameter names set from the adapter. */
+  readonly loaded: string[]
+}
+
+/**
+ * Copies adapter tensors (PEFT keys) into the LoRA model. Every LoRA A/B of the model must be in the
+ * adapter with the same shape (so a rank mismatch is an error); a key the model has no place for is
+ * an error too, naming it. modules_to_save weights are optional (the model keeps its own if absent).
+ */
+export function assignAdapterTensors(lora: LoraModel, tensors: ReadonlyMap<string, LoadedTensor>, source: string): AssignReport {
+  const byParam = new Map<string, LoadedTensor>()
+  for (const [k, t] of tensors) byParam.set(adapterKeyToParam(k), t)
+  const want = new Map(lora.loraParameters().map((p) => [p.name, p]))
+  const saved = new Set(lora.plan.savedBaseParams)
+  const problems: string[] = []
+  const unexpected = [...byParam.keys()].filter((k) => !want.has(k) && !saved.has(k))
+  if (unexpected.length > 0) {
+    problems.push(`unexpected keys (not LoRA weights or modules_to_save of this model): ${unexpected.slice(0, 6).join(', ')}${unexpected.length > 6 ? ', ...' : ''}`)
+  }
+  const missing = [...want.keys()].filter((k) => !byParam.has(k))
+  if (missing.length > 0) problems.push(`missing LoRA weights: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`)
+  for (const [name, t] of byParam) {
+    const p = want.get(name) ?? (saved.has(name) ? lora.model.parameter(name) : null)
+    if (p && (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))) {
+      problems.push(`${name}: adapter shape [${t.shape}], model expects [${p.shape}]${name.includes('lora_') ? ' (a different rank r?)' : ''}`)
+    }
+  }
+  if (problems.length > 0) throw new LoraError({ source, reason: `adapter does not fit the model: ${problems.join('; ')}` })
+  const loaded: string[] = []
+  for (const [name, t] of byParam) {
+    const p = want.get(name) ?? lora.model.parameter(name)
+    p.assign(Float32Array.from(t.data))
+    loaded.push(name)
+  }
+  return { loaded }
+}
+
+export interface LoadAdapterOptions {
+  /** false (PEFT's default for from_pretrained): everything frozen, for inference. true: trainable as configured. */
+  readonly isTrainable?: boolean
+  /** Seed of the model's LoRA dropout stream. */
+  readonly seed?: number
+}
+
+/** Attaches a saved PEFT adapter to `model` (as PeftModel.from_pretrained). */
+export async function loadAdapter(model: SequenceClassifier, dir: string, options: LoadAdapterOptions = {}): Promise<LoraModel> {
+  const config = await readAdapterConfig(dir)
+  const file = join(dir, ADAPTER_WEIGHTS)
+  const weights = await readSafetensors(file)
+  const lora = injectLora(model, config, { seed: options.seed ?? 0 })
+  try {
+    assignAdapterTensors(lora, weights.tensors, file)
+  } catch (e) {
+    lora.remove()
+    throw e
+  }
+  if (!options.isTrainable) model.setTrainable(() => false)
+  return lora
+}
+
+/**
+ * `lora.init_from: <adapter dir>`: starts training from an existing adapter's weights. The LoRA
+ * model (already injected with the run's config) must have the same targets and ranks.
+ */
+export async function initFromAdapter(lora: LoraModel, dir: string): Promise<AssignReport> {
+  const file = join(dir, ADAPTER_WEIGHTS)
+  const weights = await readSafetensors(file)
+  return assignAdapterTensors(lora, weights.tensors, file)
+}

@@ -1,0 +1,64 @@
+// DistilBertForSequenceClassification: the math of transformers' modeling_distilbert (eval and
+// train mode), parameter names as its state dict.
+import * as tf from '@tensorflow/tfjs-core'
+import type { DistilBertConfig } from './config.ts'
+import { layerNormParams, linearParams, type LinearSpec, type ModelSpec, type ParamSpec } from './spec.ts'
+import type { ModelInternals, ModelInputs } from './architecture.ts'
+import { layerNorm } from '../nn/layer-norm.ts'
+import { dropout } from '../nn/dropout.ts'
+import { ACTIVATIONS } from '../nn/activation.ts'
+import { attentionMaskBias, multiHeadAttention } from '../nn/attention.ts'
+import type { ForwardContext } from '../nn/context.ts'
+
+const LN_EPS = 1e-12
+
+export function distilbertSpec(c: DistilBertConfig): ModelSpec {
+  const p: ParamSpec[] = []
+  const l: LinearSpec[] = []
+  const e = 'distilbert.embeddings'
+  p.push({ name: `${e}.word_embeddings.weight`, shape: [c.vocabSize, c.dim], init: { kind: 'normal', paddingIdx: c.padTokenId }, role: 'encoder' })
+  p.push({ name: `${e}.position_embeddings.weight`, shape: [c.maxPositionEmbeddings, c.dim], init: { kind: 'normal' }, role: 'encoder' })
+  layerNormParams(`${e}.LayerNorm`, c.dim, 'encoder', p)
+  for (let i = 0; i < c.nLayers; i++) {
+    const b = `distilbert.transformer.layer.${i}`
+    for (const n of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) linearParams(`${b}.attention.${n}`, c.dim, c.dim, 'encoder', p, l)
+    layerNormParams(`${b}.sa_layer_norm`, c.dim, 'encoder', p)
+    linearParams(`${b}.ffn.lin1`, c.dim, c.hiddenDim, 'encoder', p, l)
+    linearParams(`${b}.ffn.lin2`, c.hiddenDim, c.dim, 'encoder', p, l)
+    layerNormParams(`${b}.output_layer_norm`, c.dim, 'encoder', p)
+  }
+  linearParams('pre_classifier', c.dim, c.dim, 'head', p, l)
+  linearParams('classifier', c.dim, c.numLabels, 'head', p, l)
+  return { prefix: 'distilbert', params: p, linears: l, outputModule: 'classifier' }
+}
+
+export function distilbertForward(m: ModelInternals<DistilBertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
+  const c = m.config
+  return tf.tidy(() => {
+    const [b, l] = inputs.inputIds.shape as [number, number]
+    const e = 'distilbert.embeddings'
+    const words = tf.gather(m.p(`${e}.word_embeddings.weight`), tf.cast(inputs.inputIds, 'int32'))
+    const pos = tf.slice(m.p(`${e}.position_embeddings.weight`), [0, 0], [l, c.dim])
+    let x = layerNorm(tf.add(words, pos), m.p(`${e}.LayerNorm.weight`), m.p(`${e}.LayerNorm.bias`), LN_EPS)
+    x = dropout(x, c.dropout, ctx)
+    const maskBias = attentionMaskBias(inputs.attentionMask)
+    const act = ACTIVATIONS[c.activation]!
+    for (let i = 0; i < c.nLayers; i++) {
+      const pre = `distilbert.transformer.layer.${i}`
+      const a = `${pre}.attention`
+      const q = m.lin(`${a}.q_lin`).forward(x, ctx)
+      const k = m.lin(`${a}.k_lin`).forward(x, ctx)
+      const v = m.lin(`${a}.v_lin`).forward(x, ctx)
+      const context = multiHeadAttention(q, k, v, maskBias, { heads: c.nHeads, scaleQueryFirst: true, dropoutRate: c.attentionDropout }, ctx)
+      const sa = m.lin(`${a}.out_lin`).forward(context, ctx)
+      x = layerNorm(tf.add(sa, x), m.p(`${pre}.sa_layer_norm.weight`), m.p(`${pre}.sa_layer_norm.bias`), LN_EPS)
+      let f = m.lin(`${pre}.ffn.lin2`).forward(act(m.lin(`${pre}.ffn.lin1`).forward(x, ctx)), ctx)
+      f = dropout(f, c.dropout, ctx)
+      x = layerNorm(tf.add(f, x), m.p(`${pre}.output_layer_norm.weight`), m.p(`${pre}.output_layer_norm.bias`), LN_EPS)
+    }
+    const first = tf.reshape(tf.slice(x, [0, 0, 0], [b, 1, c.dim]), [b, c.dim])
+    let h = tf.relu(m.lin('pre_classifier').forward(first, ctx))
+    h = dropout(h, c.seqClassifDropout, ctx)
+    return m.lin('classifier').forward(h, ctx) as tf.Tensor2D
+  })
+}

@@ -1,0 +1,10 @@
+// Public surface of the model runtime.
+export { parseModelConfig, readModelConfig, configToJson, architectureName, hiddenSize, ModelConfigError } from './config.ts'
+export type { ModelConfig, DistilBertConfig, BertConfig, ConfigOverrides } from './config.ts'
+export { SequenceClassifier } from './classifier.ts'
+export type { ForwardOptions, ParameterCount } from './classifier.ts'
+export { loadPretrained, createRandomModel, createRandomModelFromConfig, saveModel, readCheckpoint, initialValues } from './load.ts'
+export type { LoadOptions, LoadReport, LoadedModel, ModelOptions, SaveOptions } from './load.ts'
+export { modelSpec } from './architecture.ts'
+export type { ModelSpec, ParamSpec, LinearSpec } from './spec.ts'
+export { ModelError } from './error.ts'

@@ -1,0 +1,221 @@
+// Building models: from a Hugging Face folder (config.json + model.safetensors), or randomly
+// initialised from a config as transformers' _init_weights; and saving back to such a folder.
+import { access, mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs-core'
+import { readModelConfig, configToJson, architectureName, type ConfigOverrides, type ModelConfig } from './config.ts'
+import { modelSpec } from './architecture.ts'
+import { elementCount, type ModelSpec, type ParamSpec } from './spec.ts'
+import { SequenceClassifier } from './classifier.ts'
+import { ModelError } from './error.ts'
+import { Param, ParamStore } from '../nn/params.ts'
+import { Rng } from '../nn/rng.ts'
+import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
+import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
+import { writeFileAtomic } from '../safetensors/atomic-write.ts'
+
+export interface ModelOptions extends ConfigOverrides {
+  /** Seed for freshly initialised weights and the model's dropout stream (default 0). */
+  readonly seed?: number
+}
+
+export interface LoadOptions extends ModelOptions {
+  /** Re-initialise head weights whose shape differs from the checkpoint (e.g. another num_labels) instead of failing. */
+  readonly ignoreMismatchedSizes?: boolean
+}
+
+export interface LoadReport {
+  /** Parameters the checkpoint lacked (all freshly initialised head/pooler weights). */
+  readonly missingKeys: string[]
+  /** Checkpoint tensors the model does not use (e.g. the masked-LM head). */
+  readonly unexpectedKeys: string[]
+  /** Head weights re-initialised because their shape differed (ignoreMismatchedSizes). */
+  readonly mismatchedKeys: string[]
+  /** Human-readable warnings in the words of transformers. */
+  readonly warnings: string[]
+}
+
+export interface LoadedModel {
+  readonly model: SequenceClassifier
+  readonly report: LoadReport
+}
+
+/** Initial values as transformers' _init_weights: normal(0, initializer_range), padding row zero, LayerNorm 1/0, biases 0. */
+export function initialValues(spec: ParamSpec, std: number, rng: Rng): Float32Array {
+  const n = elementCount(spec.shape)
+  switch (spec.init.kind) {
+    case 'zeros':
+      return new Float32Array(n)
+    case 'ones':
+      return new Float32Array(n).fill(1)
+    case 'normal': {
+      const out = rng.fillNormal(n, 0, std)
+      const pad = spec.init.paddingIdx
+      if (pad !== undefined) {
+        const width = spec.shape[1]!
+        out.fill(0, pad * width, (pad + 1) * width)
+      }
+      return out
+    }
+  }
+}
+
+function storeFrom(spec: ModelSpec, values: (s: ParamSpec) => Float32Array): ParamStore {
+  const store = new ParamStore()
+  for (const s of spec.params) store.add(new Param(s.name, tf.tensor(values(s), [...s.shape], 'float32')))
+  return store
+}
+
+/** A randomly initialised model of this config (all parameters frozen until something makes them trainable). */
+export function createRandomModel(config: ModelConfig, options: ModelOptions = {}): SequenceClassifier {
+  const seed = options.seed ?? 0
+  const rng = new Rng(seed)
+  const spec = modelSpec(config)
+  return new SequenceClassifier(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
+}
+
+/** Same, from a config.json path (e.g. the published distilbert-base-uncased config). */
+export async function createRandomModelFromConfig(configPath: string, options: ModelOptions = {}): Promise<SequenceClassifier> {
+  return createRandomModel(await readModelConfig(configPath, options), options)
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false)
+
+/** Reads the checkpoint tensors of a folder: model.safetensors, or shards listed in model.safetensors.index.json. */
+export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTensor>> {
+  const single = join(dir, 'model.safetensors')
+  if (await exists(single)) return new Map((await readSafetensors(single)).tensors)
+  const index = join(dir, 'model.safetensors.index.json')
+  if (await exists(index)) {
+    let map: Record<string, string>
+    try {
+      map = JSON.parse(await readFile(index, 'utf8')).weight_map
+      if (typeof map !== 'object' || map === null) throw new Error('no weight_map')
+    } catch (e) {
+      throw new ModelError({ source: index, reason: `not a valid shard index (${(e as Error).message})` })
+    }
+    const out = new Map<string, LoadedTensor>()
+    for (const shard of new Set(Object.values(map))) {
+      for (const [k, t] of (await readSafetensors(join(dir, shard))).tensors) out.set(k, t)
+    }
+    return out
+  }
+  if (await exists(join(dir, 'pytorch_model.bin'))) {
+    throw new ModelError({
+      source: dir,
+      reason: 'only pytorch_model.bin found: PyTorch pickle checkpoints are not loaded (unsafe, needs torch); use a model that ships model.safetensors or convert it',
+    })
+  }
+  throw new ModelError({ source: dir, reason: 'no model.safetensors (or model.safetensors.index.json) in this folder' })
+}
+
+/** Old BERT checkpoints name LayerNorm parameters gamma/beta; transformers renames them. */
+function fixKey(k: string): string {
+  if (k.endsWith('.gamma')) return `${k.slice(0, -6)}.weight`
+  if (k.endsWith('.beta')) return `${k.slice(0, -5)}.bias`
+  return k
+}
+
+/**
+ * Loads a Hugging Face folder into a sequence-classification model. Accepts checkpoints with or
+ * without the `distilbert.`/`bert.` prefix and base masked-LM checkpoints (their MLM head is
+ * ignored; the classification head is initialised freshly, seeded, with a warning). A missing
+ * encoder weight or a shape mismatch is an error.
+ */
+export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const config = await readModelConfig(join(dir, 'config.json'), options)
+  const spec = modelSpec(config)
+  const raw = await readCheckpoint(dir)
+  const ckpt = new Map<string, LoadedTensor>()
+  for (const [k, t] of raw) ckpt.set(fixKey(k), t)
+
+  const expected = new Set(spec.params.map((s) => s.name))
+  const prefix = `${spec.prefix}.`
+  const hasPrefix = [...ckpt.keys()].some((k) => k.startsWith(prefix))
+  // A bare base-model checkpoint (DistilBertModel / BertModel) stores `embeddings...` without the prefix.
+  const source = (name: string): string => (!hasPrefix && name.startsWith(prefix) ? name.slice(prefix.length) : name)
+
+  const seed = options.seed ?? 0
+  const rng = new Rng(seed)
+  const used = new Set<string>()
+  const missing: string[] = []
+  const mismatched: string[] = []
+  const missingEncoder: string[] = []
+  const shapeErrors: string[] = []
+  const values = new Map<string, Float32Array>()
+  for (const s of spec.params) {
+    const key = source(s.name)
+    const t = ckpt.get(key)
+    if (t) {
+      used.add(key)
+      if (!(t.data instanceof Float32Array)) {
+        shapeErrors.push(`${key} has integer dtype ${t.dtype}, expected a floating type`)
+      } else if (tf.util.arraysEqual(t.shape, [...s.shape])) {
+        values.set(s.name, t.data)
+        continue
+      } else if (s.role === 'head' && options.ignoreMismatchedSizes) {
+        mismatched.push(`${s.name}: checkpoint [${t.shape}] vs model [${s.shape}]`)
+      } else {
+        shapeErrors.push(`${key}: checkpoint shape [${t.shape}], model expects [${s.shape}]`)
+        continue
+      }
+    } else if (s.role === 'encoder') {
+      missingEncoder.push(s.name)
+      continue
+    } else {
+      missing.push(s.name)
+    }
+  }
+  if (missingEncoder.length > 0) {
+    throw new ModelError({
+      source: dir,
+      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${architectureName(config)}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
+    })
+  }
+  if (shapeErrors.length > 0) {
+    const hint = shapeErrors.some((e) => e.startsWith('classifier.') || e.startsWith('pre_classifier.'))
+      ? ' (a head of another size: set ignoreMismatchedSizes to re-initialise it)'
+      : ''
+    throw new ModelError({ source: dir, reason: `weights do not fit the model: ${shapeErrors.join('; ')}${hint}` })
+  }
+  // Fresh weights in spec order, each from the seeded stream, so the same seed gives the same head.
+  for (const s of spec.params) {
+    if (!values.has(s.name)) values.set(s.name, initialValues(s, config.initializerRange, rng))
+  }
+  const unexpected = [...ckpt.keys()].filter((k) => !used.has(k) && !expected.has(k))
+
+  const warnings: string[] = []
+  const arch = architectureName(config)
+  if (unexpected.length > 0) {
+    warnings.push(
+      `Some weights of the model checkpoint at ${dir} were not used when initializing ${arch}: [${unexpected.join(', ')}]\n` +
+        `- This IS expected if you are initializing ${arch} from the checkpoint of a model trained on another task or with another architecture (e.g. a masked-LM checkpoint).`,
+    )
+  }
+  const fresh = [...missing, ...mismatched.map((m) => m.split(':')[0]!)]
+  if (fresh.length > 0) {
+    warnings.push(
+      `Some weights of ${arch} were not initialized from the model checkpoint at ${dir} and are newly initialized: [${fresh.join(', ')}]\n` +
+        'You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.',
+    )
+  }
+  const model = new SequenceClassifier(config, storeFrom(spec, (s) => values.get(s.name)!), seed)
+  return { model, report: { missingKeys: missing, unexpectedKeys: unexpected, mismatchedKeys: mismatched, warnings } }
+}
+
+export interface SaveOptions {
+  /** Values to write instead of the model's own for these parameter names (e.g. merged LoRA weights). */
+  readonly overrides?: ReadonlyMap<string, Float32Array>
+}
+
+/** Writes config.json + model.safetensors that transformers loads as the same model (base weights only, no LoRA). */
+export async function saveModel(model: SequenceClassifier, dir: string, options: SaveOptions = {}): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const tensors = new Map<string, TensorToWrite>()
+  for (const s of model.spec.params) {
+    const data = options.overrides?.get(s.name) ?? model.parameter(s.name).read()
+    tensors.set(s.name, { shape: s.shape, data })
+  }
+  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' })
+  await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(model.config), null, 2)}\n`)
+}

@@ -1,0 +1,54 @@
+// Parameter and linear-module layout of an architecture, computed from the config alone: names and
+// shapes exactly as the transformers state dict. Models are built from it, and parameter counts or
+// LoRA plans can be computed from it without allocating any weights.
+
+export type ParamInit =
+  | { readonly kind: 'normal'; readonly paddingIdx?: number }
+  | { readonly kind: 'zeros' }
+  | { readonly kind: 'ones' }
+
+/**
+ * encoder: must come from the checkpoint; pooler/head: freshly initialised (with a warning) when a
+ * checkpoint lacks them, as transformers does for a masked-LM checkpoint.
+ */
+export type ParamRole = 'encoder' | 'pooler' | 'head'
+
+export interface ParamSpec {
+  readonly name: string
+  readonly shape: readonly number[]
+  readonly init: ParamInit
+  readonly role: ParamRole
+}
+
+export interface LinearSpec {
+  /** Module path, e.g. `distilbert.transformer.layer.0.attention.q_lin`. */
+  readonly path: string
+  readonly inFeatures: number
+  readonly outFeatures: number
+  readonly bias: boolean
+}
+
+export interface ModelSpec {
+  /** Base-model prefix of the state dict (`distilbert` or `bert`). */
+  readonly prefix: string
+  readonly params: readonly ParamSpec[]
+  readonly linears: readonly LinearSpec[]
+  /** Name of the output layer (excluded from all-linear LoRA, always trained for SEQ_CLS). */
+  readonly outputModule: string
+}
+
+/** Helper for spec builders: a torch.nn.Linear at `path`. */
+export function linearParams(path: string, inF: number, outF: number, role: ParamRole, out: ParamSpec[], lins: LinearSpec[]): void {
+  out.push({ name: `${path}.weight`, shape: [outF, inF], init: { kind: 'normal' }, role })
+  out.push({ name: `${path}.bias`, shape: [outF], init: { kind: 'zeros' }, role })
+  lins.push({ path, inFeatures: inF, outFeatures: outF, bias: true })
+}
+
+export function layerNormParams(path: string, dim: number, role: ParamRole, out: ParamSpec[]): void {
+  out.push({ name: `${path}.weight`, shape: [dim], init: { kind: 'ones' }, role })
+  out.push({ name: `${path}.bias`, shape: [dim], init: { kind: 'zeros' }, role })
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1)
+}

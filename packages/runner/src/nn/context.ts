@@ -1,0 +1,11 @@
+// What a forward pass needs besides its inputs: training mode (dropout on) and the random stream
+// dropout masks come from.
+import type { Rng } from './rng.ts'
+
+export interface ForwardContext {
+  readonly training: boolean
+  /** Source of dropout masks; required when training with any dropout rate above 0. */
+  readonly rng: Rng | null
+}
+
+export const EVAL: ForwardContext = { training: false, rng: null }

@@ -1,0 +1,7 @@
+export { SafetensorsError } from './error.ts'
+export type { SafetensorsDtype } from './dtype.ts'
+export { decodeSafetensors, parseHeader, readSafetensors, readSafetensorsHeader, readSafetensorsSync, MAX_HEADER_BYTES } from './read.ts'
+export type { LoadedTensor, SafetensorsFile, SafetensorsHeader, TensorEntry, ReadOptions } from './read.ts'
+export { encodeSafetensors, writeSafetensors } from './write.ts'
+export type { TensorToWrite, TensorsToWrite, WritableDtype } from './write.ts'
+export { writeFileAtomic } from './atomic-write.ts'
