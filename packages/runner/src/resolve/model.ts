@@ -1,0 +1,67 @@
+// Where a pipeline's model comes from: a local folder (`model.path`, which wins), a hub
+// repository (`model.id` at `model.revision`, fetched into the huggingface_hub cache), or only a
+// config for `init: random`.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { Data } from 'effect'
+import type { StageContext } from '@lorapipe/core'
+import { snapshotDownload } from '../hub/index.ts'
+import { hubOptionsFor } from './hub-options.ts'
+
+export interface ModelParams {
+  readonly id?: string
+  readonly revision?: string
+  readonly path?: string
+  readonly init?: 'pretrained' | 'random'
+  readonly config?: string
+}
+
+export interface ResolvedModel {
+  /** The model folder (config.json, weights, tokenizer files); absent for a config-only random init. */
+  readonly dir?: string
+  readonly init: 'pretrained' | 'random'
+  /** The config.json to build from. */
+  readonly configPath: string
+  /** For the manifest: `local:<dir>` or `hub:<id>@<commit>`. */
+  readonly source: string
+  readonly commit?: string
+}
+
+export class ModelSourceError extends Data.TaggedError('ModelSourceError')<{ readonly message: string }> {}
+
+/** Files a sequence classifier needs from a hub repository (not TF/Flax/ONNX weights). */
+export const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'model-*.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.txt',
+  'special_tokens_map.json',
+]
+
+export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal'>): Promise<ResolvedModel> {
+  const init = m.init ?? 'pretrained'
+  const explicitConfig = m.config !== undefined ? ctx.resolvePath(m.config) : undefined
+  if (explicitConfig !== undefined && !existsSync(explicitConfig)) throw new ModelSourceError({ message: `model.config ${explicitConfig} does not exist` })
+  if (m.path !== undefined) {
+    const dir = ctx.resolvePath(m.path)
+    const configPath = explicitConfig ?? join(dir, 'config.json')
+    if (!existsSync(configPath))
+      throw new ModelSourceError({ message: `model.path ${dir} is not a Hugging Face model folder: no config.json`, })
+    return { dir, init, configPath, source: `local:${dir}` }
+  }
+  if (m.id === undefined) {
+    if (init === 'random' && explicitConfig) return { init, configPath: explicitConfig, source: `config:${explicitConfig}` }
+    throw new ModelSourceError({ message: 'the model needs `id` (a hub repository), `path` (a local folder), or `init: random` with `config`' })
+  }
+  ctx.emitSync({ _tag: 'Log', level: 'info', message: `model ${m.id}@${m.revision ?? 'main'} from the hub (cache: reused when present)` })
+  const snap = await snapshotDownload(m.id, {
+    ...hubOptionsFor(ctx),
+    revision: m.revision ?? 'main',
+    // A config-only random init needs no weights.
+    allowPatterns: init === 'random' ? MODEL_FILES.filter((f) => !f.includes('safetensors')) : MODEL_FILES,
+  })
+  return { dir: snap.path, init, configPath: explicitConfig ?? join(snap.path, 'config.json'), source: `hub:${m.id}@${snap.commitHash}`, commit: snap.commitHash }
+}
