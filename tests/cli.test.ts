@@ -80,11 +80,11 @@ describe('lorapipe CLI', () => {
     const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     assert.equal(events[0]._tag, 'RunStarted')
     assert.equal(events.at(-1)._tag, 'RunFinished')
-    // Running into the same folder again without --resume is refused; with --resume nothing reruns.
+    // Running into the same folder again is refused; `--resume DIR` reruns nothing that completed.
     const again = lorapipe(['run', join(fixtures, 'pipelines', 'baselines.yaml'), '--out', out])
     assert.equal(again.code, 2)
     assert.match(again.stderr, /already holds a run/)
-    const resumed = lorapipe(['run', join(fixtures, 'pipelines', 'baselines.yaml'), '--out', out, '--resume', '--json'])
+    const resumed = lorapipe(['run', '--resume', out, '--json'])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.equal(resumed.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e._tag === 'StageStarted').length, 0)
   })

@@ -9,6 +9,8 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   run: () => import('./commands/run.ts').then((m) => m.runCommand),
   validate: () => import('./commands/validate.ts').then((m) => m.validateCommand),
   plan: () => import('./commands/plan.ts').then((m) => m.planCommand),
+  predict: () => import('./commands/predict.ts').then((m) => m.predictCommand),
+  cache: () => import('./commands/cache.ts').then((m) => m.cacheCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,6 +9,8 @@ Commands:
   run <pipeline.yaml>       run a pipeline (fine-tune, evaluate, compare, ...)
   validate <pipeline.yaml>  check a pipeline and report every error with file:line:column
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
+  predict --model M ...     classify texts with a model (and a LoRA adapter)
+  cache ls | rm <repo>      show or prune the Hugging Face cache
 
 Options:
   -h, --help                show help (also after a command: lorapipe run --help)
@@ -47,6 +49,7 @@ Exit codes: 0 ok, 2 invalid pipeline.
 `
 
 export const runHelp = `Usage: lorapipe run <pipeline.yaml> [--set key=value ...] [--out DIR] [--json]
+       lorapipe run --resume <run dir>
 
 Runs a pipeline. Outputs go to the run folder (--out, else output.dir, else
 runs/<name>/<timestamp>): config.resolved.yaml, run.json, events.jsonl and one folder per stage
@@ -56,7 +59,8 @@ when its stage.json exists. Ctrl-C stops cleanly; a second Ctrl-C exits at once.
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat
   --out DIR              run folder
-  --resume               with --out: reuse stages that already completed in that folder
+  --resume DIR           continue the run in DIR (same pipeline file and --set values): stages
+                         that completed are reused, training resumes from its last checkpoint
   --concurrency N        run at most N stages at once (default: all that are ready)
   --json                 print the event stream as JSON lines on stdout, nothing else
   -q, --quiet            print only warnings, errors and the final summary
@@ -67,4 +71,37 @@ Environment: LORAPIPE_BACKEND (tfjs-node-gpu | tfjs-node | wasm | cpu), HF_HOME,
 HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.
 
 Exit codes: 0 succeeded, 1 a stage failed, 2 bad input, 130 interrupted.
+`
+
+export const predictHelp = `Usage: lorapipe predict --model <folder or hub id> [--adapter <dir>] (--text "..." ... | --input <file>) [--json]
+
+Classifies texts with a sequence-classification model (a transformers folder or a hub id, fetched
+into the Hugging Face cache), optionally with a PEFT LoRA adapter. Prints, per input, the label
+(from the model's id2label), its probability and the text; with --json one object per line:
+{"text": ..., "label": ..., "logits": [...]}.
+
+Options:
+  --model DIR|ID         model folder (config.json, model.safetensors, tokenizer files) or hub id
+  --revision REV         hub revision (with a hub id)
+  --adapter DIR          PEFT adapter folder (adapter_config.json, adapter_model.safetensors)
+  --text "..."           a text to classify, may repeat
+  --input FILE           texts from a file: .txt (one per line), .tsv/.csv (header with a text or
+                         sentence column), .jsonl (objects with a text field)
+  --text-column NAME     the column or field that holds the text
+  --batch-size N         texts per forward pass (default 32)
+  --max-length N         truncate to N tokens (default: the tokenizer's model_max_length)
+  --json                 JSON lines
+  -h, --help             show this help
+
+Exit codes: 0 ok, 2 bad input (missing or corrupt model, adapter or input file).
+`
+
+export const cacheHelp = `Usage: lorapipe cache ls [--json]
+       lorapipe cache rm <repo id> ... [--type model|dataset]
+
+Shows and prunes what lorapipe (or Python's huggingface_hub: the layout is the same) has
+downloaded into the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
+~/.cache/huggingface/hub).
+
+Exit codes: 0 ok, 1 a removal failed, 2 bad input (unknown repo or command).
 `

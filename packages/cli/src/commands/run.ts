@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Effect, Exit, Fiber, Layer } from 'effect'
-import { BuiltinStages, defaultRunDir, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink } from '@lorapipe/core'
+import { BuiltinStages, defaultRunDir, readRunRecord, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink } from '@lorapipe/core'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
@@ -15,7 +15,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     {
       set: { type: 'string', multiple: true },
       out: { type: 'string' },
-      resume: { type: 'boolean' },
+      resume: { type: 'string' },
       concurrency: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -24,8 +24,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     'run',
   )
   if (values.help) return (process.stdout.write(runHelp), EXIT.ok)
+  // `--resume DIR` continues the run in DIR with the pipeline file and --set values it was started with.
+  const resumed = values.resume !== undefined ? readRunRecord(values.resume) : undefined
+  if (resumed && 'error' in resumed) {
+    process.stderr.write(`error: ${resumed.error}\n`)
+    return EXIT.badInput
+  }
+  if (values.resume !== undefined && values.out !== undefined) throw new UsageError('--resume DIR already names the run folder; drop --out')
+  if (resumed) {
+    if (positionals.length === 0) positionals.push(resumed.file)
+    values.out = values.resume
+    values.set = [...resumed.sets, ...(values.set ?? [])]
+  }
   if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
-  if (values.resume && !values.out) throw new UsageError('--resume needs --out <run folder> (the folder of the run to continue)')
   let concurrency: number | undefined
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency)
@@ -39,8 +50,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const p = r.pipeline
   const runDir = values.out ? resolve(values.out) : defaultRunDir(p)
-  if (!values.resume && existsSync(join(runDir, 'run.json'))) {
-    process.stderr.write(`error: ${runDir} already holds a run\n  hint: pass --resume to continue it, or choose another --out\n`)
+  if (!resumed && existsSync(join(runDir, 'run.json'))) {
+    process.stderr.write(`error: ${runDir} already holds a run\n  hint: \`lorapipe run --resume ${values.out ?? runDir}\` continues it; or choose another --out\n`)
     return EXIT.badInput
   }
   prepareRunDir(p, runDir, sets)
@@ -50,7 +61,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // The runner (TensorFlow.js) is loaded only when something runs.
   const { builtinStageImplementations } = await import('@lorapipe/runner/stages/index.ts')
   const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtinStageImplementations()))
-  const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume: values.resume }).pipe(Effect.provide(layer)))
+  const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume: resumed !== undefined }).pipe(Effect.provide(layer)))
 
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {

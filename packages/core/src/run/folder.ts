@@ -55,3 +55,16 @@ export function prepareRunDir(p: ValidatedPipeline, runDir: string, sets: readon
   const rec: RunRecord = { pipeline: p.name, file: p.file, sets, cwd: process.cwd(), startedAt: new Date().toISOString() }
   writeJsonAtomic(join(runDir, 'run.json'), rec)
 }
+
+/** The record of the run in `dir`, for `lorapipe run --resume DIR`; an error text when there is none. */
+export function readRunRecord(dir: string): RunRecord | { error: string } {
+  const f = join(dir, 'run.json')
+  if (!existsSync(f)) return { error: `${dir} is not a run folder (no run.json); pass the folder that \`lorapipe run\` printed` }
+  try {
+    const rec = JSON.parse(readFileSync(f, 'utf8')) as RunRecord
+    if (typeof rec.file !== 'string' || !Array.isArray(rec.sets)) return { error: `${f} is damaged (no pipeline file recorded)` }
+    return rec
+  } catch (e) {
+    return { error: `${f} is not valid JSON: ${(e as Error).message}` }
+  }
+}

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs'
+import { parse, UsageError } from '../args.ts'
+import { EXIT } from '../exit-codes.ts'
+import { predictHelp } from './help.ts'
+
+export async function predictCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      text: { type: 'string', multiple: true },
+      input: { type: 'string' },
+      'text-column': { type: 'string' },
+      'batch-size': { type: 'string' },
+      'max-length': { type: 'string' },
+      revision: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'predict',
+  )
+  if (values.help) return (process.stdout.write(predictHelp), EXIT.ok)
+  if (!values.model) throw new UsageError('--model <folder or hub id> is required')
+  if (!values.text?.length === !values.input) throw new UsageError('give the texts with --text "..." (repeatable) or --input <file>, not both')
+  const int = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, not ${v}`)
+    return n
+  }
+  const batchSize = int('batch-size', values['batch-size'])
+  const maxLength = int('max-length', values['max-length'])
+  try {
+    const { readInputs } = await import('@lorapipe/runner/predict/inputs.ts')
+    const texts = values.input ? readInputs(values.input, values['text-column']) : values.text!
+    const { selectBackend, describeBackend } = await import('@lorapipe/runner/backend/select.ts')
+    const backend = await selectBackend({})
+    if (!values.json) process.stderr.write(`${describeBackend(backend)}\n`)
+    const { resolveModel } = await import('@lorapipe/runner/resolve/index.ts')
+    const local = existsSync(values.model)
+    const model = await resolveModel(local ? { path: values.model } : { id: values.model, ...(values.revision ? { revision: values.revision } : {}) }, {
+      resolvePath: (p) => p,
+      signal: new AbortController().signal,
+      emitSync: (e) => {
+        if (e._tag === 'Download' && e.done) process.stderr.write(`downloaded ${e.repo}/${e.file}\n`)
+        if (e._tag === 'Log' && e.level !== 'debug') process.stderr.write(`${e.message}\n`)
+      },
+    })
+    const { Predictor } = await import('@lorapipe/runner/predict/predict.ts')
+    const predictor = await Predictor.load(model.dir!, { ...(values.adapter ? { adapter: values.adapter } : {}), ...(batchSize ? { batchSize } : {}), ...(maxLength ? { maxLength } : {}) })
+    for (const p of predictor.predict(texts)) {
+      process.stdout.write(
+        values.json
+          ? JSON.stringify({ text: p.text, label: p.label, logits: p.logits }) + '\n'
+          : `${p.label}\t${p.probabilities[p.labelId]!.toFixed(4)}\t${p.text}\n`,
+      )
+    }
+    return EXIT.ok
+  } catch (e) {
+    if (e instanceof UsageError) throw e
+    const msg = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? (e as { message: string }).message : String(e)
+    process.stderr.write(`error: ${msg}\n`)
+    return EXIT.badInput
+  }
+}

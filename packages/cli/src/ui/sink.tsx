@@ -1,0 +1,64 @@
+// The Ink front end as an event sink. Ink never puts the terminal in raw mode here (nothing reads
+// keys), so Ctrl-C stays a SIGINT for `lorapipe run` to handle: the first stops the run cleanly,
+// the second exits at once. Ink restores the cursor on unmount and on process exit.
+import { render } from 'ink'
+import { now, type EventSink } from '@lorapipe/core'
+import { LiveApp } from './app.tsx'
+import { initialState } from './state.ts'
+import { createStore, type UiStore } from './store.ts'
+
+export interface InkUi {
+  readonly sink: EventSink
+  readonly store: UiStore
+  /** A line printed above the live area (e.g. "stopping cleanly"). */
+  readonly notice: (message: string, level?: 'info' | 'warn' | 'error') => void
+  /** Draws the final frame (the summary stays on screen) and releases the terminal. */
+  readonly close: () => Promise<void>
+}
+
+export interface InkUiOptions {
+  readonly verbose?: boolean
+  /** Colours unless NO_COLOR is set (https://no-color.org). */
+  readonly color?: boolean
+  readonly reportPath?: string
+  readonly stdout?: NodeJS.WriteStream
+}
+
+/** True when `lorapipe run` should draw the Ink UI: stdout is a terminal and this is not CI. */
+export function wantsInk(stdout: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.LORAPIPE_UI === 'plain') return false
+  if (env.LORAPIPE_UI === 'ink') return true
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false'
+  return stdout.isTTY === true && !ci && env.TERM !== 'dumb'
+}
+
+export function inkUi(opts: InkUiOptions = {}): InkUi {
+  const store = createStore(initialState({ verbose: opts.verbose }))
+  const color = opts.color ?? !process.env.NO_COLOR
+  const instance = render(<LiveApp store={store} color={color} reportPath={opts.reportPath} />, {
+    stdout: opts.stdout ?? process.stdout,
+    exitOnCtrlC: false,
+    patchConsole: true,
+    maxFps: 10,
+  })
+  let closed = false
+  return {
+    sink: (e) => {
+      try {
+        store.dispatch(e)
+      } catch {
+        // A sink must not throw; a drawing problem must not stop a training run.
+      }
+    },
+    store,
+    notice: (message, level = 'warn') => store.dispatch({ _tag: 'Log', level, message, time: now() }),
+    close: async () => {
+      if (closed) return
+      closed = true
+      // Let React commit the last state before unmounting, so the final frame is the summary.
+      await new Promise((r) => setTimeout(r, 50))
+      instance.unmount()
+      await instance.waitUntilExit().catch(() => undefined)
+    },
+  }
+}

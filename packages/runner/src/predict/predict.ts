@@ -1,0 +1,63 @@
+// Inference: a model folder (optionally with a PEFT adapter) classifies texts in batches, with
+// the tokenizer from the model folder, in eval mode (no dropout).
+import * as tf from '@tensorflow/tfjs-core'
+import { loadPretrained } from '../models/index.ts'
+import { loadAdapter } from '../lora/index.ts'
+import { loadTokenizer } from '../tokenizer/index.ts'
+
+export interface Prediction {
+  readonly text: string
+  readonly label: string
+  readonly labelId: number
+  readonly logits: number[]
+  readonly probabilities: number[]
+}
+
+export interface PredictOptions {
+  readonly adapter?: string
+  readonly batchSize?: number
+  readonly maxLength?: number
+}
+
+export class Predictor {
+  private constructor(
+    private readonly model: Awaited<ReturnType<typeof loadPretrained>>['model'],
+    private readonly tokenizer: ReturnType<typeof loadTokenizer>,
+    private readonly batchSize: number,
+  ) {}
+
+  static async load(modelDir: string, opts: PredictOptions = {}): Promise<Predictor> {
+    const { model } = await loadPretrained(modelDir)
+    if (opts.adapter) await loadAdapter(model, opts.adapter)
+    const tokenizer = loadTokenizer(modelDir, opts.maxLength !== undefined ? { maxLength: opts.maxLength } : {})
+    return new Predictor(model, tokenizer, opts.batchSize ?? 32)
+  }
+
+  labelName(id: number): string {
+    return this.model.config.id2label[String(id)] ?? `LABEL_${id}`
+  }
+
+  predict(texts: readonly string[]): Prediction[] {
+    const out: Prediction[] = []
+    for (let i = 0; i < texts.length; i += this.batchSize) {
+      const chunk = texts.slice(i, i + this.batchSize)
+      const b = this.tokenizer.encodeBatch(chunk)
+      const logits = tf.tidy(() => {
+        const ids = tf.tensor2d(b.inputIds, [b.batchSize, b.seqLen], 'int32')
+        const mask = tf.tensor2d(b.attentionMask, [b.batchSize, b.seqLen], 'int32')
+        const types = this.model.config.modelType === 'bert' ? tf.tensor2d(b.tokenTypeIds, [b.batchSize, b.seqLen], 'int32') : null
+        return this.model.forward(ids, mask, types, { training: false })
+      })
+      const rows = logits.arraySync() as number[][]
+      logits.dispose()
+      rows.forEach((row, j) => {
+        const max = Math.max(...row)
+        const exps = row.map((v) => Math.exp(v - max))
+        const sum = exps.reduce((a, c) => a + c, 0)
+        const labelId = row.indexOf(max)
+        out.push({ text: chunk[j]!, label: this.labelName(labelId), labelId, logits: row, probabilities: exps.map((e) => e / sum) })
+      })
+    }
+    return out
+  }
+}
