@@ -12,7 +12,7 @@ import { Param, ParamStore } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
-import { writeFileAtomic } from '../safetensors/atomic-write.ts'
+import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
 
 export interface ModelOptions extends ConfigOverrides {
   /** Seed for freshly initialised weights and the model's dropout stream (default 0). */

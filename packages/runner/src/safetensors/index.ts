@@ -4,4 +4,3 @@ export { decodeSafetensors, parseHeader, readSafetensors, readSafetensorsHeader,
 export type { LoadedTensor, SafetensorsFile, SafetensorsHeader, TensorEntry, ReadOptions } from './read.ts'
 export { encodeSafetensors, writeSafetensors } from './write.ts'
 export type { TensorToWrite, TensorsToWrite, WritableDtype } from './write.ts'
-export { writeFileAtomic } from './atomic-write.ts'

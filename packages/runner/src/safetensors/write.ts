@@ -4,7 +4,7 @@
 // atomically (temp file in the same folder, then rename).
 import { SafetensorsError } from './error.ts'
 import { DTYPE_BYTES, floatToBf16, floatToHalf, type SafetensorsDtype } from './dtype.ts'
-import { writeFileAtomic } from './atomic-write.ts'
+import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
 
 export type WritableDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32'
 

@@ -184,7 +184,8 @@ describe('safetensors writer', () => {
       await writeSafetensors(path, { w: { shape: [1], data: [9] } })
       assert.deepEqual(await readdir(dir), ['m.safetensors'])
       assert.deepEqual([...(await readSafetensors(path)).tensors.get('w')!.data], [9])
-      await assert.rejects(writeSafetensors(join(dir, 'missing-dir', 'x.safetensors'), { w: { shape: [1], data: [1] } }), SafetensorsError)
+      // A parent that is a file cannot hold the target: the error is a SafetensorsError, not a crash.
+      await assert.rejects(writeSafetensors(join(path, 'x.safetensors'), { w: { shape: [1], data: [1] } }), SafetensorsError)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
