@@ -134,7 +134,8 @@ export async function startHubServer(repos: HubRepoSpec[], token = 'hf_test_secr
     res.writeHead(status, h)
     if (fi >= 0) {
       const f = failures.splice(fi, 1)[0]!
-      res.write(slice.subarray(0, f.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20))
+      // end() (FIN) rather than destroy() (RST): the bytes written so far reach the client, then the connection closes mid-body.
+      res.write(slice.subarray(0, f.afterBytes), () => res.socket?.end())
       return
     }
     res.end(slice)
