@@ -1,0 +1,200 @@
+// `npm run bench`: throughput of the seed recipe, measured as ../shared/peer/bench_seed.py measures
+// PyTorch: DistilBERT-base shapes (random weights: speed does not depend on values), LoRA r=8,
+// alpha=16, dropout 0.05 on q_lin/v_lin with pre_classifier and classifier trained (or --mode full),
+// batch 16 with dynamic padding, Adam(W) lr 2e-4 without weight decay; 2 warm-up steps, then
+// --steps timed steps (tokens = real, unpadded tokens); eval: batches of 32 of the dev split, one
+// warm-up batch, then --eval-batches timed batches.
+// Data: the BERT token ids of SST-2 in ../shared/fixtures/golden/tokenizer-sst2.jsonl (the first
+// 2,000 train sentences, shuffled with seed 42, and the dev split); without ../shared, random ids
+// with SST-2's length distribution stand in (and the output says so).
+//
+// usage: npm run bench -- [--mode lora|full] [--steps N] [--eval-batches N] [--json] [--backend B] [--threads T]
+import * as tf from '@tensorflow/tfjs-core'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { selectBackend, describeBackend } from '../src/backend/select.ts'
+import { createRandomModel, parseModelConfig } from '../src/models/index.ts'
+import { injectLora, loraConfig } from '../src/lora/index.ts'
+import { valueAndGrads } from '../src/nn/grads.ts'
+import { crossEntropy } from '../src/nn/loss.ts'
+import { Rng } from '../src/nn/rng.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'lora' },
+    steps: { type: 'string', default: '20' },
+    'eval-batches': { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+  },
+})
+const mode = args.mode === 'full' ? 'full' : 'lora'
+const steps = Number(args.steps)
+const evalBatches = Number(args['eval-batches'])
+
+const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
+const sharedDir = process.env.LORAPIPE_SHARED ?? join(repoRoot, '..', 'shared')
+const haveShared = existsSync(join(sharedDir, 'fixtures', 'golden', 'tokenizer-sst2.jsonl'))
+
+const log = (...a: unknown[]) => {
+  if (!args.json) console.log(...a)
+}
+
+const backend = await selectBackend({ backend: args.backend, threads: args.threads ? Number(args.threads) : undefined })
+log(`backend: ${describeBackend(backend)}`)
+
+// DistilBERT-base (the published config; the same numbers are built in so a bare clone runs too)
+const configPath = join(sharedDir, 'fixtures', 'configs', 'distilbert-base-uncased.config.json')
+const rawConfig = existsSync(configPath)
+  ? JSON.parse(readFileSync(configPath, 'utf8'))
+  : {
+      model_type: 'distilbert', activation: 'gelu', attention_dropout: 0.1, dim: 768, dropout: 0.1, hidden_dim: 3072,
+      initializer_range: 0.02, max_position_embeddings: 512, n_heads: 12, n_layers: 6, pad_token_id: 0,
+      qa_dropout: 0.1, seq_classif_dropout: 0.2, sinusoidal_pos_embds: false, vocab_size: 30522,
+    }
+const config = parseModelConfig(rawConfig, configPath, { numLabels: 2 })
+
+interface Example {
+  ids: number[]
+  label: number
+}
+
+function loadData(): { train: Example[]; dev: Example[]; source: string } {
+  const rng = new Rng(42)
+  if (haveShared) {
+    const rows = readFileSync(join(sharedDir, 'fixtures', 'golden', 'tokenizer-sst2.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { split: string; index: number; input_ids: number[] })
+    const labelsOf = (file: string) =>
+      readFileSync(join(sharedDir, 'data', 'sst2', file), 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter((l) => l)
+        .map((l) => Number(l.slice(l.lastIndexOf('\t') + 1)))
+    const trainLabels = labelsOf('train.tsv')
+    const devLabels = labelsOf('dev.tsv')
+    const train = rows.filter((r) => r.split === 'train').map((r) => ({ ids: r.input_ids, label: trainLabels[r.index]! }))
+    const dev = rows.filter((r) => r.split === 'dev').map((r) => ({ ids: r.input_ids, label: devLabels[r.index]! }))
+    // Fisher-Yates with the seeded stream (the peer shuffles the full train set with numpy seed 42)
+    for (let i = train.length - 1; i > 0; i--) {
+      const j = rng.nextUint32() % (i + 1)
+      ;[train[i], train[j]] = [train[j]!, train[i]!]
+    }
+    return { train, dev, source: 'SST-2 token ids from ../shared (2,000 train sentences, shuffled with seed 42; dev split)' }
+  }
+  // SST-2-like lengths: train mean ~13 tokens (max 56), dev mean ~25 (max 55)
+  const synth = (n: number, mean: number, max: number) =>
+    Array.from({ length: n }, () => {
+      const len = Math.min(max, Math.max(3, Math.round(mean * (0.3 + 1.4 * (rng.nextUint32() / 2 ** 32)))))
+      const ids = [101, ...Array.from({ length: len - 2 }, () => 1000 + (rng.nextUint32() % 29000)), 102]
+      return { ids, label: rng.nextUint32() % 2 }
+    })
+  return { train: synth(2000, 13.2, 56), dev: synth(872, 25.2, 55), source: 'synthetic ids with SST-2 lengths (../shared not found)' }
+}
+
+interface Batch {
+  ids: tf.Tensor2D
+  mask: tf.Tensor2D
+  labels: tf.Tensor1D
+  size: number
+  tokens: number
+}
+
+function batches(data: Example[], bs: number): Batch[] {
+  const out: Batch[] = []
+  for (let i = 0; i < data.length; i += bs) {
+    const chunk = data.slice(i, i + bs)
+    const L = Math.max(...chunk.map((e) => e.ids.length))
+    const ids = new Int32Array(chunk.length * L)
+    const mask = new Int32Array(chunk.length * L)
+    chunk.forEach((e, r) => {
+      ids.set(e.ids, r * L)
+      mask.fill(1, r * L, r * L + e.ids.length)
+    })
+    out.push({
+      ids: tf.tensor2d(ids, [chunk.length, L], 'int32'),
+      mask: tf.tensor2d(mask, [chunk.length, L], 'int32'),
+      labels: tf.tensor1d(chunk.map((e) => e.label), 'int32'),
+      size: chunk.length,
+      tokens: chunk.reduce((s, e) => s + e.ids.length, 0),
+    })
+  }
+  return out
+}
+
+const data = loadData()
+log(`data: ${data.source}`)
+const model = createRandomModel(config, { seed: 0 })
+if (mode === 'lora') {
+  injectLora(
+    model,
+    loraConfig({ r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier', 'classifier'] }),
+    { seed: 0 },
+  )
+} else {
+  for (const p of model.namedParameters()) p.setTrainable(true)
+}
+const params = model.trainableParameters()
+const count = (ps: { size: number }[]) => ps.reduce((s, p) => s + p.size, 0)
+log(`model: ${model.name}, ${mode}: ${count(params).toLocaleString('en')} trainable of ${count(model.namedParameters()).toLocaleString('en')}`)
+
+const optimizer = tf.train.adam(2e-4, 0.9, 0.999, 1e-8)
+function step(b: Batch): void {
+  tf.tidy(() => {
+    const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(b.ids, b.mask, null, { training: true }), b.labels), params)
+    const named: Record<string, tf.Tensor> = {}
+    for (const p of params) named[p.variable!.name] = grads.get(p.name)!
+    optimizer.applyGradients(named as tf.NamedTensorMap as never)
+    value.dispose()
+  })
+}
+
+const trainBatches = batches(data.train, 16)
+if (trainBatches.length < 2 + steps) throw new Error(`--steps ${steps} needs ${2 + steps} batches, have ${trainBatches.length}`)
+for (const b of trainBatches.slice(0, 2)) step(b)
+let t = performance.now()
+let n = 0
+let tokens = 0
+for (const b of trainBatches.slice(2, 2 + steps)) {
+  step(b)
+  n += b.size
+  tokens += b.tokens
+  if (!args.json) process.stdout.write(`\r  train step ${n / 16}/${steps}`)
+}
+const trainSeconds = (performance.now() - t) / 1000
+log('')
+
+const evalSet = batches(data.dev, 32).slice(0, evalBatches)
+const evalBatch = (b: Batch) => tf.tidy(() => model.forward(b.ids, b.mask).dataSync())
+evalBatch(evalSet[0]!)
+t = performance.now()
+let en = 0
+for (const b of evalSet) {
+  evalBatch(b)
+  en += b.size
+}
+const evalSeconds = (performance.now() - t) / 1000
+
+const result = {
+  backend: backend.name,
+  threads: backend.threads,
+  mode,
+  data: haveShared ? 'sst2' : 'synthetic',
+  steps,
+  trainable: count(params),
+  total: count(model.namedParameters()),
+  train_samples_per_s: Math.round((n / trainSeconds) * 100) / 100,
+  train_tokens_per_s: Math.round((tokens / trainSeconds) * 10) / 10,
+  eval_samples_per_s: Math.round((en / evalSeconds) * 100) / 100,
+  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+}
+if (args.json) console.log(JSON.stringify(result))
+else {
+  console.log(`train: ${result.train_samples_per_s} samples/s, ${result.train_tokens_per_s} tokens/s (${steps} steps of 16)`)
+  console.log(`eval:  ${result.eval_samples_per_s} samples/s (${evalSet.length} batches of 32)`)
+  console.log(`peak RSS: ${result.peak_rss_mb} MB`)
+}
