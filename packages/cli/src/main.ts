@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   plan: () => import('./commands/plan.ts').then((m) => m.planCommand),
   predict: () => import('./commands/predict.ts').then((m) => m.predictCommand),
   cache: () => import('./commands/cache.ts').then((m) => m.cacheCommand),
+  report: () => import('./commands/report.ts').then((m) => m.reportCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {

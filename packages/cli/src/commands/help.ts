@@ -11,6 +11,7 @@ Commands:
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
   predict --model M ...     classify texts with a model (and a LoRA adapter)
   cache ls | rm <repo>      show or prune the Hugging Face cache
+  report <run dir>          write the run's report: one HTML page with curves and tables
 
 Options:
   -h, --help                show help (also after a command: lorapipe run --help)
@@ -104,4 +105,20 @@ downloaded into the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
 ~/.cache/huggingface/hub).
 
 Exit codes: 0 ok, 1 a removal failed, 2 bad input (unknown repo or command).
+`
+
+export const reportHelp = `Usage: lorapipe report <run dir> [--out FILE]
+
+Writes one self-contained HTML page (inline CSS and SVG, opens without a network) about a run:
+the stages with their status and times, training and evaluation curves (loss, accuracy, learning
+rate), the evaluation table with the best row marked, timings and throughput, for a comparison
+the methods side by side with their curves overlaid, and the resolved configuration. It is read
+from the run folder (events.jsonl, metrics.json, comparison.json, config.resolved.yaml), so it
+works for any run, also a failed or interrupted one. \`lorapipe run\` writes it at the end.
+
+Options:
+  -o, --out FILE         where to write it (default: <run dir>/report.html)
+  -h, --help             show this help
+
+Exit codes: 0 written, 2 not a run folder or bad arguments.
 `

@@ -6,6 +6,8 @@ import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
 import { plainSink } from '../output/plain.ts'
+import { REPORT_FILE, writeReport } from '../report/write.ts'
+import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
 
@@ -57,7 +59,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   prepareRunDir(p, runDir, sets)
 
   const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl'))]
-  sinks.push(values.json ? jsonSink() : plainSink({ quiet: values.quiet, verbose: values.verbose }))
+  // The Ink UI on a terminal (not CI, not --json or --quiet); plain lines otherwise.
+  const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
+  sinks.push(values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose }))
   // The runner (TensorFlow.js) is loaded only when something runs.
   const { builtinStageImplementations } = await import('@lorapipe/runner/stages/index.ts')
   const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtinStageImplementations()))
@@ -67,7 +71,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signals++
     if (signals > 1) process.exit(EXIT.interrupted)
-    if (!values.json) process.stderr.write(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping cleanly (press Ctrl-C again to exit at once)\n`)
+    const msg = `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping cleanly (press Ctrl-C again to exit at once)`
+    if (ui) ui.notice(msg)
+    else if (!values.json) process.stderr.write(`\n${msg}\n`)
     Effect.runFork(Fiber.interrupt(fiber))
   }
   process.on('SIGINT', onSignal)
@@ -79,5 +85,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // The report, from what the run folder holds now (also after a failure or an interruption).
+    try {
+      const file = writeReport(runDir)
+      if (!ui && !values.json && !values.quiet) process.stdout.write(`report: ${file}\n`)
+    } catch (e) {
+      const msg = `could not write the report: ${(e as Error).message}`
+      if (ui) ui.notice(msg)
+      else process.stderr.write(`warning: ${msg}\n`)
+    }
+    await ui?.close()
   }
 }

@@ -24,14 +24,6 @@ export interface InkUiOptions {
   readonly stdout?: NodeJS.WriteStream
 }
 
-/** True when `lorapipe run` should draw the Ink UI: stdout is a terminal and this is not CI. */
-export function wantsInk(stdout: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
-  if (env.LORAPIPE_UI === 'plain') return false
-  if (env.LORAPIPE_UI === 'ink') return true
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false'
-  return stdout.isTTY === true && !ci && env.TERM !== 'dumb'
-}
-
 export function inkUi(opts: InkUiOptions = {}): InkUi {
   const store = createStore(initialState({ verbose: opts.verbose }))
   const color = opts.color ?? !process.env.NO_COLOR

@@ -100,3 +100,19 @@ describe('UI state reducer', () => {
     assert.equal(fold([debug], initialState({ verbose: true })).messages.length, 1)
   })
 })
+
+describe('choosing the front end', async () => {
+  const { wantsInk } = await import('../../src/ui/select.ts')
+  test('the Ink UI on a terminal, plain lines in CI, pipes and dumb terminals; LORAPIPE_UI overrides', () => {
+    const tty = { isTTY: true }
+    assert.equal(wantsInk(tty, {}), true)
+    assert.equal(wantsInk({ isTTY: false }, {}), false)
+    assert.equal(wantsInk({}, {}), false)
+    assert.equal(wantsInk(tty, { CI: 'true' }), false)
+    assert.equal(wantsInk(tty, { CI: '1' }), false)
+    assert.equal(wantsInk(tty, { CI: 'false' }), true)
+    assert.equal(wantsInk(tty, { TERM: 'dumb' }), false)
+    assert.equal(wantsInk(tty, { LORAPIPE_UI: 'plain' }), false)
+    assert.equal(wantsInk({ isTTY: false }, { LORAPIPE_UI: 'ink', CI: 'true' }), true)
+  })
+})
