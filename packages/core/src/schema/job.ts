@@ -5,6 +5,13 @@
 
 export type JSONSchema = { [k: string]: unknown }
 
+/**
+ * Marks a file or folder path. In a pipeline file it is relative to that file; given with `--set`
+ * it is relative to the current folder, as a user typing it on the command line expects.
+ */
+export const PATH = 'x-lorapipe-path'
+const path = { [PATH]: true }
+
 const repoId = {
   type: 'string',
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$',
@@ -18,13 +25,13 @@ export const modelSchema: JSONSchema = {
   properties: {
     id: { ...repoId, examples: ['distilbert-base-uncased', 'bert-base-uncased'] },
     revision: { type: 'string', default: 'main', description: 'Hub branch, tag or commit.' },
-    path: { type: 'string', description: 'Local Hugging Face model folder (`config.json`, `model.safetensors`, tokenizer files). Relative to the pipeline file.' },
+    path: { type: 'string', ...path, description: 'Local Hugging Face model folder (`config.json`, `model.safetensors`, tokenizer files). Relative to the pipeline file.' },
     init: {
       enum: ['pretrained', 'random'],
       default: 'pretrained',
       description: '`pretrained` loads the weights; `random` builds the architecture from `config` (or the model\'s config.json) with fresh seeded weights.',
     },
-    config: { type: 'string', description: 'A `config.json` to build the model from when `init: random`. Relative to the pipeline file.' },
+    config: { type: 'string', ...path, description: 'A `config.json` to build the model from when `init: random`. Relative to the pipeline file.' },
     task: { enum: ['sequence-classification'], default: 'sequence-classification' },
     num_labels: { type: 'integer', minimum: 1, description: 'Number of classes of the classification head.' },
     labels: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Class names, index = label id (becomes `id2label`).' },
@@ -63,7 +70,7 @@ export const loraSchema: JSONSchema = {
       description: 'Only these layer indices get LoRA.',
     },
     layers_pattern: { type: 'string', description: 'Name of the layer list in module paths (e.g. `layer`), used with layers_to_transform.' },
-    init_from: { type: 'string', description: 'Initialise the LoRA weights from this PEFT adapter folder instead of randomly.' },
+    init_from: { type: 'string', ...path, description: 'Initialise the LoRA weights from this PEFT adapter folder instead of randomly.' },
   },
 }
 
@@ -73,7 +80,7 @@ const splitSchema: JSONSchema = {
   description: 'Where a split comes from: a hub split name, a local file (or glob), or a ratio carved from the train data.',
   properties: {
     split: { type: 'string', description: 'Split name on the hub (`train`, `validation`, `test`).' },
-    path: { type: 'string', description: 'Local file or glob (TSV, CSV, JSONL, Parquet). Wins over `split`. Relative to the pipeline file.' },
+    path: { type: 'string', ...path, description: 'Local file or glob (TSV, CSV, JSONL, Parquet). Wins over `split`. Relative to the pipeline file.' },
     format: { enum: ['tsv', 'csv', 'jsonl', 'parquet'], description: 'File format; inferred from the extension when absent.' },
     ratio: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Carve this fraction out of the train data (deterministic, seeded) instead of reading a file.' },
     shuffle: { type: 'boolean', default: false },
@@ -103,7 +110,7 @@ export const tokenizerSchema: JSONSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    path: { type: 'string', description: 'Tokenizer folder; defaults to the model folder.' },
+    path: { type: 'string', ...path, description: 'Tokenizer folder; defaults to the model folder.' },
     max_length: { type: 'integer', minimum: 2, default: 512 },
     truncation: { type: 'boolean', default: true },
     padding: { enum: ['longest', 'max_length'], default: 'longest', description: '`longest` pads each batch to its longest sequence (dynamic padding).' },

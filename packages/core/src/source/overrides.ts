@@ -1,11 +1,12 @@
 // `--set trainer.learning_rate=1e-4`: the value is read as YAML (so numbers, booleans, lists and
 // null come through) and then typed by the schema at that path: where the schema wants a string,
-// `--set model.revision=1234` stays the string "1234". Invalid values are reported by validation,
-// pointing at the --set argument.
+// `--set model.revision=1234` stays the string "1234", and a path is taken from the current folder.
+// Invalid values are reported by validation, pointing at the --set argument.
 import { parse as parseYamlValue } from 'yaml'
 import type { Diagnostic, Location } from '../diagnostics.ts'
 import { pathToPointer } from '../diagnostics.ts'
-import type { JSONSchema } from '../schema/job.ts'
+import { isAbsolute, resolve } from 'node:path'
+import { PATH, type JSONSchema } from '../schema/job.ts'
 import { isPlainObject, type Sourced, type SourceMap } from './document.ts'
 import { deepMerge } from './merge.ts'
 
@@ -69,6 +70,7 @@ function types(schema: JSONSchema | undefined): string[] {
 }
 
 function coerce(value: unknown, raw: string, schema: JSONSchema | undefined): unknown {
+  if (schema?.[PATH] === true && typeof value === 'string' && value !== '' && !isAbsolute(value)) return resolve(value)
   const ts = types(schema)
   if (ts.length === 0) return value
   const is = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value

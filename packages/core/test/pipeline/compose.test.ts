@@ -123,3 +123,14 @@ describe('--set', () => {
     ])
   })
 })
+
+describe('--set paths', () => {
+  test('a path given with --set is relative to the current folder; in the file, to the file', async () => {
+    const dir = writeFiles({ 'sub/p.yaml': minimalJob })
+    const p = await loadOk(join(dir, 'sub', 'p.yaml'), { sets: ['dataset.train.path=data/train.tsv', 'model.path=/abs/model'] })
+    const params = p.stages.get('finetune')!.params as any
+    assert.equal(params.dataset.train.path, join(process.cwd(), 'data', 'train.tsv'))
+    assert.equal(params.model.path, '/abs/model')
+    assert.equal(params.dataset.eval.path, 'dev.tsv', 'file values stay as written; stages resolve them from the file')
+  })
+})
