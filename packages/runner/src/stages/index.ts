@@ -1,7 +1,13 @@
 // Implementations of the built-in stages. Each is imported when it first runs, so that commands
 // which run nothing never load TensorFlow.js.
+import { Effect } from 'effect'
 import type { StageRun } from '@lorapipe/core'
 
 export function builtinStageImplementations(): ReadonlyMap<string, StageRun<any>> {
-  return new Map<string, StageRun<any>>([['compare', (params, ctx) => import('./compare.ts').then((m) => m.compareStage(params, ctx))]])
+  return new Map<string, StageRun<any>>([
+    ['compare', (params, ctx) => import('./compare.ts').then((m) => m.compareStage(params, ctx))],
+    ['finetune', (params, ctx) => Effect.flatMap(Effect.promise(() => import('./finetune.ts')), (m) => m.finetuneStage(params, ctx))],
+    ['evaluate', (params, ctx) => Effect.flatMap(Effect.promise(() => import('./evaluate.ts')), (m) => m.evaluateStage(params, ctx))],
+    ['export', (params, ctx) => Effect.flatMap(Effect.promise(() => import('./export.ts')), (m) => m.exportStage(params, ctx))],
+  ])
 }

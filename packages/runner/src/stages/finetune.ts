@@ -1,0 +1,213 @@
+// The `finetune` stage: builds the model (pretrained or random), attaches LoRA (or trains every
+// weight when `lora: null`), tokenizes the data, checks the labels, trains, and writes the run
+// folder: manifest.json, metrics.json, adapter/ (PEFT) or model/ (transformers), checkpoints/.
+// Run again on the same folder, it continues from the last complete checkpoint.
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { Data, type Effect } from 'effect'
+import { writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
+import { deriveSeed } from '../data/rng.ts'
+import { loraConfig, type LoraBias } from '../lora/config.ts'
+import { formatParameterCount, injectLora, type LoraModel } from '../lora/inject.ts'
+import { initFromAdapter, saveAdapter } from '../lora/adapter.ts'
+import { saveModel } from '../models/load.ts'
+import type { SequenceClassifier } from '../models/classifier.ts'
+import type { DatasetParams } from '../resolve/index.ts'
+import { listCheckpoints } from '../trainer/checkpoint.ts'
+import { interruptible } from '../trainer/interruptible.ts'
+import { train, trainerParams, type TrainerParams, type TrainResult } from '../trainer/loop.ts'
+import { lorapipeVersion, sha256File, tfjsVersion, weightFiles, type Manifest } from '../trainer/manifest.ts'
+import { planSteps, warmupSteps } from '../trainer/schedule.ts'
+import { buildModel, prepare, useBackend, type ModelSection, type TokenizerSection } from '../trainer/setup.ts'
+
+export class FinetuneError extends Data.TaggedError('FinetuneError')<{ readonly message: string }> {}
+
+/** The pipeline's `lora` section. */
+export interface LoraSection {
+  readonly target_modules: string | readonly string[]
+  readonly r?: number
+  readonly alpha?: number
+  readonly dropout?: number
+  readonly bias?: LoraBias
+  readonly modules_to_save?: readonly string[] | null
+  readonly use_rslora?: boolean
+  readonly rank_pattern?: Readonly<Record<string, number>>
+  readonly alpha_pattern?: Readonly<Record<string, number>>
+  readonly layers_to_transform?: number | readonly number[]
+  readonly layers_pattern?: string
+  readonly init_from?: string
+}
+
+export interface FinetuneParams {
+  readonly model: ModelSection
+  readonly lora: LoraSection | null
+  readonly dataset: DatasetParams
+  readonly tokenizer?: TokenizerSection
+  readonly trainer: Partial<TrainerParams>
+  readonly seed?: number
+}
+
+export interface FinetuneOutputs {
+  readonly [k: string]: string | null
+  readonly dir: string
+  readonly metrics: string
+  readonly adapter_dir: string | null
+  readonly model_dir: string | null
+}
+
+/** Stream of the LoRA initialisation, apart from data order and dropout. */
+const LORA_INIT_STREAM = 0x10ba
+
+/** Replaces `target` with a folder written by `write` into a temporary sibling (atomic on one file system). */
+async function writeFolderAtomic(target: string, write: (dir: string) => Promise<void>): Promise<void> {
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    await write(tmp)
+    rmSync(target, { recursive: true, force: true })
+    renameSync(tmp, target)
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true })
+    throw e
+  }
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
+
+function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): LoraModel {
+  const config = loraConfig(
+    {
+      targetModules: typeof l.target_modules === 'string' ? l.target_modules : [...l.target_modules],
+      ...(l.r !== undefined ? { r: l.r } : {}),
+      ...(l.alpha !== undefined ? { loraAlpha: l.alpha } : {}),
+      ...(l.dropout !== undefined ? { loraDropout: l.dropout } : {}),
+      ...(l.bias !== undefined ? { bias: l.bias } : {}),
+      ...(l.modules_to_save !== undefined ? { modulesToSave: l.modules_to_save === null ? null : [...l.modules_to_save] } : {}),
+      ...(l.use_rslora !== undefined ? { useRslora: l.use_rslora } : {}),
+      ...(l.rank_pattern ? { rankPattern: l.rank_pattern } : {}),
+      ...(l.alpha_pattern ? { alphaPattern: l.alpha_pattern } : {}),
+      ...(l.layers_to_transform !== undefined ? { layersToTransform: typeof l.layers_to_transform === 'number' ? l.layers_to_transform : [...l.layers_to_transform] } : {}),
+      ...(l.layers_pattern !== undefined ? { layersPattern: l.layers_pattern } : {}),
+    },
+    'lora',
+  )
+  return injectLora(model, config, { seed: deriveSeed(seed, LORA_INIT_STREAM) })
+}
+
+export async function runFinetune(params: FinetuneParams, ctx: StageContext, signal: AbortSignal = ctx.signal): Promise<FinetuneOutputs> {
+  const seed = params.seed ?? ctx.seed
+  const t = trainerParams(params.trainer)
+  if (!(t.batch_size >= 1) || !Number.isFinite(t.learning_rate) || !(t.learning_rate > 0)) {
+    throw new FinetuneError({ message: `trainer: batch_size must be >= 1 and learning_rate a positive number (got ${t.batch_size}, ${t.learning_rate})` })
+  }
+  const backend = await useBackend(ctx)
+  const p = await prepare(params.model, params.dataset, params.tokenizer, seed, ctx, 'train+eval')
+  const plan = planSteps(p.train!.encoded.length, t.batch_size, t.gradient_accumulation_steps, t.epochs, t.max_steps)
+
+  const model = await buildModel(p, seed, ctx)
+  try {
+    let lora: LoraModel | null = null
+    if (params.lora) {
+      lora = attachLora(model, params.lora, seed)
+      if (params.lora.init_from !== undefined) {
+        const from = ctx.resolvePath(params.lora.init_from)
+        const report = await initFromAdapter(lora, from)
+        ctx.emitSync({ _tag: 'Log', level: 'info', message: `LoRA weights initialised from ${from} (${report.loaded.length} tensors)` })
+      }
+    } else {
+      model.setTrainable(() => true)
+    }
+    const count = model.countParameters()
+    const line = formatParameterCount(count)
+    const method = lora ? 'lora' : 'full'
+    ctx.emitSync({ _tag: 'Log', level: 'info', message: line })
+
+    // manifest.json: written before training; a resumed run keeps the original and notes the resume.
+    const manifestFile = join(ctx.dir, 'manifest.json')
+    const resumeStep = listCheckpoints(join(ctx.dir, 'checkpoints')).at(-1)?.step
+    const previous: Manifest | undefined = resumeStep !== undefined && existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined
+    const manifest: Manifest = previous
+      ? { ...previous, resumed: [...(previous.resumed ?? []), { time: new Date().toISOString(), fromStep: resumeStep! }] }
+      : {
+          lorapipe: lorapipeVersion(),
+          node: process.version,
+          tfjs: tfjsVersion(),
+          backend: { name: backend.name, threads: backend.threads, reason: backend.reason },
+          seed,
+          created: new Date().toISOString(),
+          model: {
+            source: p.resolvedModel.source,
+            revision: params.model.path === undefined ? params.model.revision ?? 'main' : undefined,
+            commit: p.resolvedModel.commit,
+            init: p.resolvedModel.init,
+            architecture: model.name,
+            weights: p.resolvedModel.init === 'pretrained' && p.resolvedModel.dir ? await Promise.all(weightFiles(p.resolvedModel.dir).map(sha256File)) : [],
+          },
+          adapter_init: params.lora?.init_from !== undefined ? ctx.resolvePath(params.lora.init_from) : undefined,
+          dataset: {
+            splits: await Promise.all(
+              p.resolvedData.sources.map(async (s) => ({
+                split: s.split,
+                source: s.source,
+                examples: (s.split === 'train' ? p.data.train : p.data.eval)?.rows.length ?? 0,
+                files: await Promise.all(s.files.map(sha256File)),
+              })),
+            ),
+          },
+          parameters: { method, trainable: count.trainable, total: count.total, line },
+          steps: { total: plan.totalSteps, per_epoch: plan.updatesPerEpoch, warmup: warmupSteps(plan.totalSteps, t.warmup_steps, t.warmup_ratio) },
+        }
+    writeJsonAtomic(manifestFile, manifest)
+
+    const result = await train({
+      model,
+      train: p.train!,
+      eval: p.eval,
+      collator: p.tokenizer,
+      trainer: t,
+      seed,
+      dir: ctx.dir,
+      signal,
+      onEvent: ctx.emitSync,
+    })
+
+    let adapterDir: string | null = null
+    let modelDir: string | null = null
+    if (lora) {
+      adapterDir = join(ctx.dir, 'adapter')
+      const base = params.model.id ?? p.resolvedModel.dir ?? null
+      await writeFolderAtomic(adapterDir, (d) => saveAdapter(lora, d, { baseModelNameOrPath: base }))
+    } else {
+      modelDir = join(ctx.dir, 'model')
+      await writeFolderAtomic(modelDir, async (d) => {
+        await saveModel(model, d)
+        for (const f of TOKENIZER_FILES) if (existsSync(join(p.tokenizerDir, f))) cpSync(join(p.tokenizerDir, f), join(d, f))
+      })
+    }
+    const metricsFile = join(ctx.dir, 'metrics.json')
+    writeJsonAtomic(metricsFile, runMetrics(method, count, result))
+    ctx.emitSync({ _tag: 'Log', level: 'info', message: `finished ${result.steps} steps${result.stoppedEarly ? ' (early stopping)' : ''}; ${lora ? `adapter in ${adapterDir}` : `model in ${modelDir}`}` })
+    return { dir: ctx.dir, metrics: metricsFile, adapter_dir: adapterDir, model_dir: modelDir }
+  } finally {
+    model.dispose()
+  }
+}
+
+/** metrics.json (RunMetrics) from a training result. Without an eval split, `eval` holds NaN (null in JSON). */
+export function runMetrics(method: string, count: { trainable: number; total: number }, r: TrainResult): RunMetrics {
+  const none = { step: r.steps, epoch: r.epoch, loss: Number.NaN, accuracy: Number.NaN, f1: Number.NaN, runtime_s: 0, samples_per_s: 0 }
+  return {
+    method,
+    trainable_params: count.trainable,
+    total_params: count.total,
+    train: { runtime_s: r.trainRuntime, samples_per_s: r.trainSamples / Math.max(r.trainRuntime, 1e-9), steps: r.steps, epochs: r.epoch, loss: r.trainLoss },
+    eval: r.eval ?? none,
+    ...(r.best ? { best: r.best } : {}),
+    history: r.history,
+  }
+}
+
+/** The stage body for the executor: interruption aborts training between steps. */
+export function finetuneStage(params: FinetuneParams, ctx: StageContext): Effect.Effect<FinetuneOutputs, unknown> {
+  return interruptible((signal) => runFinetune(params, ctx, signal), ctx.signal)
+}

@@ -1,0 +1,160 @@
+// Checkpoints: `checkpoints/step-N/` holds everything needed to continue a run exactly: the
+// trainable weights, the optimizer state (m, v, step count), the scheduler, the random streams
+// and the data position, plus the trainer's bookkeeping (history, best, early stopping).
+// A checkpoint is written into a hidden temporary folder that is renamed to `step-N` when complete,
+// so a folder named step-N is always whole, whenever the process dies.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { Data } from 'effect'
+import type { EvalRecord, TrainRecord } from '@lorapipe/core'
+import { encodeSafetensors } from '../safetensors/write.ts'
+import { readSafetensorsSync } from '../safetensors/read.ts'
+import type { AdamWState } from './adamw.ts'
+import type { ScheduleName } from './schedule.ts'
+
+export class CheckpointError extends Data.TaggedError('CheckpointError')<{ readonly dir: string; readonly reason: string }> {
+  override get message(): string {
+    return `checkpoint ${this.dir}: ${this.reason}`
+  }
+}
+
+export const WEIGHTS_FILE = 'trainable.safetensors'
+export const OPTIMIZER_FILE = 'optimizer.safetensors'
+export const STATE_FILE = 'trainer_state.json'
+
+/** Running sums the loss and throughput figures are computed from. */
+export interface Accumulator {
+  lossSum: number
+  steps: number
+  samples: number
+  seconds: number
+}
+
+/** The trainer's position and bookkeeping (trainer_state.json). */
+export interface TrainerState {
+  readonly format: 1
+  /** Optimizer steps done. */
+  step: number
+  /** Data position of the next micro-batch: epoch index and batch index within it. */
+  epoch: number
+  batch: number
+  /** Micro-batches consumed since the start (names the dropout stream of the next one). */
+  microStep: number
+  readonly scheduler: { readonly name: ScheduleName; readonly base_lr: number; readonly warmup_steps: number; readonly total_steps: number }
+  /** How every random stream is derived: nothing else needs saving to replay them. */
+  readonly rng: { readonly seed: number; readonly data_order: string; readonly dropout: string }
+  best?: { step: number; metric: string; value: number }
+  /** Early stopping: best value by its threshold rule, and evaluations since it improved. */
+  early: { best?: number; bad: number }
+  history: { train: TrainRecord[]; eval: EvalRecord[] }
+  /** Since the last TrainLog. */
+  log: Accumulator
+  /** Since the start of the run. */
+  total: Accumulator
+  /** True once early stopping fired. */
+  stopped: boolean
+}
+
+export interface CheckpointData {
+  readonly state: TrainerState
+  readonly weights: ReadonlyMap<string, Float32Array>
+  readonly optimizer: AdamWState
+}
+
+function writeSynced(file: string, data: Uint8Array | string): void {
+  const fd = openSync(file, 'w')
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    let off = 0
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export function checkpointName(step: number): string {
+  return `step-${step}`
+}
+
+/** Writes `root/step-N` atomically (temporary folder, then rename) and returns its path. */
+export function writeCheckpoint(root: string, data: CheckpointData, shapes: ReadonlyMap<string, readonly number[]>): string {
+  mkdirSync(root, { recursive: true })
+  const name = checkpointName(data.state.step)
+  const target = join(root, name)
+  const tmp = join(root, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+  mkdirSync(tmp)
+  try {
+    const shape = (k: string) => shapes.get(k) ?? [data.weights.get(k)!.length]
+    writeSynced(join(tmp, WEIGHTS_FILE), encodeSafetensors(new Map([...data.weights].map(([k, v]) => [k, { shape: shape(k), data: v }])), { format: 'pt' }))
+    const opt = new Map<string, { shape: readonly number[]; data: Float32Array }>()
+    for (const [k, v] of data.optimizer.m) opt.set(`exp_avg.${k}`, { shape: shape(k), data: v })
+    for (const [k, v] of data.optimizer.v) opt.set(`exp_avg_sq.${k}`, { shape: shape(k), data: v })
+    writeSynced(join(tmp, OPTIMIZER_FILE), encodeSafetensors(opt, { step: String(data.optimizer.step) }))
+    writeSynced(join(tmp, STATE_FILE), JSON.stringify(data.state, null, 2) + '\n')
+    // Re-running a step after a resume replaces the older copy of the same step.
+    if (existsSync(target)) rmSync(target, { recursive: true, force: true })
+    renameSync(tmp, target)
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true })
+    throw e
+  }
+  return target
+}
+
+/** Complete checkpoints under `root`, oldest first. Temporary folders of interrupted writes are ignored. */
+export function listCheckpoints(root: string): { step: number; dir: string }[] {
+  if (!existsSync(root)) return []
+  const out: { step: number; dir: string }[] = []
+  for (const name of readdirSync(root)) {
+    const m = /^step-(\d+)$/.exec(name)
+    if (m && existsSync(join(root, name, STATE_FILE))) out.push({ step: Number(m[1]), dir: join(root, name) })
+  }
+  return out.sort((a, b) => a.step - b.step)
+}
+
+/** Removes temporary folders left by a write that was killed. */
+export function removeIncompleteCheckpoints(root: string): void {
+  if (!existsSync(root)) return
+  for (const name of readdirSync(root)) if (/^\.step-\d+\.tmp-/.test(name)) rmSync(join(root, name), { recursive: true, force: true })
+}
+
+export function readCheckpoint(dir: string): CheckpointData {
+  let state: TrainerState
+  try {
+    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as TrainerState
+  } catch (e) {
+    throw new CheckpointError({ dir, reason: `cannot read ${STATE_FILE}: ${(e as Error).message}` })
+  }
+  if (state.format !== 1) throw new CheckpointError({ dir, reason: `unknown checkpoint format ${String(state.format)}` })
+  const read = (file: string) => {
+    try {
+      return readSafetensorsSync(join(dir, file))
+    } catch (e) {
+      throw new CheckpointError({ dir, reason: `cannot read ${file}: ${(e as Error).message}` })
+    }
+  }
+  const weights = new Map<string, Float32Array>()
+  for (const [k, t] of read(WEIGHTS_FILE).tensors) weights.set(k, Float32Array.from(t.data))
+  const opt = read(OPTIMIZER_FILE)
+  const m = new Map<string, Float32Array>()
+  const v = new Map<string, Float32Array>()
+  for (const [k, t] of opt.tensors) {
+    if (k.startsWith('exp_avg_sq.')) v.set(k.slice('exp_avg_sq.'.length), Float32Array.from(t.data))
+    else if (k.startsWith('exp_avg.')) m.set(k.slice('exp_avg.'.length), Float32Array.from(t.data))
+  }
+  const step = Number(opt.metadata?.step ?? state.step)
+  return { state, weights, optimizer: { step, m, v } }
+}
+
+/**
+ * Applies save_total_limit: keeps the newest `limit` checkpoints, and always the ones in `keep`
+ * (the best), as transformers' rotation does.
+ */
+export function pruneCheckpoints(root: string, limit: number | undefined, keep: ReadonlySet<number>): void {
+  if (limit === undefined) return
+  const all = listCheckpoints(root)
+  const newest = new Set(all.slice(Math.max(0, all.length - limit)).map((c) => c.step))
+  for (const c of all) if (!newest.has(c.step) && !keep.has(c.step)) rmSync(c.dir, { recursive: true, force: true })
+}
