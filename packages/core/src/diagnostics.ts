@@ -1,6 +1,6 @@
 // A diagnostic is one problem in a pipeline, with enough data to point at it and explain the fix.
 // All problems of a file are collected as diagnostics and reported together.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 /** A place in an input: a file (or a `--set` argument) and a 1-based line and column. */
 export interface Location {

@@ -1,6 +1,8 @@
 // Progress is a stream of typed events. The executor and the stages publish them; front ends (the
 // Ink UI, the plain line logger, `--json`, the run folder's events.jsonl) subscribe as sinks.
-import { Context, Effect, Layer } from 'effect'
+import * as Context from 'effect/Context'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 

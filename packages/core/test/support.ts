@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import { loadPipeline, type Diagnostic, type LoadOptions, type ValidatedPipeline } from '../src/index.ts'
 
 export function tempDir(prefix = 'lorapipe-test-'): string {

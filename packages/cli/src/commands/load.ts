@@ -1,5 +1,5 @@
 // Loading a pipeline for any command: errors become the standard report on stderr and exit 2.
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import { formatDiagnostics, loadPipeline, PipelineInvalid, sourceTextsOf, type ValidatedPipeline } from '@lorapipe/core'
 
 export type Loaded = { ok: true; pipeline: ValidatedPipeline } | { ok: false; error: PipelineInvalid }

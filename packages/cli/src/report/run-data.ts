@@ -4,7 +4,7 @@
 // one whose run was interrupted or failed.
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import type { RunEvent, RunMetrics, StagePlanEntry } from '@lorapipe/core'
 
 export class ReportError extends Data.TaggedError('ReportError')<{ readonly dir: string; readonly reason: string }> {

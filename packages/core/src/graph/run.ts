@@ -2,7 +2,11 @@
 // independent stages run concurrently (up to `concurrency`). A failed stage skips its dependents
 // and lets unrelated stages finish. Interruption (Ctrl-C) interrupts running stages, whose scoped
 // resources are released; a stage's `stage.json` is only written after it succeeded.
-import { Cause, Context, Deferred, Effect, Exit } from 'effect'
+import * as Cause from 'effect/Cause'
+import * as Context from 'effect/Context'
+import * as Deferred from 'effect/Deferred'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
 import { mkdirSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { Events, now, type RunEvent, type StageEvent } from '../events.ts'

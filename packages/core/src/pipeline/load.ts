@@ -2,7 +2,7 @@
 // `--set`, interpolate vars and env, validate against the schema, resolve each stage (built-in or
 // user module), merge top-level defaults into stage parameters, validate those, and check the
 // graph (needs, references, cycles). Every problem found is reported together.
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { existsSync } from 'node:fs'

@@ -1,6 +1,6 @@
 // What a running stage gets: where to write, where relative paths are anchored, its seed, and a
 // way to report progress. Stages never touch front ends directly.
-import type { Effect } from 'effect'
+import type * as Effect from 'effect/Effect'
 import type { LogLevel, StageEvent } from '../events.ts'
 
 export interface StageContext {

@@ -1,11 +1,13 @@
 // The custom stage API: `export default defineStage({ name, params, run })` in a .ts or .js file
 // named by `uses: ./stages/my-stage.ts`. `params` is a JSON Schema or an Effect Schema; either way
 // the stage's `with:` is validated like a built-in's before anything runs.
-import { JSONSchema as EJSONSchema, Schema } from 'effect'
+import * as EJSONSchema from 'effect/JSONSchema'
+import * as Schema from 'effect/Schema'
 import type { JSONSchema } from '../schema/job.ts'
 import type { StageContext } from './context.ts'
 import type { StageDefinition, StageOutputs, StageRun } from './spec.ts'
-import type { Effect, Scope } from 'effect'
+import type * as Effect from 'effect/Effect'
+import type * as Scope from 'effect/Scope'
 
 export interface DefineStageInput<P> {
   readonly name: string

@@ -1,6 +1,7 @@
 // What a stage is: a name, a JSON Schema for its `with:` parameters, the outputs it promises, and
 // a `run` that returns an Effect. Built-in stages and user modules share this one shape.
-import type { Effect, Scope } from 'effect'
+import type * as Effect from 'effect/Effect'
+import type * as Scope from 'effect/Scope'
 import type { JSONSchema } from '../schema/job.ts'
 import type { StageContext } from './context.ts'
 

@@ -1,6 +1,6 @@
 // Tagged error for bad dataset files and specs: always names the file and, where there is one,
 // the 1-based line (text formats) or row (Parquet) so the user can open the file at the spot.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 export class DatasetError extends Data.TaggedError('DatasetError')<{
   readonly file: string

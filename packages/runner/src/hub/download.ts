@@ -7,7 +7,7 @@ import { createReadStream, mkdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { open, rename, truncate } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redacted } from 'effect'
+import type * as Redacted from 'effect/Redacted'
 import { blobPath, fileSize, linkPointer, lockPath, markNoExist, pointerPath, readRef, repoPaths, writeRef, type RepoPaths } from './cache-layout.ts'
 import { DEFAULT_REVISION, resolveHubEnv, type HubEnv } from './env.ts'
 import {

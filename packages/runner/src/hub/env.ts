@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Redacted } from 'effect'
+import * as Redacted from 'effect/Redacted'
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co'
 export const DEFAULT_REVISION = 'main'

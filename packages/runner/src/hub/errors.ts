@@ -1,7 +1,7 @@
 // Tagged errors of the hub client. Each names the repository, file and revision it was about and
 // says what the user can do. None of them ever carries the token: messages are built from URLs
 // and names only, and the token itself travels as an Effect `Redacted` value elsewhere.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 export type RepoType = 'model' | 'dataset' | 'space'
 

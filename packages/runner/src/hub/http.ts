@@ -3,7 +3,7 @@
 // huggingface_hub (httpx) does, and HEAD requests can stop at the first cross-origin redirect.
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import { Redacted } from 'effect'
+import * as Redacted from 'effect/Redacted'
 
 export const USER_AGENT = 'lorapipe/0.1.0; hf_hub-compatible'
 

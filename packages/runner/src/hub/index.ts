@@ -1,7 +1,7 @@
 // Hugging Face hub client with a cache in huggingface_hub's exact layout (files fetched by Python
 // are reused by lorapipe and vice versa). Plain async functions that reject with the tagged errors
 // of errors.ts, plus Effect versions whose error channel is HubError.
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import { hfHubDownload, hfHubDownloadInfo, type CachedFile, type DownloadOptions, type HubOptions } from './download.ts'
 import { datasetSplitFiles, downloadDatasetSplit, type SplitFiles } from './dataset-files.ts'
 import { isHubError, type HubError } from './errors.ts'

@@ -2,7 +2,7 @@
 // `sentence` column, or the one named), .jsonl (objects with that key).
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import { closest } from '@lorapipe/core/suggest.ts'
 
 export class PredictInputError extends Data.TaggedError('PredictInputError')<{ readonly file: string; readonly line?: number; readonly reason: string }> {

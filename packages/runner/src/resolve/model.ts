@@ -3,7 +3,7 @@
 // config for `init: random`.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
 import { snapshotDownload } from '../hub/index.ts'
 import { hubOptionsFor } from './hub-options.ts'

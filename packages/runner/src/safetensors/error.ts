@@ -1,5 +1,5 @@
 // The one error every safetensors failure becomes: it names the file and what is wrong with it.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 export class SafetensorsError extends Data.TaggedError('SafetensorsError')<{
   readonly file: string

@@ -2,7 +2,7 @@
 // loss and accuracy, eval runtime and throughput, train runtime), ranked by one metric.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import { writeFileAtomic, writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
 
 export class CompareError extends Data.TaggedError('CompareError')<{ readonly file: string; readonly method: string; readonly reason: string }> {

@@ -2,7 +2,7 @@
 // writes metrics.json in the RunMetrics shape (loss, accuracy, F1, runtime, samples/s) so that
 // `compare` can rank it beside fine-tuning runs.
 import { join } from 'node:path'
-import type { Effect } from 'effect'
+import type * as Effect from 'effect/Effect'
 import { writeJsonAtomic, type EvalRecord, type RunMetrics, type StageContext } from '@lorapipe/core'
 import { loadAdapter } from '../lora/adapter.ts'
 import type { DatasetParams } from '../resolve/index.ts'

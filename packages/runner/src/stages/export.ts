@@ -5,7 +5,7 @@
 import { cpSync, existsSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { Effect } from 'effect'
+import type * as Effect from 'effect/Effect'
 import type { StageContext } from '@lorapipe/core'
 import { loadAdapter } from '../lora/adapter.ts'
 import { saveMergedModel } from '../lora/merge.ts'

@@ -1,6 +1,6 @@
 // Implementations of the built-in stages. Each is imported when it first runs, so that commands
 // which run nothing never load TensorFlow.js.
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import type { StageRun } from '@lorapipe/core'
 
 export function builtinStageImplementations(): ReadonlyMap<string, StageRun<any>> {

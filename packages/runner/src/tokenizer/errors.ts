@@ -1,5 +1,5 @@
 // Tagged error for everything that goes wrong while loading or running a tokenizer.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 
 export class TokenizerError extends Data.TaggedError('TokenizerError')<{
   /** The folder or file involved (or '<memory>' for a tokenizer built from objects). */

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import type { EvalRecord, TrainRecord } from '@lorapipe/core'
 import { encodeSafetensors } from '../safetensors/write.ts'
 import { readSafetensorsSync } from '../safetensors/read.ts'

@@ -1,7 +1,7 @@
 // Runs Promise-based work as an Effect that, when interrupted (Ctrl-C), aborts the work's signal
 // and waits for it to wind down, so its finalizers (disposing tensors, closing files) run before
 // the executor records the stage as interrupted.
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 
 export function interruptible<A>(run: (signal: AbortSignal) => Promise<A>, outer?: AbortSignal): Effect.Effect<A, unknown> {
   return Effect.async<A, unknown>((resume) => {

@@ -7,7 +7,7 @@
 // before it, so a resumed run replays the same numbers as an uninterrupted one.
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import type { EvalRecord, StageEvent, TrainRecord } from '@lorapipe/core'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import { valueAndGrads } from '../nn/grads.ts'

@@ -2,7 +2,7 @@
 // on: the backend, the model folder or config, the tokenized splits, and (after the label check)
 // the model itself. Everything that can be wrong with the input is checked before anything is
 // written or any weights are allocated.
-import { Data } from 'effect'
+import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.ts'
 import { loadSplits, type Dataset, type DatasetSpec } from '../data/index.ts'

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Redacted } from 'effect'
+import * as Redacted from 'effect/Redacted'
 import { httpRequest, readBody } from '../../src/hub/http.ts'
 import { startHubServer, type HubServer } from './hub-server.ts'
 import { WEIGHTS, hubRepos } from './fixtures.ts'

@@ -1,6 +1,6 @@
 // A StageContext for calling built-in stages directly, recording the events they emit.
 import { isAbsolute, resolve } from 'node:path'
-import { Effect } from 'effect'
+import * as Effect from 'effect/Effect'
 import type { StageContext, StageEvent } from '@lorapipe/core'
 
 export function stageContext(dir: string, options: { seed?: number; pipelineDir?: string; events?: StageEvent[]; signal?: AbortSignal; runtime?: StageContext['runtime'] } = {}): StageContext {
