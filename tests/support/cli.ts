@@ -29,3 +29,13 @@ export function startLorapipe(args: string[], opts: { cwd?: string; env?: Record
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }
+
+/** The same as `lorapipe`, without blocking the event loop: for tests that serve HTTP themselves. */
+export function lorapipeAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const child = startLorapipe(args, opts)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+}

@@ -4,7 +4,7 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Layer from 'effect/Layer'
-import { BuiltinStages, defaultRunDir, readRunRecord, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink } from '@lorapipe/core'
+import { BuiltinStages, defaultRunDir, findStageRefs, formatLocation, readRunRecord, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink } from '@lorapipe/core'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
@@ -58,6 +58,21 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!resumed && existsSync(join(runDir, 'run.json'))) {
     process.stderr.write(`error: ${runDir} already holds a run\n  hint: \`lorapipe run --resume ${values.out ?? runDir}\` continues it; or choose another --out\n`)
     return EXIT.badInput
+  }
+  if (!resumed) {
+    // Inputs that are local (or cached) are checked before the run folder exists: bad data is
+    // bad input (exit 2), and nothing is written.
+    const { preflightStage } = await import('@lorapipe/runner/stages/preflight.ts')
+    const problems: string[] = []
+    for (const node of p.stages.values()) {
+      if (findStageRefs(node.params).length > 0) continue
+      const problem = await preflightStage(node.uses, node.params as Record<string, unknown>, p.dir, p.seed)
+      if (problem) problems.push(`${node.location ? `${formatLocation(node.location)}: ` : ''}error: stage \`${node.id}\`: ${problem}`)
+    }
+    if (problems.length > 0) {
+      process.stderr.write(`${problems.join('\n')}\nnothing was run or written\n`)
+      return EXIT.badInput
+    }
   }
   prepareRunDir(p, runDir, sets)
 

@@ -45,8 +45,8 @@ export function applyOverrides(doc: Sourced, overrides: readonly Override[], sch
     // Build {a: {b: value}} with its source map pointing every level at the --set argument.
     let nested: unknown = value
     for (let i = o.path.length - 1; i >= 0; i--) nested = { [o.path[i]!]: nested }
+    // No entry for the root: the document stays the pipeline file's.
     const map: SourceMap = new Map()
-    map.set('', { value: place })
     o.path.forEach((_, i) => map.set(pathToPointer(o.path.slice(0, i + 1)), { key: place, value: place }))
     addDescendants(value, pathToPointer(o.path), map, place)
     if (!isPlainObject(cur.value)) cur = { value: {}, map: cur.map }

@@ -5,7 +5,7 @@
 import { dirname, basename } from 'node:path'
 import type { StageContext } from '@lorapipe/core'
 import { downloadDatasetSplit } from '../hub/index.ts'
-import { hubOptionsFor } from './hub-options.ts'
+import { hubOptionsFor, type HubCtx } from './hub-options.ts'
 
 export interface SplitParams {
   readonly split?: string
@@ -42,7 +42,7 @@ export interface ResolvedDataset {
   readonly sources: readonly SplitSourceInfo[]
 }
 
-export async function resolveDataset(d: DatasetParams, ctx: Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal'>): Promise<ResolvedDataset> {
+export async function resolveDataset(d: DatasetParams, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedDataset> {
   const sources: SplitSourceInfo[] = []
   const out: Record<string, unknown> = { ...d }
   for (const name of ['train', 'eval'] as const) {

@@ -3,8 +3,12 @@
 import type { StageContext } from '@lorapipe/core'
 import type { DownloadOptions } from '../hub/index.ts'
 
-export function hubOptionsFor(ctx: Pick<StageContext, 'emitSync' | 'signal'>): DownloadOptions {
+/** `offline`: use the cache only (a check before a run must not download). */
+export type HubCtx = Pick<StageContext, 'emitSync' | 'signal'> & { readonly offline?: boolean }
+
+export function hubOptionsFor(ctx: HubCtx): DownloadOptions {
   return {
+    ...(ctx.offline ? { offline: true } : {}),
     signal: ctx.signal,
     onProgress: (p) =>
       ctx.emitSync({ _tag: 'Download', repo: p.repo, file: p.file, bytes: p.bytes, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.speed !== undefined ? { bytesPerSecond: p.speed } : {}), ...(p.done ? { done: true } : {}) }),

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
 import { snapshotDownload } from '../hub/index.ts'
-import { hubOptionsFor } from './hub-options.ts'
+import { hubOptionsFor, type HubCtx } from './hub-options.ts'
 
 export interface ModelParams {
   readonly id?: string
@@ -41,7 +41,7 @@ export const MODEL_FILES = [
   'special_tokens_map.json',
 ]
 
-export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal'>): Promise<ResolvedModel> {
+export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedModel> {
   const init = m.init ?? 'pretrained'
   const explicitConfig = m.config !== undefined ? ctx.resolvePath(m.config) : undefined
   if (explicitConfig !== undefined && !existsSync(explicitConfig)) throw new ModelSourceError({ message: `model.config ${explicitConfig} does not exist` })

@@ -29,7 +29,7 @@ export interface TokenizerSection {
   readonly padding?: 'longest' | 'max_length'
 }
 
-type Ctx = Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal' | 'runtime'>
+type Ctx = Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal' | 'runtime'> & { readonly offline?: boolean }
 
 export async function useBackend(ctx: Ctx): Promise<BackendInfo> {
   const info = await selectBackend({ backend: ctx.runtime.backend, threads: ctx.runtime.threads })
@@ -53,6 +53,50 @@ export interface Prepared {
  * the labels against the model's num_labels. `splits` says which splits are needed.
  */
 export async function prepare(model: ModelSection, dataset: DatasetParams, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
+  const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits)
+  const d = resolvedData.dataset
+  const tokenizerDir = tok?.path !== undefined ? ctx.resolvePath(tok.path) : resolvedModel.dir
+  if (tokenizerDir === undefined) throw new SetupError({ message: 'no tokenizer: the model is built from a config only; set `tokenizer.path` to a folder with tokenizer.json or vocab.txt' })
+  let maxLength = tok?.max_length ?? 512
+  if (maxLength > config.maxPositionEmbeddings) {
+    ctx.emitSync({ _tag: 'Log', level: 'warn', message: `tokenizer.max_length ${maxLength} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}; using ${config.maxPositionEmbeddings}` })
+    maxLength = config.maxPositionEmbeddings
+  }
+  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok?.truncation === false ? false : 'longest_first', padding: tok?.padding ?? 'longest' })
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new SetupError({ message: `the tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}; use the model's own tokenizer` })
+  }
+  const encode = (ds: Dataset | undefined): EncodedSplit | undefined =>
+    ds && {
+      encoded: tokenizer.encodeAll(
+        ds.rows.map((r) => r.text),
+        d.text_pair_column ? ds.rows.map((r) => r.textPair) : undefined,
+      ),
+      labels: Int32Array.from(ds.rows, (r) => r.label),
+    }
+  return { resolvedModel, resolvedData, config, tokenizer, tokenizerDir, data, train: encode(data.train), eval: encode(data.eval) }
+}
+
+/** Builds the model: pretrained weights from the folder, or fresh seeded weights from the config. */
+export async function buildModel(p: Prepared, seed: number, ctx: Ctx): Promise<SequenceClassifier> {
+  if (p.resolvedModel.init === 'random') {
+    ctx.emitSync({ _tag: 'Log', level: 'info', message: `model: ${p.config.modelType} built from ${p.resolvedModel.configPath} with random weights (seed ${seed})` })
+    return createRandomModel(p.config, { seed })
+  }
+  const overrides = { labels: Object.keys(p.config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => p.config.id2label[k]!) }
+  const { model, report } = await loadPretrained(p.resolvedModel.dir!, { ...overrides, seed, ignoreMismatchedSizes: true })
+  for (const w of report.warnings) ctx.emitSync({ _tag: 'Log', level: 'warn', message: w })
+  return model
+}
+
+/** The data part of `prepare`: model source and config, the loaded splits, and the label check. */
+export async function prepareData(
+  model: ModelSection,
+  dataset: DatasetParams,
+  seed: number,
+  ctx: Ctx,
+  splits: 'train+eval' | 'eval',
+): Promise<{ resolvedModel: ResolvedModel; resolvedData: ResolvedDataset; data: Prepared['data']; config: ModelConfig }> {
   const resolvedModel = await resolveModel(model, ctx)
   const wanted: DatasetParams = splits === 'eval' ? { ...dataset, train: undefined } : dataset
   if (splits === 'eval' && !dataset.eval) throw new SetupError({ message: 'the dataset has no `eval` split to evaluate on; add `dataset.eval` (a `path` or a hub `split`)' })
@@ -101,36 +145,5 @@ export async function prepare(model: ModelSection, dataset: DatasetParams, tok: 
     if (ds.rows.length === 0) throw new SetupError({ message: `the ${name} split (${ds.source.files.join(', ')}) has no examples` })
   }
 
-  const tokenizerDir = tok?.path !== undefined ? ctx.resolvePath(tok.path) : resolvedModel.dir
-  if (tokenizerDir === undefined) throw new SetupError({ message: 'no tokenizer: the model is built from a config only; set `tokenizer.path` to a folder with tokenizer.json or vocab.txt' })
-  let maxLength = tok?.max_length ?? 512
-  if (maxLength > config.maxPositionEmbeddings) {
-    ctx.emitSync({ _tag: 'Log', level: 'warn', message: `tokenizer.max_length ${maxLength} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}; using ${config.maxPositionEmbeddings}` })
-    maxLength = config.maxPositionEmbeddings
-  }
-  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok?.truncation === false ? false : 'longest_first', padding: tok?.padding ?? 'longest' })
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new SetupError({ message: `the tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}; use the model's own tokenizer` })
-  }
-  const encode = (ds: Dataset | undefined): EncodedSplit | undefined =>
-    ds && {
-      encoded: tokenizer.encodeAll(
-        ds.rows.map((r) => r.text),
-        d.text_pair_column ? ds.rows.map((r) => r.textPair) : undefined,
-      ),
-      labels: Int32Array.from(ds.rows, (r) => r.label),
-    }
-  return { resolvedModel, resolvedData, config, tokenizer, tokenizerDir, data, train: encode(data.train), eval: encode(data.eval) }
-}
-
-/** Builds the model: pretrained weights from the folder, or fresh seeded weights from the config. */
-export async function buildModel(p: Prepared, seed: number, ctx: Ctx): Promise<SequenceClassifier> {
-  if (p.resolvedModel.init === 'random') {
-    ctx.emitSync({ _tag: 'Log', level: 'info', message: `model: ${p.config.modelType} built from ${p.resolvedModel.configPath} with random weights (seed ${seed})` })
-    return createRandomModel(p.config, { seed })
-  }
-  const overrides = { labels: Object.keys(p.config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => p.config.id2label[k]!) }
-  const { model, report } = await loadPretrained(p.resolvedModel.dir!, { ...overrides, seed, ignoreMismatchedSizes: true })
-  for (const w of report.warnings) ctx.emitSync({ _tag: 'Log', level: 'warn', message: w })
-  return model
+  return { resolvedModel, resolvedData, data, config }
 }
