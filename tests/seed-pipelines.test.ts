@@ -69,6 +69,18 @@ describe('seed pipelines end to end', { skip: needsShared }, () => {
     assert.equal(metrics(join(out, 'full')).method, 'full')
   })
 
+  test('model.init: random builds the model from a config alone (no weights, no hub)', () => {
+    const out = join(tmp(), 'random')
+    const r = lorapipe([
+      'run', 'pipelines/sst2-lora.yaml', ...local().slice(2), ...short,
+      '--set', 'model.init=random', '--set', `model.config=${shared('fixtures', 'tiny-distilbert', 'config.json')}`,
+      '--set', `tokenizer.path=${shared('fixtures', 'tiny-distilbert')}`, '--out', out,
+    ], { env: { HF_HUB_OFFLINE: '1', HF_HUB_CACHE: tmp() } })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /built from .*config\.json with random weights \(seed 42\)/)
+    assert.match(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).model.source, /^config:/)
+  })
+
   test('a run killed with SIGKILL resumes from its last checkpoint and ends with the same metrics as an uninterrupted run', async () => {
     const args = [...local(), '--set', 'trainer.max_steps=30', '--set', 'trainer.save_every=5', '--set', 'dataset.train.limit=480', '--set', 'dataset.eval.limit=64']
     const whole = join(tmp(), 'whole')

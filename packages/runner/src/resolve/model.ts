@@ -52,8 +52,9 @@ export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'reso
       throw new ModelSourceError({ message: `model.path ${dir} is not a Hugging Face model folder: no config.json`, })
     return { dir, init, configPath, source: `local:${dir}` }
   }
+  // A random init from an explicit config needs nothing from the hub (the tokenizer then comes from `tokenizer.path`).
+  if (init === 'random' && explicitConfig) return { init, configPath: explicitConfig, source: `config:${explicitConfig}` }
   if (m.id === undefined) {
-    if (init === 'random' && explicitConfig) return { init, configPath: explicitConfig, source: `config:${explicitConfig}` }
     throw new ModelSourceError({ message: 'the model needs `id` (a hub repository), `path` (a local folder), or `init: random` with `config`' })
   }
   ctx.emitSync({ _tag: 'Log', level: 'info', message: `model ${m.id}@${m.revision ?? 'main'} from the hub (cache: reused when present)` })
