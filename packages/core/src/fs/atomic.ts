@@ -8,19 +8,24 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
 }
 
+/** Writes and flushes a file (not atomic by itself: for files inside a folder that is renamed into place). */
+export function writeFileSynced(file: string, data: string | Uint8Array): void {
+  const fd = openSync(file, 'w')
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    let off = 0
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   mkdirSync(dirname(target), { recursive: true })
   const tmp = tempPathFor(target)
   try {
-    const fd = openSync(tmp, 'w')
-    try {
-      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-      let off = 0
-      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
+    writeFileSynced(tmp, data)
     renameSync(tmp, target)
   } catch (e) {
     rmSync(tmp, { force: true })

@@ -3,11 +3,12 @@
 // and the data position, plus the trainer's bookkeeping (history, best, early stopping).
 // A checkpoint is written into a hidden temporary folder that is renamed to `step-N` when complete,
 // so a folder named step-N is always whole, whenever the process dies.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import * as Data from 'effect/Data'
 import type { EvalRecord, TrainRecord } from '@lorapipe/core'
+import { writeFileSynced } from '@lorapipe/core/fs/atomic.ts'
 import { encodeSafetensors } from '../safetensors/write.ts'
 import { readSafetensorsSync } from '../safetensors/read.ts'
 import type { AdamWState } from './adamw.ts'
@@ -62,18 +63,6 @@ export interface CheckpointData {
   readonly optimizer: AdamWState
 }
 
-function writeSynced(file: string, data: Uint8Array | string): void {
-  const fd = openSync(file, 'w')
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-    let off = 0
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 export function checkpointName(step: number): string {
   return `step-${step}`
 }
@@ -87,12 +76,12 @@ export function writeCheckpoint(root: string, data: CheckpointData, shapes: Read
   mkdirSync(tmp)
   try {
     const shape = (k: string) => shapes.get(k) ?? [data.weights.get(k)!.length]
-    writeSynced(join(tmp, WEIGHTS_FILE), encodeSafetensors(new Map([...data.weights].map(([k, v]) => [k, { shape: shape(k), data: v }])), { format: 'pt' }))
+    writeFileSynced(join(tmp, WEIGHTS_FILE), encodeSafetensors(new Map([...data.weights].map(([k, v]) => [k, { shape: shape(k), data: v }])), { format: 'pt' }))
     const opt = new Map<string, { shape: readonly number[]; data: Float32Array }>()
     for (const [k, v] of data.optimizer.m) opt.set(`exp_avg.${k}`, { shape: shape(k), data: v })
     for (const [k, v] of data.optimizer.v) opt.set(`exp_avg_sq.${k}`, { shape: shape(k), data: v })
-    writeSynced(join(tmp, OPTIMIZER_FILE), encodeSafetensors(opt, { step: String(data.optimizer.step) }))
-    writeSynced(join(tmp, STATE_FILE), JSON.stringify(data.state, null, 2) + '\n')
+    writeFileSynced(join(tmp, OPTIMIZER_FILE), encodeSafetensors(opt, { step: String(data.optimizer.step) }))
+    writeFileSynced(join(tmp, STATE_FILE), JSON.stringify(data.state, null, 2) + '\n')
     // Re-running a step after a resume replaces the older copy of the same step.
     if (existsSync(target)) rmSync(target, { recursive: true, force: true })
     renameSync(tmp, target)
