@@ -142,15 +142,34 @@ const params = model.trainableParameters()
 const count = (ps: { size: number }[]) => ps.reduce((s, p) => s + p.size, 0)
 log(`model: ${model.name}, ${mode}: ${count(params).toLocaleString('en')} trainable of ${count(model.namedParameters()).toLocaleString('en')}`)
 
-const optimizer = tf.train.adam(2e-4, 0.9, 0.999, 1e-8)
-function step(b: Batch): void {
-  tf.tidy(() => {
-    const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(b.ids, b.mask, null, { training: true }), b.labels), params)
-    const named: Record<string, tf.Tensor> = {}
-    for (const p of params) named[p.variable!.name] = grads.get(p.name)!
-    optimizer.applyGradients(named as tf.NamedTensorMap as never)
-    value.dispose()
+// Adam as torch.optim.AdamW with weight_decay 0, one parameter at a time in its own scope (as the
+// trainer's optimizer does): tf.train.adam updates every variable inside one tf.tidy, which holds
+// ~10 temporaries of each weight's size at once (4 GB of wasm heap for full fine-tuning).
+const adamState = params.map((p) => ({ m: tf.variable(tf.zerosLike(p.value), false), v: tf.variable(tf.zerosLike(p.value), false) }))
+let adamStep = 0
+function adam(grads: Map<string, tf.Tensor>): void {
+  const [lr, b1, b2, eps] = [2e-4, 0.9, 0.999, 1e-8]
+  adamStep++
+  const stepSize = lr / (1 - b1 ** adamStep)
+  const c2 = 1 - b2 ** adamStep
+  params.forEach((p, i) => {
+    const g = grads.get(p.name)!
+    const { m, v } = adamState[i]!
+    tf.tidy(() => {
+      const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1))
+      const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2))
+      m.assign(m1)
+      v.assign(v1)
+      p.variable!.assign(tf.sub(p.value, tf.mul(tf.div(m1, tf.add(tf.sqrt(tf.div(v1, c2)), eps)), stepSize)))
+    })
+    g.dispose()
   })
+}
+
+function step(b: Batch): void {
+  const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(b.ids, b.mask, null, { training: true }), b.labels), params)
+  value.dispose()
+  adam(grads)
 }
 
 const trainBatches = batches(data.train, 16)

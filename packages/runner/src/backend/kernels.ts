@@ -1,7 +1,14 @@
-// Kernels that training needs but a backend lacks. tfjs-backend-wasm 4.22 has no
-// UnsortedSegmentSum, which is the gradient of gather: without it, full fine-tuning cannot train
-// the embeddings. We register a JavaScript implementation that works on the backend's own memory
-// (the wasm heap), so no data leaves the backend.
+// Kernels that training needs but a backend lacks, or has in a form too costly to train with.
+// - tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which is the gradient of gather: without it,
+//   full fine-tuning cannot train the embeddings. We register a JavaScript implementation that
+//   works on the backend's own memory (the wasm heap), so no data leaves the backend.
+// - Its Identity copies the data. tfjs-core runs Identity (tf.clone) for every tensor a gradient
+//   saves, so each activation kept for backward was stored twice. Tensors are immutable, so we
+//   share the data and count references instead, as its own Reshape kernel (and the cpu backend's
+//   Identity) does.
+// - Its GatherV2 walks every element with strided index arithmetic (~55 ns per float: 9 ms to
+//   take 206 rows of 768). Taking whole rows (axis 0, the embeddings and the unpadded-token
+//   layout) is a row copy; we do that and hand every other gather to the original kernel.
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 
@@ -18,13 +25,31 @@ export function unsortedSegmentSumInto(
   inner: number,
   out: Typed,
 ): void {
-  out.fill(0)
+  // The first row landing in a segment is copied (a memcpy), later ones added; untouched
+  // segments are zeroed. Most uses place distinct rows (unpadded tokens, embedding rows).
+  const seen = new Uint8Array(numSegments)
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i]!
     if (s < 0 || s >= numSegments) continue
     const src = i * inner
     const dst = s * inner
-    for (let j = 0; j < inner; j++) out[dst + j] = out[dst + j]! + x[src + j]!
+    if (seen[s] === 0) {
+      seen[s] = 1
+      out.set(x.subarray(src, src + inner), dst)
+    } else {
+      for (let j = 0; j < inner; j++) out[dst + j] = out[dst + j]! + x[src + j]!
+    }
+  }
+  let s = 0
+  while (s < numSegments) {
+    if (seen[s] !== 0) {
+      s++
+      continue
+    }
+    let e = s + 1
+    while (e < numSegments && seen[e] === 0) e++
+    out.fill(0, s * inner, e * inner)
+    s = e
   }
 }
 
@@ -56,13 +81,58 @@ const wasmUnsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out
 }
 
+const wasmIdentity: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo }
+  ;(backend as BackendWasm).incRef(x.dataId)
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
+}
+
+function wasmGatherRows(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo }
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number }
+    const parsedAxis = axis < 0 ? axis + x.shape.length : axis
+    if (parsedAxis !== 0 || batchDims !== 0 || x.shape.length === 0 || x.dtype === 'string' || indices.dtype !== 'int32') {
+      return fallback(args)
+    }
+    const wasm = args.backend as BackendWasm
+    const rows = x.shape[0]!
+    const inner = x.shape.slice(1).reduce((a, b) => a * b, 1)
+    const out = wasm.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype)
+    const xv = wasm.typedArrayFromHeap(x) as Typed
+    const idv = wasm.typedArrayFromHeap(indices) as Int32Array
+    const ov = wasm.typedArrayFromHeap(out) as Typed
+    for (let i = 0; i < idv.length; i++) {
+      const r = idv[i]!
+      if (r < 0 || r >= rows) {
+        wasm.disposeData(out.dataId)
+        throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`)
+      }
+      ov.set(xv.subarray(r * inner, (r + 1) * inner), i * inner)
+    }
+    return out
+  }
+}
+
 const registered = new Set<string>()
 
-/** Registers, once per backend, the kernels it lacks. Called by selectBackend. */
+/**
+ * Registers, once per backend, the kernels it lacks (or replaces). Called by selectBackend, and by
+ * the models before their first forward pass (for a backend set up with plain tf.setBackend).
+ */
 export function registerMissingKernels(backendName: string): void {
   if (registered.has(backendName)) return
   registered.add(backendName)
   if (backendName === 'wasm' && tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: wasmUnsortedSegmentSum })
+  }
+  if (backendName === 'wasm') {
+    const gather = tf.getKernel('GatherV2', 'wasm')
+    if (gather) {
+      tf.unregisterKernel('GatherV2', 'wasm')
+      tf.registerKernel({ kernelName: 'GatherV2', backendName: 'wasm', kernelFunc: wasmGatherRows(gather.kernelFunc) })
+    }
+    tf.unregisterKernel('Identity', 'wasm')
+    tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: wasmIdentity })
   }
 }

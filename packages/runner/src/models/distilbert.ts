@@ -9,6 +9,7 @@ import { dropout } from '../nn/dropout.ts'
 import { ACTIVATIONS } from '../nn/activation.ts'
 import { attentionMaskBias, multiHeadAttention } from '../nn/attention.ts'
 import type { ForwardContext } from '../nn/context.ts'
+import { TokenLayout } from '../nn/token-layout.ts'
 
 const LN_EPS = 1e-12
 
@@ -34,31 +35,41 @@ export function distilbertSpec(c: DistilBertConfig): ModelSpec {
 
 export function distilbertForward(m: ModelInternals<DistilBertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
   const c = m.config
-  return tf.tidy(() => {
-    const [b, l] = inputs.inputIds.shape as [number, number]
-    const e = 'distilbert.embeddings'
-    const words = tf.gather(m.p(`${e}.word_embeddings.weight`), tf.cast(inputs.inputIds, 'int32'))
-    const pos = tf.slice(m.p(`${e}.position_embeddings.weight`), [0, 0], [l, c.dim])
-    let x = layerNorm(tf.add(words, pos), m.p(`${e}.LayerNorm.weight`), m.p(`${e}.LayerNorm.bias`), LN_EPS)
-    x = dropout(x, c.dropout, ctx)
-    const maskBias = attentionMaskBias(inputs.attentionMask)
-    const act = ACTIVATIONS[c.activation]!
-    for (let i = 0; i < c.nLayers; i++) {
-      const pre = `distilbert.transformer.layer.${i}`
-      const a = `${pre}.attention`
-      const q = m.lin(`${a}.q_lin`).forward(x, ctx)
-      const k = m.lin(`${a}.k_lin`).forward(x, ctx)
-      const v = m.lin(`${a}.v_lin`).forward(x, ctx)
-      const context = multiHeadAttention(q, k, v, maskBias, { heads: c.nHeads, scaleQueryFirst: true, dropoutRate: c.attentionDropout }, ctx)
-      const sa = m.lin(`${a}.out_lin`).forward(context, ctx)
-      x = layerNorm(tf.add(sa, x), m.p(`${pre}.sa_layer_norm.weight`), m.p(`${pre}.sa_layer_norm.bias`), LN_EPS)
-      let f = m.lin(`${pre}.ffn.lin2`).forward(act(m.lin(`${pre}.ffn.lin1`).forward(x, ctx)), ctx)
-      f = dropout(f, c.dropout, ctx)
-      x = layerNorm(tf.add(f, x), m.p(`${pre}.output_layer_norm.weight`), m.p(`${pre}.output_layer_norm.bias`), LN_EPS)
-    }
-    const first = tf.reshape(tf.slice(x, [0, 0, 0], [b, 1, c.dim]), [b, c.dim])
-    let h = tf.relu(m.lin('pre_classifier').forward(first, ctx))
-    h = dropout(h, c.seqClassifDropout, ctx)
-    return m.lin('classifier').forward(h, ctx) as tf.Tensor2D
-  })
+  // Token-wise layers run on the real tokens only, as rows [N, dim] (see nn/token-layout.ts).
+  const t = TokenLayout.fromMask(inputs.attentionMask)
+  try {
+    return tf.tidy(() => {
+      const e = 'distilbert.embeddings'
+      const words = tf.gather(m.p(`${e}.word_embeddings.weight`), t.select(tf.cast(inputs.inputIds, 'int32')))
+      const pos = tf.gather(m.p(`${e}.position_embeddings.weight`), t.positions)
+      let x = layerNorm(tf.add(words, pos), m.p(`${e}.LayerNorm.weight`), m.p(`${e}.LayerNorm.bias`), LN_EPS)
+      x = dropout(x, c.dropout, ctx)
+      const maskBias = attentionMaskBias(inputs.attentionMask)
+      const act = ACTIVATIONS[c.activation]!
+      for (let i = 0; i < c.nLayers; i++) {
+        const pre = `distilbert.transformer.layer.${i}`
+        const a = `${pre}.attention`
+        const input = x
+        // One scope per block: in eval its temporaries go at once (the tape keeps what backward needs)
+        x = tf.tidy(() => {
+          const q = t.toPadded(m.lin(`${a}.q_lin`).forward(input, ctx))
+          const k = t.toPadded(m.lin(`${a}.k_lin`).forward(input, ctx))
+          const v = t.toPadded(m.lin(`${a}.v_lin`).forward(input, ctx))
+          const context = t.toRows(multiHeadAttention(q, k, v, maskBias, { heads: c.nHeads, scaleQueryFirst: true, dropoutRate: c.attentionDropout }, ctx))
+          const sa = m.lin(`${a}.out_lin`).forward(context, ctx)
+          const h = layerNorm(tf.add(sa, input), m.p(`${pre}.sa_layer_norm.weight`), m.p(`${pre}.sa_layer_norm.bias`), LN_EPS)
+          let f = m.lin(`${pre}.ffn.lin2`).forward(act(m.lin(`${pre}.ffn.lin1`).forward(h, ctx)), ctx)
+          f = dropout(f, c.dropout, ctx)
+          return layerNorm(tf.add(f, h), m.p(`${pre}.output_layer_norm.weight`), m.p(`${pre}.output_layer_norm.bias`), LN_EPS)
+        })
+        input.dispose()
+      }
+      const first = t.firstTokens(x)
+      let h = tf.relu(m.lin('pre_classifier').forward(first, ctx))
+      h = dropout(h, c.seqClassifDropout, ctx)
+      return m.lin('classifier').forward(h, ctx) as tf.Tensor2D
+    })
+  } finally {
+    t.dispose()
+  }
 }

@@ -11,6 +11,6 @@ export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Ten
   if (!rng) throw new Error('dropout in training mode needs a seeded Rng in the forward context')
   const keep = 1 / (1 - rate)
   const mask = new Float32Array(x.size)
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < rate ? 0 : keep
+  rng.fillDropoutMask(mask, rate, keep)
   return tf.tidy(() => tf.mul(x, tf.tensor(mask, x.shape, 'float32')))
 }

@@ -3,6 +3,7 @@
 // converts between the two without copying data.
 import * as tf from '@tensorflow/tfjs-core'
 import { Data } from 'effect'
+import { releaseTransposed } from '../ops/transpose.ts'
 
 export class ParamError extends Data.TaggedError('ParamError')<{ readonly param: string; readonly reason: string }> {
   override get message(): string {
@@ -49,6 +50,7 @@ export class Param {
     if (on === this.trainable) return
     const old = this.tensor
     this.tensor = on ? tf.variable(old, true) : tf.keep(tf.clone(old))
+    releaseTransposed(old)
     old.dispose()
   }
 
@@ -65,6 +67,7 @@ export class Param {
       v.assign(t)
       t.dispose()
     } else {
+      releaseTransposed(this.tensor)
       this.tensor.dispose()
       this.tensor = tf.keep(t)
     }
@@ -76,6 +79,7 @@ export class Param {
   }
 
   dispose(): void {
+    releaseTransposed(this.tensor)
     this.tensor.dispose()
   }
 }

@@ -38,16 +38,39 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   return tf.transpose(x)
 }
 
+function recordingGradients(): boolean {
+  return (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape != null
+}
+
+/** trained Variable -> the transpose of its current value (replaced when the value changes) */
+const variableCache = new WeakMap<tf.Variable, { id: DataId; t: tf.Tensor2D }>()
+
 /**
- * x^T as a tensor the caller does not own when x is frozen (cached; never dispose it), or a fresh
- * tensor otherwise. Use inside tf.tidy: the fresh one is then disposed with the scope, the cached
- * one is kept. Gradients do not flow through it: call it from kernels and gradient functions.
+ * x^T as a tensor the caller must not dispose. Frozen tensors are transposed once (cached). A
+ * trained Variable outside a gradient tape (evaluation) keeps the transpose of its current value
+ * until an update gives it new data, so evaluation batches reuse it and XNNPACK's packed copy
+ * keyed on it; under a tape the transpose is fresh and freed by the caller's tf.tidy.
+ * Gradients do not flow through it: call it from kernels and gradient functions.
  */
 export function transposed(x: tf.Tensor2D): tf.Tensor2D {
   const id = x.dataId as DataId
   const back = origin.get(id)
   if (back && !back.isDisposed) return back
-  if (!isFrozen(x)) return transpose2d(x)
+  if (!isFrozen(x)) {
+    const v = x as tf.Variable
+    const entry = variableCache.get(v)
+    if (entry && entry.id === id && !entry.t.isDisposed) return entry.t
+    if (entry) {
+      if (!entry.t.isDisposed) entry.t.dispose()
+      variableCache.delete(v)
+    }
+    // While training, the value changes every step: a transient transpose (the scope frees it),
+    // so full fine-tuning does not hold a second copy of every weight.
+    if (recordingGradients()) return transpose2d(x)
+    const t = tf.keep(transpose2d(x))
+    variableCache.set(v, { id, t })
+    return t
+  }
   const hit = cache.get(id)
   if (hit && !hit.isDisposed) return hit
   const t = tf.keep(transpose2d(x))
@@ -59,6 +82,11 @@ export function transposed(x: tf.Tensor2D): tf.Tensor2D {
 
 /** Drops the cached transpose of `w` now (e.g. before disposing a model's weights). */
 export function releaseTransposed(w: tf.Tensor): void {
+  const v = w instanceof tf.Variable ? variableCache.get(w) : undefined
+  if (v) {
+    variableCache.delete(w as tf.Variable)
+    if (!v.t.isDisposed) v.t.dispose()
+  }
   const id = w.dataId as DataId
   const t = cache.get(id)
   if (!t) return

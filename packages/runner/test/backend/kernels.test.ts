@@ -108,4 +108,34 @@ describe('kernels needed for training on wasm', () => {
     await selectBackend({ backend: 'wasm', env: {} })
     close(run() as Float32Array, ref, 1e-6, 'sum')
   })
+
+  test('gathering rows on wasm matches the cpu backend and rejects an index out of range', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor3d(values(5 * 2 * 3, 9), [5, 2, 3])
+        const rows = tf.gather(x, tf.tensor1d([4, 0, 4, 2], 'int32')).dataSync()
+        const cols = tf.gather(x, tf.tensor1d([2, 0], 'int32'), 2).dataSync() // another axis: tfjs' own kernel
+        const ints = tf.gather(tf.tensor1d([7, 8, 9], 'int32'), tf.tensor2d([[2, 0], [1, 1]], undefined, 'int32')).dataSync()
+        return { rows: rows as Float32Array, cols: cols as Float32Array, ints: Array.from(ints) }
+      })
+    await selectBackend({ backend: 'cpu', env: {} })
+    const ref = run()
+    await selectBackend({ backend: 'wasm', env: {} })
+    const got = run()
+    close(got.rows, ref.rows, 0, 'rows')
+    close(got.cols, ref.cols, 0, 'cols')
+    assert.deepEqual(got.ints, [9, 7, 8, 8])
+    assert.throws(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], 'int32')).dataSync()), /index value 3 is not in \[0, 2\]/)
+  })
+
+  test('a clone on wasm shares the data and outlives the original', async () => {
+    await selectBackend({ backend: 'wasm', env: {} })
+    const x = tf.tensor2d([[1, 2], [3, 4]])
+    const y = tf.clone(x)
+    assert.equal(y.dataId, x.dataId, 'the clone refers to the same data (tensors are immutable)')
+    x.dispose()
+    assert.deepEqual(y.arraySync(), [[1, 2], [3, 4]])
+    y.dispose()
+  })
 })
+
