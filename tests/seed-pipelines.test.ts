@@ -48,6 +48,13 @@ describe('seed pipelines end to end', { skip: needsShared }, () => {
     // Same backend, same seed: the same numbers.
     assert.deepEqual(metrics(second).eval.loss, metrics(first).eval.loss)
     assert.deepEqual(metrics(second).history.train, metrics(first).history.train)
+
+    // A split that the (cached) dataset does not have is bad input, found before anything runs.
+    const typo = join(tmp(), 'typo')
+    const bad = lorapipe(['run', 'pipelines/sst2-lora.yaml', ...short, '--set', 'dataset.eval.split=validaton', '--out', typo], { env: { ...env, HF_HUB_OFFLINE: '1' } })
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /stage `finetune`: .*validaton/)
+    assert.equal(existsSync(typo), false)
   })
 
   test('offline with an empty cache fails with a clear error and exit 1', () => {

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { prepareData } from '../trainer/setup.ts'
 
-const BAD_INPUT = new Set(['SetupError', 'DatasetError', 'ModelSourceError', 'ModelConfigError', 'TokenizerError'])
+const BAD_INPUT = new Set(['SetupError', 'DatasetError', 'DatasetSplitNotFoundError', 'ModelSourceError', 'ModelConfigError', 'TokenizerError'])
 
 /** A message when the stage's inputs are wrong; undefined when they look right or cannot be checked offline. */
 export async function preflightStage(uses: string, params: Record<string, any>, pipelineDir: string, seed: number): Promise<string | undefined> {
