@@ -2,7 +2,7 @@
 // selects from it reproducibly (seeded shuffle, limit, ratio splits). The hub download is elsewhere:
 // this module gets local paths.
 import { readFileSync } from 'node:fs'
-import { closestName } from './closest.ts'
+import { closest } from '@lorapipe/core/suggest.ts'
 import { readCsv, readTsv } from './delimited.ts'
 import { DatasetError, datasetError } from './errors.ts'
 import { inferFormat, resolveFiles } from './files.ts'
@@ -76,7 +76,7 @@ function checkColumns(table: RawTable, spec: ColumnSpec): void {
   ]
   for (const [role, col] of wanted) {
     if (col === undefined || table.columns.includes(col)) continue
-    const near = closestName(col, table.columns)
+    const near = closest(col, table.columns)
     throw datasetError(
       table.file,
       undefined,

@@ -2,7 +2,7 @@
 // format of each from its extension.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
-import { closestName } from './closest.ts'
+import { closest } from '@lorapipe/core/suggest.ts'
 import { datasetError } from './errors.ts'
 import type { Format } from './table.ts'
 
@@ -26,7 +26,7 @@ export function resolveFiles(path: string, baseDir = process.cwd()): string[] {
     if (existsSync(full) && statSync(full).isFile()) return [full]
     let hint = ''
     if (existsSync(dir)) {
-      const near = closestName(name, readdirSync(dir))
+      const near = closest(name, readdirSync(dir))
       if (near) hint = `; did you mean ${JSON.stringify(join(dir, near))}?`
     } else hint = `; the folder ${dir} does not exist either`
     throw datasetError(full, undefined, `file not found${hint}`)

@@ -6,14 +6,6 @@ import '@tensorflow/tfjs-backend-cpu'
 
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm')
-  // ops/linear.ts (not ours) still calls the chained x.reshape(), which tfjs-core's Node build does
-  // not register; give it the plain op until ops/ stops using chained calls.
-  const proto = tf.Tensor.prototype as unknown as { reshape?: unknown }
-  if (typeof proto.reshape !== 'function') {
-    proto.reshape = function (this: tf.Tensor, shape: number[]) {
-      return tf.reshape(this, shape)
-    }
-  }
   await tf.setBackend(name)
   await tf.ready()
 }
