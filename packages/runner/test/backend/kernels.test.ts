@@ -7,16 +7,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import '../../src/nn/register-gradients.ts'
 import { selectBackend } from '../../src/backend/select.ts'
 import { unsortedSegmentSumInto } from '../../src/backend/kernels.ts'
+import { values } from '../support/values.ts'
 
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 
 /** value and gradient wrt x of sum(f(x) * weights), as plain arrays */
 function valueAndGrad(f: (x: tf.Tensor) => tf.Tensor, shape: number[], seed: number) {

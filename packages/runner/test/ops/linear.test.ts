@@ -8,17 +8,8 @@ import { selectBackend } from '../../src/backend/select.ts'
 import { linear } from '../../src/ops/linear.ts'
 import { batchMatMul, setMatmulStrategy, type MatmulStrategy } from '../../src/ops/matmul.ts'
 import { releaseTransposed } from '../../src/ops/transpose.ts'
+import { values } from '../support/values.ts'
 
-/** Deterministic values in [-1, 1) from a small LCG, so cpu and wasm see identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 
 type Arrays = Float32Array[]
 
