@@ -31,6 +31,24 @@ export type Assignment = Readonly<Record<string, unknown>>
 
 export type Goal = 'minimize' | 'maximize'
 
+/**
+ * A sweep file's `early_terminate`, as the pruners take it. Steps count a trial's evaluations
+ * (1 = its first evaluation), not optimizer steps, so rules mean the same for any `eval_every`.
+ */
+export type EarlyTerminate =
+  /**
+   * Asynchronous successive halving (Ray's ASHAScheduler, Optuna's SuccessiveHalvingPruner): rungs
+   * at `minSteps * reductionFactor^k` evaluations (k = 0, 1, ...; below `maxSteps` when given); at a
+   * rung a trial goes on only while it is in the top `1 / reductionFactor` of the trials that reached it.
+   */
+  | { readonly type: 'asha'; readonly minSteps: number; readonly reductionFactor: number; readonly maxSteps?: number }
+  /**
+   * Median stopping (Optuna's MedianPruner): once `startupTrials` trials have finished, a trial past
+   * `warmupSteps` evaluations stops when its best value so far is worse than the median of the other
+   * trials' values at the same evaluation, given that at least `minTrials` of them reported there.
+   */
+  | { readonly type: 'median'; readonly warmupSteps: number; readonly startupTrials: number; readonly minTrials: number }
+
 export type TrialState = 'running' | 'completed' | 'pruned' | 'failed'
 
 /** What the strategies see of a trial. `value` is the objective (the sweep metric) when known. */
