@@ -32,6 +32,14 @@ export type Assignment = Readonly<Record<string, unknown>>
 export type Goal = 'minimize' | 'maximize'
 
 /**
+ * A sweep file's `method`: `grid` (every combination once, categorical/constant/together
+ * parameters only), `random` (seeded, no repeated configuration where the space allows) or `tpe`
+ * (Optuna's Tree-structured Parzen Estimator). `seed` drives random and TPE; grid ignores it.
+ */
+export type SearchMethod = 'grid' | 'random' | 'tpe'
+export const SEARCH_METHODS: readonly SearchMethod[] = ['grid', 'random', 'tpe']
+
+/**
  * A sweep file's `early_terminate`, as the pruners take it. Steps count a trial's evaluations
  * (1 = its first evaluation), not optimizer steps, so rules mean the same for any `eval_every`.
  */
