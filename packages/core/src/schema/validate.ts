@@ -5,6 +5,7 @@ import type { Diagnostic } from '../diagnostics.ts'
 import { pointerToPath } from '../diagnostics.ts'
 import { placeOf, type SourceMap } from '../source/document.ts'
 import { didYouMean } from '../suggest.ts'
+import { knownNameHint } from './foreign-names.ts'
 import type { JSONSchema } from './job.ts'
 
 // ajv ships CommonJS with a default export; under NodeNext the class sits on `.default`.
@@ -80,7 +81,8 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, prefix: string): Diagnosti
         location: place?.key ?? place?.value ?? here?.value,
         pointer: prefix + child,
         message: `unknown key \`${key}\`${e.instancePath || prefix ? ` in \`${field}\`` : ''}`,
-        hint: didYouMean(key, known) ?? (known.length ? `valid keys: ${known.join(', ')}` : undefined),
+        // Another tool's name, or lorapipe's key in another section, before any spelling guess.
+        hint: knownNameHint(key, prefix + e.instancePath, known) ?? didYouMean(key, known) ?? (known.length ? `valid keys: ${known.join(', ')}` : undefined),
       }
     }
     case 'required': {
