@@ -23,7 +23,7 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'base_model', tools: ['Axolotl', 'Ludwig'], key: 'model.id', note: 'a local folder goes in `model.path`' },
   { name: 'model_name_or_path', tools: ['transformers'], key: 'model.id', note: 'a local folder goes in `model.path`' },
   { name: 'base_model_name_or_path', tools: ['PEFT'], key: 'model.id', note: 'a local folder goes in `model.path`' },
-  { name: 'tokenizer_name', tools: ['transformers'], key: 'tokenizer.path', note: 'a local folder; a hub tokenizer comes with ' },
+  { name: 'tokenizer_name', tools: ['transformers'], key: 'tokenizer.path', note: 'a local folder; a hub tokenizer comes with `model.id`' },
   { name: 'task_type', tools: ['PEFT'], key: 'model.task', note: '`SEQ_CLS` is `sequence-classification`, the only task so far' },
   { name: 'load_in_8bit', tools: ['transformers', 'Axolotl'], note: 'quantised loading is not supported yet; weights are float32' },
   { name: 'load_in_4bit', tools: ['transformers', 'Axolotl'], note: 'quantised loading (QLoRA) is not supported yet; weights are float32' },
