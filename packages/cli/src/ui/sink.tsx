@@ -27,30 +27,35 @@ export interface InkUiOptions {
 export function inkUi(opts: InkUiOptions = {}): InkUi {
   const store = createStore(initialState({ verbose: opts.verbose }))
   const color = opts.color ?? !process.env.NO_COLOR
-  const instance = render(<LiveApp store={store} color={color} reportPath={opts.reportPath} />, {
-    stdout: opts.stdout ?? process.stdout,
-    exitOnCtrlC: false,
-    patchConsole: true,
-    maxFps: 10,
-  })
-  let closed = false
   return {
-    sink: (e) => {
-      try {
-        store.dispatch(e)
-      } catch {
-        // A sink must not throw; a drawing problem must not stop a training run.
-      }
-    },
+    sink: guarded(store.dispatch),
     store,
     notice: (message, level = 'warn') => store.dispatch({ _tag: 'Log', level, message, time: now() }),
-    close: async () => {
-      if (closed) return
-      closed = true
-      // Let React commit the last state before unmounting, so the final frame is the summary.
-      await new Promise((r) => setTimeout(r, 50))
-      instance.unmount()
-      await instance.waitUntilExit().catch(() => undefined)
-    },
+    close: mountLive(<LiveApp store={store} color={color} reportPath={opts.reportPath} />, opts.stdout),
+  }
+}
+
+/** A sink that never throws: a drawing problem must not stop a training run. */
+export function guarded<E>(dispatch: (e: E) => void): (e: E) => void {
+  return (e) => {
+    try {
+      dispatch(e)
+    } catch {
+      // Ignored on purpose (see above).
+    }
+  }
+}
+
+/** Renders a live app; the returned close draws the final frame and releases the terminal. */
+export function mountLive(node: React.ReactElement, stdout: NodeJS.WriteStream = process.stdout): () => Promise<void> {
+  const instance = render(node, { stdout, exitOnCtrlC: false, patchConsole: true, maxFps: 10 })
+  let closed = false
+  return async () => {
+    if (closed) return
+    closed = true
+    // Let React commit the last state before unmounting, so the final frame is the summary.
+    await new Promise((r) => setTimeout(r, 50))
+    instance.unmount()
+    await instance.waitUntilExit().catch(() => undefined)
   }
 }

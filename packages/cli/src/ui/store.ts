@@ -1,20 +1,21 @@
-// Holds the UI state between events: the sink dispatches into it, the Ink app subscribes to it
-// (React's useSyncExternalStore), so the reducer stays pure and the sink stays synchronous.
+// Holds a UI's state between events: the sink dispatches into it, the Ink app subscribes to it
+// (React's useSyncExternalStore), so the reducer stays pure and the sink stays synchronous. One
+// store for the run UI and the sweep UI, each with its own reducer.
 import type { RunEvent } from '@lorapipe/core'
 import { initialState, reduce, type UiState } from './state.ts'
 
-export interface UiStore {
-  readonly get: () => UiState
-  readonly dispatch: (event: RunEvent) => void
+export interface Store<S, E> {
+  readonly get: () => S
+  readonly dispatch: (event: E) => void
   readonly subscribe: (listener: () => void) => () => void
 }
 
-export function createStore(state: UiState = initialState()): UiStore {
+export function reducerStore<S, E>(reducer: (state: S, event: E) => S, state: S): Store<S, E> {
   const listeners = new Set<() => void>()
   return {
     get: () => state,
     dispatch: (event) => {
-      state = reduce(state, event)
+      state = reducer(state, event)
       for (const l of listeners) l()
     },
     subscribe: (l) => {
@@ -23,3 +24,7 @@ export function createStore(state: UiState = initialState()): UiStore {
     },
   }
 }
+
+export type UiStore = Store<UiState, RunEvent>
+
+export const createStore = (state: UiState = initialState()): UiStore => reducerStore(reduce, state)
