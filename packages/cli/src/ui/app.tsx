@@ -15,7 +15,7 @@ const MAX_WIDTH = 100
 /** Evaluations listed in a running stage's table (the best one is always kept). */
 const EVAL_ROWS = 6
 
-interface Look {
+export interface Look {
   readonly width: number
   readonly color: boolean
 }
@@ -23,7 +23,7 @@ interface Look {
 const ICON: Record<StageStatus, string> = { waiting: '○', running: '●', done: '✔', failed: '✖', skipped: '↷', interrupted: '■' }
 const COLOR: Record<StageStatus, string> = { waiting: 'gray', running: 'cyan', done: 'green', failed: 'red', skipped: 'yellow', interrupted: 'yellow' }
 
-function C(props: { look: Look; color?: string; bold?: boolean; dim?: boolean; children: React.ReactNode }) {
+export function C(props: { look: Look; color?: string; bold?: boolean; dim?: boolean; children: React.ReactNode }) {
   const { look } = props
   return (
     <Text color={look.color ? props.color : undefined} bold={look.color ? props.bold : undefined} dimColor={look.color ? props.dim : undefined} wrap="truncate-end">
@@ -117,7 +117,7 @@ function EvalTable({ v, look }: { v: StageView; look: Look }) {
   )
 }
 
-function RunningStage({ v, now, look }: { v: StageView; now: number; look: Look }) {
+export function RunningStage({ v, now, look }: { v: StageView; now: number; look: Look }) {
   const p = v.progress
   const { elapsedS, etaS } = timing(v, now)
   const last = v.train.at(-1)
@@ -257,7 +257,7 @@ export function RunView({ state, now, width, color, reportPath }: RunViewProps) 
   )
 }
 
-function useColumns(): number {
+export function useColumns(): number {
   const { stdout } = useStdout()
   const [cols, setCols] = useState(stdout.columns || 80)
   useEffect(() => {
