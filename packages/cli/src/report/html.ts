@@ -6,7 +6,7 @@ import { duration } from '../output/format.ts'
 import type { EvalPoint, RunReport, StageReport } from './run-data.ts'
 import { escapeXml as esc, lineChart, PALETTE, type Series } from './svg-chart.ts'
 
-const CSS = `
+export const CSS = `
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d1d1f; background: #f6f7f9; }
@@ -40,10 +40,10 @@ pre { background: #f3f3f3; padding: 12px; border-radius: 6px; overflow: auto; fo
 footer { color: #888; font-size: 12px; text-align: center; margin: 8px 0 24px; }
 `
 
-const fmt = (x: number | undefined, digits = 4) =>
+export const fmt = (x: number | undefined, digits = 4) =>
   x === undefined || !Number.isFinite(x) ? '' : Math.abs(x) >= 1e9 ? x.toExponential(3) : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits)
 const int = (x: number | undefined) => (x === undefined ? '' : Math.round(x).toLocaleString('en-US'))
-const badge = (s: string) => `<span class="badge ${esc(s)}">${esc(s)}</span>`
+export const badge = (s: string) => `<span class="badge ${esc(s)}">${esc(s)}</span>`
 
 /** Stages with something to plot. */
 const trained = (r: RunReport) => r.stages.filter((s) => s.train.length > 0 || s.eval.some((e) => e.loss !== undefined || e.accuracy !== undefined))
