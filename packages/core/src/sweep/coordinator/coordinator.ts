@@ -1,0 +1,334 @@
+// Runs a sweep: keeps `concurrency` trials running, each started through the TrialExecutor with an
+// assignment from the sampler; feeds every evaluation's objective to the pruner and stops the
+// trials it prunes; records everything in sweep.jsonl before acting on it; stops at run_cap, when
+// the space is exhausted, when the target is reached or after too many failures in a row; and
+// publishes SweepEvents. On resume the search and early-stopping state is rebuilt from the record:
+// finished trials are kept, unfinished ones continue from their run folders, and the sampler,
+// deterministic in (seed, history), draws the same next trials.
+//
+// All decisions happen in one fiber that takes messages (trial events, trial ends) from a queue in
+// order, so the record is a faithful log of what the coordinator saw and did.
+import * as Cause from 'effect/Cause'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Fiber from 'effect/Fiber'
+import * as Queue from 'effect/Queue'
+import { dirname, join } from 'node:path'
+import { describeError } from '../../graph/run.ts'
+import { now, type RunEvent } from '../../events.ts'
+import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
+import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '../model.ts'
+import { writeBestPipeline } from './best.ts'
+import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
+import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
+import { objectiveIn, objectiveOf } from './objective.ts'
+import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
+import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
+
+export interface SweepMetric {
+  /** `eval_accuracy`, or `<stage>.eval_accuracy` for a multi-stage base. */
+  readonly name: string
+  readonly goal: Goal
+  /** Stop the sweep once a completed trial reaches this value. */
+  readonly target?: number
+}
+
+export interface SweepPlan {
+  /** The sweep's id: its folder's name, unique enough to key jobs by. */
+  readonly sweep: string
+  /** The sweep file (absolute), for messages. */
+  readonly file: string
+  /** The sweep folder: record, trials/, leaderboard, best.yaml. */
+  readonly dir: string
+  readonly method: string
+  readonly space: SearchSpace
+  readonly sampler: Sampler
+  readonly pruner?: Pruner | undefined
+  readonly metric: SweepMetric
+  readonly runCap?: number | undefined
+  /** Trials the sweep will run at most (the grid's size), for progress. */
+  readonly totalTrials?: number | undefined
+  /** Stop the sweep after this many trials failed in a row. */
+  readonly maxConsecutiveFailures?: number | undefined
+  readonly concurrency: number
+  /** The base pipeline (absolute); relative paths in trials' pipelines are relative to its folder. */
+  readonly base: string
+  /** The `--set` arguments that make an assignment's trial pipeline from the base. */
+  readonly setsOf: (assignment: Assignment) => readonly string[]
+  readonly sinks?: readonly SweepEventSink[]
+}
+
+export interface SweepResult {
+  readonly status: SweepStatus
+  readonly reason: string
+  readonly best?: { readonly trial: number; readonly value: number; readonly assignment: Assignment; readonly runDir: string }
+  /** best.yaml, when there is a best trial and its pipeline validated. */
+  readonly bestFile?: string
+  readonly leaderboard: Leaderboard
+  readonly dir: string
+}
+
+export const trialDirName = (n: number) => String(n).padStart(4, '0')
+
+type Message =
+  | { readonly kind: 'event'; readonly trial: number; readonly event: RunEvent }
+  | { readonly kind: 'done'; readonly trial: number; readonly exit: Exit.Exit<TrialOutcome> }
+
+interface Running {
+  readonly fiber: Fiber.RuntimeFiber<TrialOutcome>
+  /** Set when the coordinator stopped it (pruned): why. */
+  pruned?: string
+}
+
+/** The sweep's record (for `--resume` checks and tests): entries and the state they make. */
+export function readSweepState(dir: string): SweepState {
+  return replay(readRecord(join(dir, RECORD_FILE)).entries)
+}
+
+export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, TrialExecutor> {
+  return Effect.gen(function* () {
+    const executor = yield* TrialExecutor
+    const started = Date.now()
+    const sinks = plan.sinks ?? []
+    const publish = (e: SweepEvent) => {
+      for (const s of sinks) s(e)
+    }
+    const recordFile = join(plan.dir, RECORD_FILE)
+    const prior = readRecord(recordFile).entries
+    const resumed = prior.length > 0
+    const state = replay(prior)
+    const writer = openRecord(recordFile)
+    yield* Effect.addFinalizer(() => Effect.sync(() => writer.close()))
+    const record = (e: RecordEntry) => {
+      writer.append(e)
+      applyEntry(state, e)
+    }
+    const goal = plan.metric.goal
+    const objective = objectiveOf(plan.metric.name)
+    const total = plan.runCap !== undefined && plan.totalTrials !== undefined ? Math.min(plan.runCap, plan.totalTrials) : (plan.runCap ?? plan.totalTrials)
+    publish({
+      _tag: 'SweepStarted',
+      time: now(),
+      sweep: plan.sweep,
+      file: plan.file,
+      sweepDir: plan.dir,
+      method: plan.method,
+      metric: plan.metric,
+      parameters: plan.space.map((p) => p.name),
+      ...(total !== undefined ? { totalTrials: total } : {}),
+      concurrency: plan.concurrency,
+      resumed,
+    })
+    record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: plan.metric, concurrency: plan.concurrency, resumed })
+
+    const finishOutputs = (status: SweepStatus, reason: string) =>
+      Effect.gen(function* () {
+        const lb = leaderboard(state, plan.space, plan.metric, plan.dir)
+        writeLeaderboard(plan.dir, lb)
+        const b = bestTrial(state, goal)
+        let bestFile: string | undefined
+        if (b) {
+          const w = yield* writeBestPipeline({ trial: b.number, runDir: b.runDir, baseDir: dirname(plan.base), metric: plan.metric.name, value: b.value!, sweepDir: plan.dir })
+          if ('file' in w) bestFile = w.file
+          else publish({ _tag: 'SweepLog', time: now(), level: 'error', message: `best.yaml not written: ${w.error}` })
+        }
+        const best = b ? { trial: b.number, value: b.value!, assignment: b.assignment, runDir: b.runDir } : undefined
+        publish({
+          _tag: 'SweepFinished',
+          time: now(),
+          status,
+          reason,
+          ...(best ? { best: { trial: best.trial, value: best.value, assignment: best.assignment } } : {}),
+          durationMs: Date.now() - started,
+          sweepDir: plan.dir,
+        })
+        const result: SweepResult = { status, reason, leaderboard: lb, dir: plan.dir, ...(best ? { best } : {}), ...(bestFile ? { bestFile } : {}) }
+        return result
+      })
+
+    if (state.ended) return yield* finishOutputs(state.ended.status, `the sweep had already ended: ${state.ended.reason}`)
+
+    const mailbox = yield* Queue.unbounded<Message>()
+    const running = new Map<number, Running>()
+    let stop: { status: Exclude<SweepStatus, 'interrupted'>; reason: string } | undefined
+    let exhausted: string | undefined
+    let interruptedTrial: number | undefined
+
+    const log = (level: 'info' | 'warn' | 'error', message: string) => publish({ _tag: 'SweepLog', time: now(), level, message })
+
+    const finishTrial = (t: TrialInfo, e: Omit<Extract<RecordEntry, { type: 'finished' }>, 'type' | 'time' | 'trial'>) => {
+      record({ type: 'finished', time: now(), trial: t.number, step: t.step, ...e })
+      publish({
+        _tag: 'TrialFinished',
+        time: now(),
+        trial: t.number,
+        state: e.state,
+        ...(e.value !== undefined ? { value: e.value } : {}),
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+        durationMs: durationOf(t),
+      })
+      writeLeaderboard(plan.dir, leaderboard(state, plan.space, plan.metric, plan.dir))
+      if (e.state === 'completed' && e.value !== undefined && plan.metric.target !== undefined && !stop) {
+        const t0 = plan.metric.target
+        if (e.value === t0 || better(goal, e.value, t0)) stop = { status: 'stopped', reason: `trial ${t.number} reached the target ${plan.metric.name} ${goal === 'maximize' ? '>=' : '<='} ${t0} (${e.value})` }
+      }
+      if (e.state === 'failed' && plan.maxConsecutiveFailures !== undefined && state.consecutiveFailures >= plan.maxConsecutiveFailures && !stop)
+        stop = {
+          status: 'failed',
+          reason: `${state.consecutiveFailures} trials failed in a row (the cap is ${plan.maxConsecutiveFailures}); the last one: ${e.reason ?? 'no message'}. Fix the base pipeline or the parameter values, then start a new sweep`,
+        }
+    }
+
+    const lastValue = (t: TrialInfo) => (t.intermediate.size ? t.intermediate.get(Math.max(...t.intermediate.keys())) : undefined)
+
+    /** Replays the pruner over a trial's recorded evaluations: the first one at which it would have stopped, if any. */
+    const replayPrune = (t: TrialInfo): number | undefined => {
+      if (!plan.pruner) return undefined
+      for (const i of [...t.intermediate.keys()].sort((a, b) => a - b)) {
+        const partial = new Map([...t.intermediate].filter(([k]) => k <= i))
+        const view: TrialView = { ...viewOf(t), intermediate: partial }
+        const hist = history(state).map((h) => (h.number === t.number ? view : h))
+        if (plan.pruner.shouldPrune(view, i, hist, goal)) return i
+      }
+      return undefined
+    }
+
+    const start = (t: TrialInfo, resume: boolean) =>
+      Effect.gen(function* () {
+        record({ type: 'started', time: now(), trial: t.number, resume })
+        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume })
+        const spec: TrialSpec = {
+          sweep: plan.sweep,
+          trial: t.number,
+          assignment: t.assignment,
+          pipeline: { file: plan.base, sets: [...plan.setsOf(t.assignment)] },
+          runDir: t.runDir,
+          resume,
+        }
+        const n = t.number
+        const fiber = yield* Effect.fork(
+          executor.run(spec, (event) => Queue.unsafeOffer(mailbox, { kind: 'event', trial: n, event })).pipe(Effect.onExit((exit) => Queue.offer(mailbox, { kind: 'done', trial: n, exit }))),
+        )
+        running.set(n, { fiber })
+      })
+
+    // Trials assigned but not finished when the sweep stopped: pruned on replay if the pruner had
+    // decided so, else continued (in trial order) before anything new is sampled.
+    const toResume: TrialInfo[] = []
+    for (const t of [...state.trials.values()].sort((a, b) => a.number - b.number)) {
+      if (t.state !== 'running') continue
+      const at = replayPrune(t)
+      if (at !== undefined) finishTrial(t, { state: 'pruned', value: t.intermediate.get(at)!, reason: `pruned at evaluation ${at} by ${plan.pruner!.name}` })
+      else toResume.push(t)
+    }
+    if (resumed) log('info', `resuming: ${[...state.trials.values()].filter((t) => t.state !== 'running').length} trials finished, ${toResume.length} to continue`)
+
+    const fill = Effect.gen(function* () {
+      while (running.size < plan.concurrency && !stop && !exhausted && interruptedTrial === undefined) {
+        const again = toResume.shift()
+        if (again) {
+          yield* start(again, true)
+          continue
+        }
+        if (plan.runCap !== undefined && state.trials.size >= plan.runCap) {
+          exhausted = `run_cap reached (${plan.runCap} trials)`
+          break
+        }
+        let a: Assignment | undefined
+        try {
+          a = plan.sampler.next(plan.space, history(state), goal)
+        } catch (e) {
+          stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
+          break
+        }
+        if (a === undefined) {
+          exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+          break
+        }
+        const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
+        record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: join(plan.dir, 'trials', trialDirName(n)) })
+        yield* start(state.trials.get(n)!, false)
+      }
+    })
+
+    const onEvent = (n: number, event: RunEvent) =>
+      Effect.gen(function* () {
+        publish({ _tag: 'TrialEvent', time: now(), trial: n, event })
+        const t = state.trials.get(n)
+        if (!t || t.state !== 'running') return
+        if (event._tag === 'Progress') t.step = Math.max(t.step, event.step)
+        const hit = objectiveIn(objective, event)
+        if (!hit || !Number.isFinite(hit.value)) return
+        const key = `${hit.stage}@${hit.step}`
+        // A resumed trial repeats the evaluations between its checkpoint and the kill: counted once.
+        if (t.seen.has(key)) return
+        const evaluation = t.intermediate.size + 1
+        record({ type: 'metrics', time: now(), trial: n, key, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
+        publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
+        const r = running.get(n)
+        if (plan.pruner && r && r.pruned === undefined && plan.pruner.shouldPrune(viewOf(t), evaluation, history(state), goal)) {
+          r.pruned = `pruned at evaluation ${evaluation} (step ${hit.step}) by ${plan.pruner.name}: ${plan.metric.name} ${hit.value}`
+          yield* Fiber.interruptFork(r.fiber)
+        }
+      })
+
+    const onDone = (n: number, exit: Exit.Exit<TrialOutcome>) =>
+      Effect.sync(() => {
+        const r = running.get(n)
+        running.delete(n)
+        const t = state.trials.get(n)
+        if (!t || t.state !== 'running') return
+        if (r?.pruned !== undefined) {
+          const v = lastValue(t)
+          return finishTrial(t, { state: 'pruned', ...(v !== undefined ? { value: v } : {}), reason: r.pruned })
+        }
+        if (Exit.isFailure(exit)) return finishTrial(t, { state: 'failed', reason: Cause.isInterruptedOnly(exit.cause) ? 'interrupted' : describeError(Cause.squash(exit.cause)) })
+        const o = exit.value
+        if (o.status === 'failed') return finishTrial(t, { state: 'failed', reason: o.error })
+        if (o.status === 'interrupted') {
+          // Stopped from outside (a signal to the trial alone): it stays unfinished, nothing new
+          // starts, and the sweep ends as interrupted so that `--resume` continues it.
+          interruptedTrial = n
+          return
+        }
+        const v = lastValue(t)
+        if (v === undefined) {
+          const seen = t.lastMetrics ? Object.keys(t.lastMetrics).join(', ') : 'none'
+          return finishTrial(t, { state: 'failed', reason: `the run succeeded but never reported ${plan.metric.name} (metrics it reported: ${seen})` })
+        }
+        finishTrial(t, { state: 'completed', value: v })
+      })
+
+    const loop = Effect.gen(function* () {
+      while (true) {
+        yield* fill
+        if (running.size === 0) break
+        const m = yield* Queue.take(mailbox)
+        if (m.kind === 'event') yield* onEvent(m.trial, m.event)
+        else yield* onDone(m.trial, m.exit)
+      }
+    })
+
+    yield* loop.pipe(
+      Effect.onInterrupt(() =>
+        // Ctrl-C: every running trial is stopped cleanly (its checkpoint kept) and stays
+        // unfinished in the record, so `--resume` continues it.
+        Fiber.interruptAll([...running.values()].map((r) => r.fiber)).pipe(
+          Effect.zipRight(Effect.suspend(() => finishOutputs('interrupted', `interrupted with ${running.size} trial${running.size === 1 ? '' : 's'} running; \`lorapipe sweep --resume ${plan.dir}\` continues`))),
+          Effect.orDie,
+        ),
+      ),
+    )
+    if (interruptedTrial !== undefined) return yield* finishOutputs('interrupted', `trial ${interruptedTrial} was interrupted from outside the sweep; \`lorapipe sweep --resume ${plan.dir}\` continues it`)
+    const completed = [...state.trials.values()].filter((t) => t.state === 'completed').length
+    const final = stop ?? (completed === 0 ? { status: 'failed' as const, reason: `no trial completed (${summary(state)}); ${exhausted ?? ''}`.replace(/; $/, '') } : { status: 'finished' as const, reason: exhausted ?? 'done' })
+    record({ type: 'ended', time: now(), status: final.status, reason: final.reason })
+    return yield* finishOutputs(final.status, final.reason)
+  }).pipe(Effect.scoped)
+}
+
+function summary(s: SweepState): string {
+  const counts = new Map<string, number>()
+  for (const t of s.trials.values()) counts.set(t.state, (counts.get(t.state) ?? 0) + 1)
+  return [...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'no trials'
+}

@@ -1,0 +1,100 @@
+// The leaderboard: one row per trial, best first (completed trials by objective, then pruned ones
+// by their last value, then those still running, then failed ones), written as leaderboard.json
+// and leaderboard.csv in the sweep folder.
+import { join, relative } from 'node:path'
+import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.ts'
+import type { Goal, SearchSpace, TrialState, Assignment } from '../model.ts'
+import { better, durationOf, type SweepState, type TrialInfo } from './state.ts'
+
+export const LEADERBOARD_JSON = 'leaderboard.json'
+export const LEADERBOARD_CSV = 'leaderboard.csv'
+
+export interface LeaderboardRow {
+  readonly rank: number
+  readonly trial: number
+  readonly state: TrialState
+  /** The sweep metric at the trial's last evaluation; absent for failed trials and those that have not evaluated. */
+  readonly objective?: number
+  /** Parameter path -> value (a `together` bundle is spread into the paths it sets). */
+  readonly parameters: Readonly<Record<string, unknown>>
+  readonly step: number
+  readonly evaluations: number
+  readonly duration_s: number
+  /** The trial's run folder, relative to the sweep folder. */
+  readonly run_dir: string
+  readonly reason?: string
+  readonly metrics?: Readonly<Record<string, number>>
+}
+
+export interface Leaderboard {
+  readonly metric: { readonly name: string; readonly goal: Goal }
+  readonly rows: readonly LeaderboardRow[]
+}
+
+/** The values a trial's assignment sets, by pipeline path. */
+export function parameterValues(space: SearchSpace, a: Assignment): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const p of space) {
+    if (!(p.name in a)) continue
+    const v = a[p.name]
+    if (p.domain.kind === 'together' && typeof v === 'number' && p.domain.bundles[v]) Object.assign(out, p.domain.bundles[v])
+    else out[p.name] = v
+  }
+  // Names the space does not list (a record from an edited sweep file) are still shown.
+  for (const [k, v] of Object.entries(a)) if (!space.some((p) => p.name === k)) out[k] = v
+  return out
+}
+
+const order: Record<TrialState, number> = { completed: 0, pruned: 1, running: 2, failed: 3 }
+
+export function leaderboard(s: SweepState, space: SearchSpace, metric: { name: string; goal: Goal }, sweepDir: string, now = Date.now()): Leaderboard {
+  const valueOf = (t: TrialInfo) => (t.state === 'completed' || t.state === 'pruned' ? t.value : t.state === 'running' ? last(t) : undefined)
+  const trials = [...s.trials.values()].sort((a, b) => {
+    if (order[a.state] !== order[b.state]) return order[a.state] - order[b.state]
+    const va = valueOf(a)
+    const vb = valueOf(b)
+    if (va !== undefined && vb !== undefined && va !== vb) return better(metric.goal, va, vb) ? -1 : 1
+    if ((va === undefined) !== (vb === undefined)) return va === undefined ? 1 : -1
+    return a.number - b.number
+  })
+  const rows = trials.map((t, i): LeaderboardRow => {
+    const v = valueOf(t)
+    return {
+      rank: i + 1,
+      trial: t.number,
+      state: t.state,
+      ...(v !== undefined ? { objective: v } : {}),
+      parameters: parameterValues(space, t.assignment),
+      step: t.step,
+      evaluations: t.intermediate.size,
+      duration_s: Math.round(durationOf(t, now)) / 1000,
+      run_dir: relative(sweepDir, t.runDir) || '.',
+      ...(t.reason !== undefined ? { reason: t.reason } : {}),
+      ...(t.lastMetrics ? { metrics: t.lastMetrics } : {}),
+    }
+  })
+  return { metric: { name: metric.name, goal: metric.goal }, rows }
+}
+
+function last(t: TrialInfo): number | undefined {
+  const ks = [...t.intermediate.keys()]
+  return ks.length ? t.intermediate.get(Math.max(...ks)) : undefined
+}
+
+function csvCell(v: unknown): string {
+  const s = v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+export function leaderboardCsv(lb: Leaderboard): string {
+  const params = [...new Set(lb.rows.flatMap((r) => Object.keys(r.parameters)))]
+  const head = ['rank', 'trial', 'state', lb.metric.name, ...params, 'step', 'evaluations', 'duration_s', 'run_dir', 'reason']
+  const lines = [head.map(csvCell).join(',')]
+  for (const r of lb.rows) lines.push([r.rank, r.trial, r.state, r.objective, ...params.map((p) => r.parameters[p]), r.step, r.evaluations, r.duration_s, r.run_dir, r.reason].map(csvCell).join(','))
+  return lines.join('\n') + '\n'
+}
+
+export function writeLeaderboard(sweepDir: string, lb: Leaderboard): void {
+  writeJsonAtomic(join(sweepDir, LEADERBOARD_JSON), lb)
+  writeFileAtomic(join(sweepDir, LEADERBOARD_CSV), leaderboardCsv(lb))
+}

@@ -1,0 +1,89 @@
+// The sweep's record, `sweep.jsonl`: every assignment, evaluation and result, one JSON object per
+// line, appended and flushed to disk line by line, so that a sweep killed at any moment (kill -9,
+// power loss) can be resumed from it. Only the last line can be torn by a kill; a reader drops it
+// and a writer cuts it off before appending. Entries are keyed by trial, and a trial's first
+// `finished` entry wins, so a result delivered twice is recorded once.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Assignment, Goal, TrialState } from '../model.ts'
+import type { SweepStatus } from '../events.ts'
+
+export const RECORD_FILE = 'sweep.jsonl'
+
+export type RecordEntry =
+  /** The coordinator started (or resumed) the sweep. */
+  | { readonly type: 'sweep'; readonly time: string; readonly sweep: string; readonly method: string; readonly metric: { readonly name: string; readonly goal: Goal; readonly target?: number }; readonly concurrency: number; readonly resumed: boolean }
+  /** The sampler gave trial `trial` this assignment; written before the trial starts. */
+  | { readonly type: 'assigned'; readonly time: string; readonly trial: number; readonly assignment: Assignment; readonly runDir: string }
+  /** An executor started the trial (fresh, or continuing from its run folder). */
+  | { readonly type: 'started'; readonly time: string; readonly trial: number; readonly resume: boolean }
+  /** The trial's objective after an evaluation, with all the metrics of that evaluation. */
+  | { readonly type: 'metrics'; readonly time: string; readonly trial: number; readonly key: string; readonly evaluation: number; readonly step: number; readonly value: number; readonly metrics: Readonly<Record<string, number>> }
+  | {
+      readonly type: 'finished'
+      readonly time: string
+      readonly trial: number
+      readonly state: Exclude<TrialState, 'running'>
+      readonly value?: number
+      readonly reason?: string
+      readonly step?: number
+    }
+  /** The sweep ended (not written when it was interrupted: that one is resumable). */
+  | { readonly type: 'ended'; readonly time: string; readonly status: Exclude<SweepStatus, 'interrupted'>; readonly reason: string }
+
+export interface RecordRead {
+  readonly entries: readonly RecordEntry[]
+  /** Bytes at the end that do not form a whole line (a write cut short by a kill). */
+  readonly tornBytes: number
+}
+
+/** Reads a record; a missing file is an empty record. Throws when a line other than the last is damaged. */
+export function readRecord(file: string): RecordRead {
+  if (!existsSync(file)) return { entries: [], tornBytes: 0 }
+  const text = readFileSync(file, 'utf8')
+  const lines = text.split('\n')
+  // After the last '\n' is either nothing (a clean end) or the torn rest of a line.
+  const tail = lines.pop() ?? ''
+  const entries: RecordEntry[] = []
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return
+    try {
+      entries.push(JSON.parse(line) as RecordEntry)
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: damaged record line (${(e as Error).message}); only the last line can be cut short by a kill`)
+    }
+  })
+  return { entries, tornBytes: Buffer.byteLength(tail, 'utf8') }
+}
+
+export interface RecordWriter {
+  append(entry: RecordEntry): void
+  close(): void
+}
+
+/** Opens a record for appending; a torn last line is cut off first so the next entry starts a line. */
+export function openRecord(file: string): RecordWriter {
+  mkdirSync(dirname(file), { recursive: true })
+  const { tornBytes } = readRecord(file)
+  const fd = openSync(file, 'a+')
+  if (tornBytes > 0) {
+    const size = readFileSync(file).byteLength
+    ftruncateSync(fd, size - tornBytes)
+    fsyncSync(fd)
+  }
+  let open = true
+  return {
+    append(entry) {
+      if (!open) throw new Error(`${file}: the record is closed`)
+      const buf = Buffer.from(JSON.stringify(entry) + '\n', 'utf8')
+      let off = 0
+      // Appends go to the end whatever the position (O_APPEND); fsync makes each line durable.
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+      fsyncSync(fd)
+    },
+    close() {
+      if (open) closeSync(fd)
+      open = false
+    },
+  }
+}
