@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { deriveSeed, Rng, shuffle } from '../../src/data/rng.ts'
+import { deriveSeed, Rng, shuffle } from '../../src/random/rng.ts'
 
 // Reference outputs of mulberry32, computed with an independent Python implementation of the
 // published algorithm (mulberry32(0)() = 0.26642920868471265 is the commonly quoted first value).
