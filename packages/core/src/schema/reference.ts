@@ -22,7 +22,7 @@ function constraints(s: JSONSchema): string {
   return c.join(', ')
 }
 
-function rows(props: Record<string, JSONSchema>, prefix: string, required: readonly string[], out: string[]) {
+export function rows(props: Record<string, JSONSchema>, prefix: string, required: readonly string[], out: string[]) {
   for (const [k, s] of Object.entries(props)) {
     const name = `${prefix}${k}`
     const dflt = s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : required.includes(k) ? 'required' : ''

@@ -19,6 +19,7 @@ import { lookupPath } from './paths.ts'
 import { preflight } from './preflight.ts'
 import { DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MEDIAN_STARTUP_TRIALS, DEFAULT_REDUCTION_FACTOR, DEFAULT_SEED, sweepSchema } from './schema.ts'
 import { markValidated, SweepInvalid, type ValidatedSweep, withTexts } from './types.ts'
+import { withWandbHint } from './wandb-names.ts'
 
 export interface SweepLoadOptions {
   /** `--set key.path=value` arguments for the base pipeline (relative paths from the current folder), applied to every trial. */
@@ -50,7 +51,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       return yield* fail([{ location: placeOf(map, '')?.value, message: 'a sweep file must be a YAML map (keys `base`, `method`, `metric`, `parameters`)' }])
     }
     const doc = value
-    const ds: Diagnostic[] = [...validateAgainst(schema(), structuredClone(doc), map)]
+    const ds: Diagnostic[] = validateAgainst(schema(), structuredClone(doc), map).map((d) => withWandbHint(d, doc))
     const broken = (ptr: string) => ds.some((d) => d.pointer === ptr || d.pointer?.startsWith(ptr + '/'))
     const place = (ptr: string): Location | undefined => placeOf(map, ptr)?.value
     const keyPlace = (ptr: string): Location | undefined => placeOf(map, ptr)?.key ?? placeOf(map, ptr)?.value

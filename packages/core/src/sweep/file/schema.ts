@@ -71,7 +71,7 @@ export function sweepSchema(): JSONSchema {
         description: 'What the trials vary, keyed by pipeline path (`lora.r`, `trainer.learning_rate`, `stages.lora.with.lora.r`), or by a free label for a `together` bundle. In file order.',
         additionalProperties: { $ref: '#/$defs/parameter' },
       },
-      run_cap: { type: 'integer', minimum: 1, description: 'Most trials to run (required for `random` and `tpe`; a grid stops early when it is smaller than the grid).' },
+      run_cap: { type: 'integer', minimum: 1, description: 'Most trials to run; required for `random` and `tpe`. A grid runs every combination, or its first `run_cap`.' },
       seed: { type: 'integer', minimum: 0, default: DEFAULT_SEED, description: 'Seed of the search (random and TPE draws). Trials keep their pipeline\'s own `seed` unless it is a parameter.' },
       early_terminate: { $ref: '#/$defs/early_terminate' },
       max_consecutive_failures: {
@@ -87,7 +87,7 @@ export function sweepSchema(): JSONSchema {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        description: 'One of: `value`; `values`; `distribution` with its bounds; `min`/`max` alone (`int_uniform` for whole numbers, else `uniform`); or `together`.',
+        description: 'One entry: `value`, `values`, `distribution` with `min`/`max`/`q`, `min`/`max` alone (`int_uniform` when both are whole numbers, else `uniform`), or `together`.',
         properties: {
           value: { ...anyValue, description: 'Fixed in every trial.' },
           values: { type: 'array', minItems: 1, description: 'The choices (numbers, strings, lists or maps; a repeated choice counts once). Without `distribution`: categorical.' },
