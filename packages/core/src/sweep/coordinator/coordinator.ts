@@ -30,7 +30,11 @@ export interface SweepMetric {
   readonly name: string
   readonly goal: Goal
   /** Stop the sweep once a completed trial reaches this value. */
-  readonly target?: number
+  readonly target?: number | undefined
+  /** The stage whose evaluations count (as the sweep file loader resolved it); else read from `name`. */
+  readonly stage?: string | undefined
+  /** The key in its EvalMetrics (`accuracy`); else read from `name`. */
+  readonly key?: string | undefined
 }
 
 export interface SweepPlan {
@@ -104,7 +108,8 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, Tri
       applyEntry(state, e)
     }
     const goal = plan.metric.goal
-    const objective = objectiveOf(plan.metric.name)
+    const objective = plan.metric.key !== undefined ? { key: plan.metric.key, ...(plan.metric.stage !== undefined ? { stage: plan.metric.stage } : {}) } : objectiveOf(plan.metric.name)
+    const metricInfo = { name: plan.metric.name, goal, ...(plan.metric.target !== undefined ? { target: plan.metric.target } : {}) }
     const total = plan.runCap !== undefined && plan.totalTrials !== undefined ? Math.min(plan.runCap, plan.totalTrials) : (plan.runCap ?? plan.totalTrials)
     publish({
       _tag: 'SweepStarted',
@@ -113,13 +118,13 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, Tri
       file: plan.file,
       sweepDir: plan.dir,
       method: plan.method,
-      metric: plan.metric,
+      metric: metricInfo,
       parameters: plan.space.map((p) => p.name),
       ...(total !== undefined ? { totalTrials: total } : {}),
       concurrency: plan.concurrency,
       resumed,
     })
-    record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: plan.metric, concurrency: plan.concurrency, resumed })
+    record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: metricInfo, concurrency: plan.concurrency, resumed })
 
     const finishOutputs = (status: SweepStatus, reason: string) =>
       Effect.gen(function* () {

@@ -1,0 +1,235 @@
+// `lorapipe sweep <file>`: runs a hyperparameter sweep, each trial an ordinary run in its own
+// process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
+import { createHash } from 'node:crypto'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Fiber from 'effect/Fiber'
+import { stringify } from 'yaml'
+import { formatDiagnostics, timestamp, writeFileAtomic, writeJsonAtomic, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
+import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
+import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
+import { trialSets } from '@lorapipe/core/sweep/file/trial.ts'
+import { samplerFor } from '@lorapipe/core/sweep/samplers/method.ts'
+import { prunerFor } from '@lorapipe/core/sweep/pruners/early-terminate.ts'
+import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
+import { parse, UsageError } from '../args.ts'
+import { EXIT } from '../exit-codes.ts'
+import { num } from '../output/format.ts'
+import { sweepPlainSink } from '../output/sweep-plain.ts'
+import { localExecutorLayer } from '../sweep/local-executor.ts'
+import { sweepHelp } from './help.ts'
+
+/** How a sweep was started, so `--resume` can load the same sweep the same way. */
+export interface SweepStart {
+  readonly sweep: string
+  /** The sweep file (absolute) and a hash of its text when the sweep started. */
+  readonly file: string
+  readonly sha256: string
+  readonly sets: readonly string[]
+  readonly cwd: string
+  readonly concurrency: number
+  readonly startedAt: string
+}
+
+export const SWEEP_START_FILE = 'sweep.json'
+export const SWEEP_RESOLVED_FILE = 'sweep.resolved.yaml'
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+/** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
+function jsonlSweepSink(file: string): SweepEventSink {
+  return (e) => appendFileSync(file, JSON.stringify(e) + '\n')
+}
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      set: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean' },
+    },
+    'sweep',
+  )
+  if (values.help) return (process.stdout.write(sweepHelp), EXIT.ok)
+  let concurrency: number | undefined
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency)
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
+  }
+
+  let start: SweepStart
+  let dir: string
+  const resuming = values.resume !== undefined
+  if (resuming) {
+    if (positionals.length > 0) throw new UsageError(`--resume DIR continues the sweep in DIR with the sweep file it was started with; drop ${positionals[0]}`)
+    if (values.out !== undefined) throw new UsageError('--resume DIR already names the sweep folder; drop --out')
+    if (values.set !== undefined) throw new UsageError('--resume continues the sweep with the --set values it was started with; drop --set')
+    dir = resolve(values.resume!)
+    const f = join(dir, SWEEP_START_FILE)
+    if (!existsSync(f) || !existsSync(join(dir, RECORD_FILE))) {
+      process.stderr.write(`error: ${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed\n`)
+      return EXIT.badInput
+    }
+    try {
+      start = JSON.parse(readFileSync(f, 'utf8')) as SweepStart
+    } catch (e) {
+      process.stderr.write(`error: ${f} is damaged: ${(e as Error).message}\n`)
+      return EXIT.badInput
+    }
+    if (!existsSync(start.file)) {
+      process.stderr.write(`error: the sweep file ${start.file} that this sweep was started with is gone; put it back to resume\n`)
+      return EXIT.badInput
+    }
+    // Samplers replay the search from the record; another search space would not be the same sweep.
+    if (sha256(start.file) !== start.sha256) {
+      process.stderr.write(`error: ${start.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it\n`)
+      return EXIT.badInput
+    }
+    // Relative --set paths were relative to the folder the sweep was started in.
+    if (existsSync(start.cwd)) process.chdir(start.cwd)
+  } else {
+    if (positionals.length !== 1) throw new UsageError(`expected one sweep file, got ${positionals.length}\n\n${sweepHelp}`)
+    const file = resolve(positionals[0]!)
+    if (!existsSync(file)) {
+      process.stderr.write(`error: ${positionals[0]}: no such file\n`)
+      return EXIT.badInput
+    }
+    start = { sweep: '', file, sha256: sha256(file), sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
+    dir = ''
+  }
+
+  const loaded = await Effect.runPromise(Effect.either(loadSweep(start.file, { sets: start.sets })))
+  if (loaded._tag === 'Left') {
+    const e = loaded.left
+    process.stderr.write(`${formatDiagnostics(e.diagnostics, sweepTextsOf(e))} in ${e.file}\nnothing was run\n`)
+    return EXIT.badInput
+  }
+  const sweep = loaded.right
+  const conc = concurrency ?? (resuming && start.concurrency > 0 ? start.concurrency : undefined) ?? sweep.concurrency ?? 1
+  if (!resuming) {
+    dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
+    if (existsSync(join(dir, RECORD_FILE))) {
+      process.stderr.write(`error: ${dir} already holds a sweep\n  hint: \`lorapipe sweep --resume ${values.out ?? dir}\` continues it; or choose another --out\n`)
+      return EXIT.badInput
+    }
+    start = { ...start, sweep: sweep.name, concurrency: conc }
+    writeJsonAtomic(join(dir, SWEEP_START_FILE), start)
+    writeFileAtomic(join(dir, SWEEP_RESOLVED_FILE), resolvedSweepText(sweep))
+  }
+
+  const sinks: SweepEventSink[] = [jsonlSweepSink(join(dir, 'events.jsonl'))]
+  const ui = !values.json && !values.quiet && (await import('../ui/select.ts')).wantsInk(process.stdout, process.env) ? await inkUi(values.verbose) : undefined
+  sinks.push(values.json ? (e: SweepEvent) => process.stdout.write(JSON.stringify(e) + '\n') : ui ? ui.sink : sweepPlainSink({ quiet: values.quiet, verbose: values.verbose }))
+
+  const program = runSweep({
+    sweep: sweep.name,
+    file: sweep.file,
+    dir,
+    method: sweep.method,
+    space: sweep.space,
+    sampler: samplerFor(sweep.method, sweep.seed),
+    pruner: sweep.earlyTerminate ? prunerFor(sweep.earlyTerminate) : undefined,
+    metric: sweep.metric,
+    runCap: sweep.runCap,
+    totalTrials: sweep.gridSize,
+    maxConsecutiveFailures: sweep.maxConsecutiveFailures,
+    concurrency: conc,
+    base: sweep.base,
+    setsOf: (a) => trialSets(sweep, a),
+    sinks,
+  }).pipe(Effect.provide(localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
+  const fiber = Effect.runFork(program)
+
+  let signals = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++
+    // A second Ctrl-C exits at once; the trials, orphaned, stop themselves cleanly.
+    if (signals > 1) process.exit(EXIT.interrupted)
+    const msg = `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping every trial cleanly (press Ctrl-C again to exit at once)`
+    if (ui) ui.notice(msg)
+    else if (!values.json) process.stderr.write(`\n${msg}\n`)
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let result: SweepResult | undefined
+  let code: number
+  try {
+    const exit = await Effect.runPromise(Fiber.await(fiber))
+    if (Exit.isSuccess(exit)) {
+      result = exit.value
+      code = result.status === 'finished' || result.status === 'stopped' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failed
+    } else if (Exit.isInterrupted(exit)) code = EXIT.interrupted
+    else {
+      process.stderr.write(`error: the sweep failed: ${String(exit.cause)}\n`)
+      code = EXIT.failed
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    const report = await writeReportIfAvailable(dir)
+    await ui?.close()
+    if (!values.json && !values.quiet) {
+      if (result) process.stdout.write(summaryText(result, sweep))
+      if (report) process.stdout.write(`report: ${report}\n`)
+      if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}\n`)
+    }
+  }
+  return code
+}
+
+/** The sweep as it runs: the file's document with the base made absolute and the command line's --set values. */
+function resolvedSweepText(s: ValidatedSweep): string {
+  const doc = { ...s.document, name: s.name, base: s.base }
+  const head = `# ${s.name}: resolved from ${s.file}${s.sets.length ? ` with ${s.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
+  return head + stringify(s.sets.length ? { ...doc, sets: s.sets } : doc)
+}
+
+/** The leaderboard's top rows and the command to run the winner. */
+export function summaryText(r: SweepResult, s: Pick<ValidatedSweep, 'metric'>, top = 10): string {
+  const rows = r.leaderboard.rows.slice(0, top)
+  if (rows.length === 0) return 'no trials\n'
+  const params = [...new Set(rows.flatMap((x) => Object.keys(x.parameters)))]
+  const cell = (v: unknown) => (v === undefined ? '' : typeof v === 'number' ? num(v).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') : typeof v === 'string' ? v : JSON.stringify(v))
+  const table = [['#', 'trial', 'state', s.metric.name, ...params, 'step'], ...rows.map((x) => [String(x.rank), String(x.trial), x.state, cell(x.objective), ...params.map((p) => cell(x.parameters[p])), String(x.step)])]
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
+  const lines = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
+  const more = r.leaderboard.rows.length > top ? `(${r.leaderboard.rows.length - top} more in ${join(r.dir, 'leaderboard.csv')})\n` : ''
+  const best = r.bestFile ? `best: trial ${r.best!.trial}; run it with: lorapipe run ${r.bestFile}\n` : ''
+  return `\n${lines.join('\n')}\n${more}${best}`
+}
+
+interface SweepUi {
+  readonly sink: SweepEventSink
+  readonly notice: (message: string) => void
+  readonly close: () => Promise<void>
+}
+
+/** The Ink UI of a sweep, when this installation has it. */
+async function inkUi(verbose: boolean | undefined): Promise<SweepUi | undefined> {
+  try {
+    const m = (await import('../ui/sweep-sink.tsx')) as { inkSweepUi?: (o: { verbose?: boolean }) => SweepUi }
+    return m.inkSweepUi?.({ ...(verbose ? { verbose } : {}) })
+  } catch {
+    return undefined
+  }
+}
+
+/** The sweep's report.html, written by the report module when it offers `writeSweepReport`. */
+async function writeReportIfAvailable(dir: string): Promise<string | undefined> {
+  try {
+    const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
+    return m.writeSweepReport?.(dir)
+  } catch (e) {
+    process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
+    return undefined
+  }
+}

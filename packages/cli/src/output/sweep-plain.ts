@@ -1,0 +1,71 @@
+// Line-oriented progress of a sweep for non-terminals (CI, pipes): one line when a trial starts,
+// after each of its evaluations and when it ends; no escape codes. With --verbose the trials'
+// own training lines follow, prefixed by the trial. Failures and warnings go to stderr.
+import type { Assignment, SweepEvent, SweepEventSink } from '@lorapipe/core'
+import { duration, num } from './format.ts'
+import { plainSink } from './plain.ts'
+
+export interface SweepPlainOptions {
+  readonly quiet?: boolean
+  readonly verbose?: boolean
+  readonly out?: (line: string) => void
+  readonly err?: (line: string) => void
+}
+
+export const trialLabel = (n: number) => `[trial ${String(n).padStart(4, '0')}]`
+
+/** `lora.r=8 trainer.learning_rate=0.0001`: values as short text, lists and maps as JSON. */
+export function assignmentText(a: Assignment): string {
+  return Object.entries(a)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? num(v).replace(/\.?0+$/, '') || '0' : typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ')
+}
+
+export function sweepPlainSink(opts: SweepPlainOptions = {}): SweepEventSink {
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
+  const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'))
+  const info = (l: string) => {
+    if (!opts.quiet) out(l)
+  }
+  let metric = 'objective'
+  const trialSinks = new Map<number, ReturnType<typeof plainSink>>()
+  const indent = (s: string) => s.split('\n').join('\n    ')
+  return (e: SweepEvent) => {
+    switch (e._tag) {
+      case 'SweepStarted': {
+        metric = e.metric.name
+        const cap = e.totalTrials !== undefined ? `up to ${e.totalTrials} trials` : 'until stopped'
+        return info(
+          `sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method} over ${e.parameters.join(', ') || 'no parameters'}; ${e.metric.goal} ${e.metric.name}${e.metric.target !== undefined ? ` (target ${e.metric.target})` : ''}; ${cap}, ${e.concurrency} at a time -> ${e.sweepDir}`,
+        )
+      }
+      case 'TrialStarted':
+        return info(`${trialLabel(e.trial)} ${e.resumed ? 'resumed from its last checkpoint' : 'started'}: ${assignmentText(e.assignment)}`)
+      case 'TrialMetrics':
+        return info(`${trialLabel(e.trial)} eval ${e.evaluation} (step ${e.step}): ${metric} ${num(e.value)}`)
+      case 'TrialFinished': {
+        const took = `after ${duration(e.durationMs)}`
+        if (e.state === 'completed') return info(`${trialLabel(e.trial)} completed ${took}: ${metric} ${e.value !== undefined ? num(e.value) : '?'}`)
+        if (e.state === 'pruned') return info(`${trialLabel(e.trial)} pruned ${took}${e.reason ? `: ${e.reason}` : ''}`)
+        return err(`${trialLabel(e.trial)} failed ${took}${e.reason ? `:\n    ${indent(e.reason)}` : ''}`)
+      }
+      case 'TrialEvent': {
+        if (!opts.verbose) return
+        let sink = trialSinks.get(e.trial)
+        if (!sink) {
+          const tag = trialLabel(e.trial)
+          sink = plainSink({ verbose: true, out: (l) => out(`${tag} ${l}`), err: (l) => err(`${tag} ${l}`) })
+          trialSinks.set(e.trial, sink)
+        }
+        return sink(e.event)
+      }
+      case 'SweepLog':
+        return e.level === 'info' ? info(e.message) : err(`${e.level}: ${e.message}`)
+      case 'SweepFinished': {
+        const best = e.best ? `; best: trial ${e.best.trial}, ${metric} ${num(e.best.value)}` : ''
+        const line = `sweep ${e.status} in ${duration(e.durationMs)}: ${e.reason}${best}`
+        return e.status === 'finished' || e.status === 'stopped' ? out(line) : err(line)
+      }
+    }
+  }
+}

@@ -1,0 +1,191 @@
+// The local TrialExecutor: each trial is an ordinary `lorapipe run ... --json` in its own child
+// process (TensorFlow.js blocks its event loop, and a crash or an out-of-memory kill must take
+// down the trial, not the sweep). Its run events are read from the child's JSON lines; stopping a
+// trial is SIGTERM, which `lorapipe run` answers by stopping cleanly with its checkpoint kept
+// (exit 130). The machine's threads are divided between the trials that run at once.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import * as Effect from 'effect/Effect'
+import * as Layer from 'effect/Layer'
+import type { RunEvent } from '@lorapipe/core'
+import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+
+export interface LocalExecutorOptions {
+  /** Trials that run at once; each gets `threads / concurrency` threads. */
+  readonly concurrency: number
+  /** The folder trials run in (relative `--set` paths are relative to it); default: this process's. */
+  readonly cwd?: string
+  /** The lorapipe entry script to run; default: the one this process was started with. */
+  readonly entry?: string
+  /** Threads of the whole machine to divide; default: os.availableParallelism(). */
+  readonly threads?: number
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** How long a trial may take to stop after SIGTERM before it is killed (default 60 s). */
+  readonly stopTimeoutMs?: number
+}
+
+/** The lorapipe script: the one this process runs when it is lorapipe, else the CLI package's. */
+export function lorapipeEntry(): string {
+  const argv1 = process.argv[1]
+  if (argv1 && /lorapipe(\.m?js)?$/.test(basename(argv1))) return resolve(argv1)
+  return fileURLToPath(new URL('../../bin/lorapipe.js', import.meta.url))
+}
+
+/**
+ * Preloaded into every trial: when the sweep process dies (kill -9), the trial is re-parented, and
+ * it stops itself cleanly (SIGTERM, once) instead of training on unobserved into a folder that a
+ * resumed sweep will continue.
+ */
+const ORPHAN_GUARD = `data:text/javascript,${encodeURIComponent(
+  "const p=process.ppid;const t=setInterval(()=>{if(process.ppid!==p){clearInterval(t);process.kill(process.pid,'SIGTERM')}},250);t.unref()",
+)}`
+
+/** Where a trial's process id is kept while it runs (beside its run folder, not inside it). */
+const pidFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pid`)
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A trial process left over from a sweep that was killed: the pid in its file, when it still runs this trial. */
+function leftover(runDir: string): number | undefined {
+  const f = pidFile(runDir)
+  if (!existsSync(f)) return undefined
+  const pid = Number(readFileSync(f, 'utf8').trim())
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined
+  try {
+    // Not a reused pid: the process must be running this very trial.
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir)) return undefined
+  } catch {
+    // no /proc (not Linux): trust the pid file
+  }
+  return pid
+}
+
+/** Waits for a leftover trial process to stop (asking it to, then forcing it), so that two never share a run folder. */
+async function settleLeftover(runDir: string, timeoutMs: number): Promise<void> {
+  const pid = leftover(runDir)
+  if (pid === undefined) return
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return
+  }
+  const t0 = Date.now()
+  while (alive(pid)) {
+    if (Date.now() - t0 > timeoutMs) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The last lines of what a process wrote, for a failed trial's reason. */
+class Tail {
+  private text = ''
+  constructor(private readonly max = 4000) {}
+  push(chunk: string) {
+    this.text = (this.text + chunk).slice(-this.max)
+  }
+  lines(n = 12): string {
+    return this.text.trimEnd().split('\n').slice(-n).join('\n').trim()
+  }
+}
+
+/** The command-line arguments of a trial run. */
+export function trialArgs(spec: TrialSpec): string[] {
+  if (spec.resume && existsSync(join(spec.runDir, 'run.json'))) return ['run', '--resume', spec.runDir, '--json']
+  return ['run', spec.pipeline.file, ...spec.pipeline.sets.flatMap((s) => ['--set', s]), '--out', spec.runDir, '--json']
+}
+
+export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
+  const entry = opts.entry ?? lorapipeEntry()
+  const threads = Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / Math.max(1, opts.concurrency)))
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 60_000
+  return {
+    run: (spec: TrialSpec, onEvent: (e: RunEvent) => void) =>
+      Effect.flatMap(
+        Effect.promise(() => settleLeftover(spec.runDir, stopTimeoutMs)),
+        () =>
+          Effect.async<TrialOutcome>((resume) => {
+            mkdirSync(dirname(spec.runDir), { recursive: true })
+            const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, entry, ...trialArgs(spec)], {
+              cwd: opts.cwd ?? process.cwd(),
+              // The pipeline's runtime.threads, when set, still wins over LORAPIPE_THREADS.
+              env: { ...process.env, ...opts.env, LORAPIPE_THREADS: String(threads), NO_COLOR: '1', FORCE_COLOR: '0' },
+              stdio: ['ignore', 'pipe', 'pipe'],
+              // Its own process group: a Ctrl-C on the terminal reaches the sweep, which stops each
+              // trial once; a second signal would make a trial exit at once without its checkpoint.
+              detached: true,
+            })
+            if (child.pid !== undefined) writeFileSync(pidFile(spec.runDir), `${child.pid}\n`)
+            const stderr = new Tail()
+            let lastFailure: string | undefined
+            let done = false
+            child.stderr.setEncoding('utf8')
+            child.stderr.on('data', (d: string) => stderr.push(d))
+            const lines = createInterface({ input: child.stdout })
+            lines.on('line', (line) => {
+              let e: RunEvent
+              try {
+                e = JSON.parse(line) as RunEvent
+              } catch {
+                return stderr.push(line + '\n')
+              }
+              if (e._tag === 'StageFailed') lastFailure = `stage \`${e.stage}\` failed: ${e.error}`
+              onEvent(e)
+            })
+            const finish = (o: TrialOutcome) => {
+              if (done) return
+              done = true
+              rmSync(pidFile(spec.runDir), { force: true })
+              resume(Effect.succeed(o))
+            }
+            child.on('error', (e) => finish({ status: 'failed', error: `could not start the trial: ${e.message}` }))
+            // 'close': the process exited and its output is read to the end.
+            child.on('close', (code, signal) => {
+              const tail = stderr.lines()
+              if (code === 0) return finish({ status: 'succeeded' })
+              if (code === 130) return finish({ status: 'interrupted' })
+              const why =
+                signal !== null
+                  ? `killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`
+                  : code === 2
+                    ? 'refused its pipeline (exit 2, bad input)'
+                    : code === 134 && /heap out of memory/i.test(tail)
+                      ? 'ran out of memory'
+                      : `exited with code ${code}`
+              finish({ status: 'failed', error: [lastFailure ?? why, tail && tail !== lastFailure ? tail : ''].filter(Boolean).join('\n') })
+            })
+            // Interrupted (pruned, or the sweep stops): ask the trial to stop and wait until it has.
+            return Effect.async<void>((stopped) => {
+              if (child.exitCode !== null || child.signalCode !== null) return stopped(Effect.void)
+              const force = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs)
+              child.once('close', () => {
+                clearTimeout(force)
+                rmSync(pidFile(spec.runDir), { force: true })
+                stopped(Effect.void)
+              })
+              child.kill('SIGTERM')
+            })
+          }),
+      ),
+  }
+}
+
+export function localExecutorLayer(opts: LocalExecutorOptions): Layer.Layer<TrialExecutor> {
+  return Layer.succeed(TrialExecutor, localTrialRunner(opts))
+}
