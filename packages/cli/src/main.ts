@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   predict: () => import('./commands/predict.ts').then((m) => m.predictCommand),
   cache: () => import('./commands/cache.ts').then((m) => m.cacheCommand),
   report: () => import('./commands/report.ts').then((m) => m.reportCommand),
+  sweep: () => import('./commands/sweep.ts').then((m) => m.sweepCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@ Usage: lorapipe <command> [options]
 
 Commands:
   run <pipeline.yaml>       run a pipeline (fine-tune, evaluate, compare, ...)
+  sweep <sweep.yaml>        search hyperparameters: run trials of a pipeline, rank them, keep the best
   validate <pipeline.yaml>  check a pipeline and report every error with file:line:column
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
   predict --model M ...     classify texts with a model (and a LoRA adapter)
@@ -59,9 +60,11 @@ when its stage.json exists. Ctrl-C stops cleanly; a second Ctrl-C exits at once.
 
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat
-  --out DIR              run folder
-  --resume DIR           continue the run in DIR (same pipeline file and --set values): stages
-                         that completed are reused, training resumes from its last checkpoint
+  --out DIR              run folder: new, empty, or refused (a run folder is locked while a
+                         run is in it; a folder with other files in it is never written into)
+  --resume DIR           continue the run in DIR as it was started (its config.resolved.yaml and
+                         stage code, not the pipeline file as it is now): stages that completed
+                         are reused, training resumes from its last intact checkpoint
   --concurrency N        run at most N stages at once (default: all that are ready)
   --json                 print the event stream as JSON lines on stdout, nothing else
   -q, --quiet            print only warnings, errors and the final summary
@@ -74,7 +77,7 @@ HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.
 Exit codes: 0 succeeded, 1 a stage failed, 2 bad input, 130 interrupted.
 `
 
-export const predictHelp = `Usage: lorapipe predict --model <folder or hub id> [--adapter <dir>] (--text "..." ... | --input <file>) [--json]
+export const predictHelp = `Usage: lorapipe predict [--model <folder or hub id>] [--adapter <dir>] (--text "..." ... | --input <file>) [--json]
 
 Classifies texts with a sequence-classification model (a transformers folder or a hub id, fetched
 into the Hugging Face cache), optionally with a PEFT LoRA adapter. Prints, per input, the label
@@ -82,7 +85,9 @@ into the Hugging Face cache), optionally with a PEFT LoRA adapter. Prints, per i
 {"text": ..., "label": ..., "logits": [...]}.
 
 Options:
-  --model DIR|ID         model folder (config.json, model.safetensors, tokenizer files) or hub id
+  --model DIR|ID         model folder (config.json, model.safetensors, tokenizer files) or hub id;
+                         with --adapter it defaults to the base the adapter names
+                         (base_model_name_or_path), as PEFT's AutoPeftModel loads it
   --revision REV         hub revision (with a hub id)
   --adapter DIR          PEFT adapter folder (adapter_config.json, adapter_model.safetensors)
   --text "..."           a text to classify, may repeat
@@ -117,8 +122,43 @@ from the run folder (events.jsonl, metrics.json, comparison.json, config.resolve
 works for any run, also a failed or interrupted one. \`lorapipe run\` writes it at the end.
 
 Options:
-  -o, --out FILE         where to write it (default: <run dir>/report.html)
+  -o, --out FILE         where to write it (default: <run dir>/report.html); an existing file
+                         is replaced only if it is a report lorapipe wrote
+  --force                replace an existing file that is not a lorapipe report (never a folder,
+                         device, FIFO or socket)
   -h, --help             show this help
 
 Exit codes: 0 written, 2 not a run folder or bad arguments.
+`
+
+export const sweepHelp = `Usage: lorapipe sweep <sweep.yaml> [--concurrency N] [--out DIR] [--set key=value ...] [--json]
+       lorapipe sweep --resume <sweep dir> [--concurrency N]
+
+Runs a hyperparameter sweep: trials of the sweep file's base pipeline, each an ordinary
+\`lorapipe run\` in its own process, with parameters from the search (grid, random or TPE), stopped
+early when the sweep's early_terminate rule prunes them. The sweep file and every trial pipeline it
+can produce are validated first; an invalid sweep runs nothing (exit 2).
+
+The sweep folder (--out, else sweeps/<name>/<timestamp>) holds sweep.resolved.yaml, sweep.json,
+the record sweep.jsonl (every assignment and result, appended as they happen), events.jsonl,
+trials/NNNN/ (run folders that \`lorapipe report\` and \`lorapipe run --resume\` understand),
+leaderboard.csv, leaderboard.json and best.yaml (the best trial's pipeline: \`lorapipe run best.yaml\`).
+
+Ctrl-C stops every trial cleanly (their checkpoints are kept); \`--resume\` continues after Ctrl-C or
+a kill: finished trials are kept, unfinished ones continue from their last checkpoint, and the
+search goes on from the record as if never stopped.
+
+Options:
+  --concurrency N        trials at once (default: the file's concurrency, else 1); the machine's
+                         threads are divided between them
+  --out DIR              sweep folder
+  --set key.path=value   override a value of the base pipeline for every trial, may repeat
+  --resume DIR           continue the sweep in DIR (same sweep file, which must be unchanged)
+  --json                 print sweep events (trial run events wrapped as TrialEvent) as JSON lines
+  -q, --quiet            print only warnings, errors and the final leaderboard
+  --verbose              also print each trial's training lines
+  -h, --help             show this help
+
+Exit codes: 0 finished (or stopped at its target), 1 failed (too many trials failed in a row, or
+none completed), 2 bad input, 130 interrupted (resumable).
 `
