@@ -65,7 +65,9 @@ Options:
   --resume DIR           continue the run in DIR as it was started (its config.resolved.yaml and
                          stage code, not the pipeline file as it is now): stages that completed
                          are reused, training resumes from its last intact checkpoint
-  --concurrency N        run at most N stages at once (default: all that are ready)
+  --concurrency N        run at most N stages at once, training and evaluation included
+                         (default: light stages as they are ready, one training/evaluation
+                         stage at a time so they do not compete for the CPU)
   --json                 print the event stream as JSON lines on stdout, nothing else
   -q, --quiet            print only warnings, errors and the final summary
   --verbose              print debug messages too

@@ -1,5 +1,7 @@
 // Runs an execution graph with Effect. Each stage is a fiber that waits for the stages it needs;
-// independent stages run concurrently (up to `concurrency`). A failed stage skips its dependents
+// independent stages run concurrently (up to `concurrency`), except that by default stages that
+// declare the `compute` resource (training, evaluation) take turns: two trainings sharing the
+// CPU would each run at half speed and report misleading throughput. A failed stage skips its dependents
 // and lets unrelated stages finish. Interruption (Ctrl-C) interrupts running stages, whose scoped
 // resources are released; a stage's `stage.json` is only written after it succeeded.
 import * as Cause from 'effect/Cause'
@@ -35,7 +37,10 @@ export interface RunResult {
 
 export interface RunOptions {
   readonly runDir: string
-  /** Most stages running at once; default: all that are ready. */
+  /**
+   * Most stages running at once. Default: every light stage that is ready, and one `compute`
+   * stage at a time. Given, it bounds all stages alike, compute stages included.
+   */
   readonly concurrency?: number
   /** Reuse stages that already completed in this run folder. */
   readonly resume?: boolean
@@ -63,6 +68,7 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
     for (const id of graph.order) done.set(id, yield* Deferred.make<StageResult>())
     const outputs: Record<string, Record<string, unknown>> = {}
     const publish = (e: RunEvent) => events.publish(e)
+    const computeSlots = yield* Effect.makeSemaphore(opts.concurrency ?? 1)
 
     yield* publish({
       _tag: 'RunStarted',
@@ -97,7 +103,8 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
             return yield* finish(id, { status: 'done', outputs: rec.outputs, cached: true })
           }
         }
-        yield* runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r))
+        const stage = runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r))
+        yield* node.spec.resource === 'compute' ? computeSlots.withPermits(1)(stage) : stage
       })
 
     const statusOf = (interrupted: boolean): RunResult['status'] => {

@@ -17,6 +17,7 @@ export const finetuneSpec: StageSpec = {
   },
   outputs: ['dir', 'metrics', 'adapter_dir', 'model_dir'],
   defaults: ['model', 'lora', 'dataset', 'tokenizer', 'trainer'],
+  resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, true), ...checkLabels(p.model, p.dataset)],
 }
 
@@ -37,6 +38,7 @@ export const evaluateSpec: StageSpec = {
   },
   outputs: ['metrics'],
   defaults: ['model', 'dataset', 'tokenizer'],
+  resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, false), ...checkLabels(p.model, p.dataset)],
 }
 
@@ -75,6 +77,7 @@ export const exportSpec: StageSpec = {
   },
   outputs: ['dir'],
   defaults: ['model'],
+  resource: 'compute',
 }
 
 export const builtinSpecs: readonly StageSpec[] = [finetuneSpec, evaluateSpec, compareSpec, exportSpec]

@@ -5,7 +5,7 @@ import * as EJSONSchema from 'effect/JSONSchema'
 import * as Schema from 'effect/Schema'
 import type { JSONSchema } from '../schema/job.ts'
 import type { StageContext } from './context.ts'
-import type { StageDefinition, StageOutputs, StageRun } from './spec.ts'
+import type { StageDefinition, StageOutputs, StageResource, StageRun } from './spec.ts'
 import type * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
 
@@ -14,6 +14,8 @@ export interface DefineStageInput<P> {
   readonly description?: string
   readonly params: JSONSchema | Schema.Schema<P, any, never>
   readonly outputs?: readonly string[]
+  /** `compute` for a stage that trains, evaluates or otherwise keeps the CPU busy: it then waits its turn. */
+  readonly resource?: StageResource
   readonly run: (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, Scope.Scope> | Promise<StageOutputs | void>
 }
 
@@ -31,6 +33,7 @@ export function defineStage<P = Record<string, unknown>>(input: DefineStageInput
     description: input.description ?? '',
     params: stripMetaSchema(params),
     outputs: input.outputs ?? [],
+    ...(input.resource ? { resource: input.resource } : {}),
     run: input.run as StageRun<P>,
     decode,
   }

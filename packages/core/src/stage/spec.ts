@@ -11,6 +11,13 @@ export type StageOutputs = Record<string, string | number | boolean | null>
 /** A stage body. It may acquire scoped resources (Effect.acquireRelease); the executor closes the scope when the stage ends, fails or is interrupted. */
 export type StageRun<P> = (params: P, ctx: StageContext) => Effect.Effect<StageOutputs | void, unknown, Scope.Scope> | Promise<StageOutputs | void>
 
+/**
+ * What a stage occupies while it runs. `compute`: the CPU or accelerator (training, evaluation,
+ * export); by default at most one such stage runs at a time, so stages do not slow each other
+ * down and the speeds they report are honest. Light stages (none declared) run alongside.
+ */
+export type StageResource = 'compute'
+
 /** The declarative part of a stage, known without running anything. */
 export interface StageSpec {
   readonly name: string
@@ -21,6 +28,8 @@ export interface StageSpec {
   readonly outputs: readonly string[]
   /** Top-level job sections (`model`, `trainer`, ...) that act as defaults for `with:`. */
   readonly defaults?: readonly string[]
+  /** The resource the stage needs while it runs; absent for light stages. */
+  readonly resource?: StageResource
   /** Checks the schema cannot express (after defaults); pointers are relative to the parameters. */
   readonly check?: (params: Readonly<Record<string, unknown>>) => readonly ParamProblem[]
 }
