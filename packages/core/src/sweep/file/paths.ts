@@ -49,7 +49,7 @@ export function lookupPath(base: ValidatedPipeline, path: string): PathLookup {
 function walk(root: JSONSchema, start: JSONSchema, segs: readonly string[], done: readonly string[]): PathLookup {
   let cur: JSONSchema | undefined = start
   const at = [...done]
-  for (const seg of segs) {
+  for (const [i, seg] of segs.entries()) {
     if (!cur) return { ok: true, schema: undefined }
     cur = deref(root, cur)
     const props = cur.properties as Record<string, JSONSchema> | undefined
@@ -62,7 +62,7 @@ function walk(root: JSONSchema, start: JSONSchema, segs: readonly string[], done
       return {
         ok: false,
         message: `unknown key \`${seg}\`${where}`,
-        hint: near ? `did you mean \`${[...at, near].join('.')}\`?` : `valid keys${where}: ${Object.keys(props ?? {}).join(', ')}`,
+        hint: near ? `did you mean \`${[...at, near, ...segs.slice(i + 1)].join('.')}\`?` : `valid keys${where}: ${Object.keys(props ?? {}).join(', ')}`,
       }
     } else if (!props && !takesKeys(cur)) {
       return { ok: false, message: `\`${at.join('.')}\` holds a single value, it has no key \`${seg}\``, hint: `sweep \`${at.join('.')}\` itself` }
