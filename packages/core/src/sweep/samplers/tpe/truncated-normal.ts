@@ -62,7 +62,9 @@ export function ndtr(a: number): number {
 
 /** log Phi(a), finite down to a = -1e150 or so (asymptotic series below -20). */
 export function logNdtr(a: number): number {
-  if (a > 6) return -ndtr(-a)
+  // Above 0, log(1 - upper tail) keeps the digits that log of a number near 1 would lose (Optuna
+  // uses log Phi(a) ~ -Phi(-a) above 6 and log(Phi(a)) below; log1p is exact for both).
+  if (a > 0) return Math.log1p(-ndtr(-a))
   if (a > -20) return Math.log(ndtr(a))
   const logLhs = -0.5 * a * a - Math.log(-a) - LOG_SQRT_2PI
   const denomCons = 1 / (a * a)
