@@ -55,8 +55,8 @@ export function preflight(
     }
 
     if (ds.length > 0 || method !== 'grid' || gridSize === undefined || gridSize > GRID_CHECK_LIMIT) return ds
-    // Combinations matter only where at least two parameters vary.
-    if (entries.filter((e) => probesOf(e).length > 1).length < 2) return ds
+    // With one parameter, its values were each loaded above.
+    if (entries.length < 2) return ds
     const space = source.space
     let bad = 0
     for (const point of gridPoints(space)) {
