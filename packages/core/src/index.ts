@@ -27,3 +27,7 @@ export { SweepInvalid, sweepTextsOf, type SweepMetric, type ValidatedSweep } fro
 export { loadTrialPipeline, trialSets, parameterSets, assignedValues, type TrialSource } from './sweep/file/trial.ts'
 export { sweepSchema, SWEEP_SCHEMA_ID, GRID_CHECK_LIMIT } from './sweep/file/schema.ts'
 export type { EarlyTerminate } from './sweep/model.ts'
+export { SEARCH_METHODS, type SearchMethod } from './sweep/model.ts'
+export * from './sweep/samplers/index.ts'
+export * from './sweep/pruners/index.ts'
+export { Rng, deriveSeed, shuffle } from './random/rng.ts'

@@ -44,7 +44,7 @@ describe('random search', () => {
   })
 
   it('spreads a log-uniform parameter evenly over decades', () => {
-    const lrs = Array.from({ length: 2000 }, (_, seed) => randomSampler(seed).next(mixed, [], 'minimize')['trainer.learning_rate'] as number)
+    const lrs = Array.from({ length: 2000 }, (_, seed) => randomSampler(seed).next(mixed, [], 'minimize')!['trainer.learning_rate'] as number)
     const below = lrs.filter((x) => x < 1e-3).length / lrs.length
     assert.ok(Math.abs(below - 0.5) < 0.05, `fraction below the geometric middle: ${below}`)
   })

@@ -124,15 +124,15 @@ describe('TPE sampler', () => {
         const h: TrialView[] = [...done]
         const points: Assignment[] = []
         for (let k = 0; k < 4; k++) {
-          const p = s.next(space, h, 'minimize')
+          const p = s.next(space, h, 'minimize')!
           points.push(p)
           h.push(trial(h.length, p, 'running'))
         }
         spread[key].push(Math.min(...points.flatMap((p, i) => points.slice(i + 1).map((q) => dist(p, q)))))
         // Three trials running at the point TPE likes best: the next suggestion goes elsewhere.
-        const favourite = tpeSampler(seed).next(space, done, 'minimize')
+        const favourite = tpeSampler(seed).next(space, done, 'minimize')!
         const busy = [...done, ...[0, 1, 2].map((k) => trial(30 + k, favourite, 'running'))]
-        moved[key].push(dist(s.next(space, busy, 'minimize'), favourite))
+        moved[key].push(dist(s.next(space, busy, 'minimize')!, favourite))
       }
     }
     assert.ok(median(spread.liar) > 2 * median(spread.none), `closest pair of 4 parallel suggestions: ${median(spread.liar)} with the liar, ${median(spread.none)} without`)
