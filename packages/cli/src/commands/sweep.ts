@@ -1,48 +1,22 @@
 // `lorapipe sweep <file>`: runs a hyperparameter sweep, each trial an ordinary run in its own
 // process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
-import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
-import { stringify } from 'yaml'
-import { formatDiagnostics, timestamp, writeFileAtomic, writeJsonAtomic, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
+import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { trialSets } from '@lorapipe/core/sweep/file/trial.ts'
-import { samplerFor } from '@lorapipe/core/sweep/samplers/method.ts'
-import { prunerFor } from '@lorapipe/core/sweep/pruners/early-terminate.ts'
 import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
-import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { num } from '../output/format.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
+import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, type SweepStart } from '../sweep/folder.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
+import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
-
-/** How a sweep was started, so `--resume` can load the same sweep the same way. */
-export interface SweepStart {
-  readonly sweep: string
-  /** The sweep file (absolute) and a hash of its text when the sweep started. */
-  readonly file: string
-  readonly sha256: string
-  readonly sets: readonly string[]
-  readonly cwd: string
-  readonly concurrency: number
-  readonly startedAt: string
-}
-
-export const SWEEP_START_FILE = 'sweep.json'
-export const SWEEP_RESOLVED_FILE = 'sweep.resolved.yaml'
-
-const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
-
-/** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
-function jsonlSweepSink(file: string): SweepEventSink {
-  return (e) => appendFileSync(file, JSON.stringify(e) + '\n')
-}
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -73,26 +47,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (values.out !== undefined) throw new UsageError('--resume DIR already names the sweep folder; drop --out')
     if (values.set !== undefined) throw new UsageError('--resume continues the sweep with the --set values it was started with; drop --set')
     dir = resolve(values.resume!)
-    const f = join(dir, SWEEP_START_FILE)
-    if (!existsSync(f) || !existsSync(join(dir, RECORD_FILE))) {
-      process.stderr.write(`error: ${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed\n`)
+    const read = readSweepStart(dir)
+    if ('error' in read) {
+      process.stderr.write(`error: ${read.error}\n`)
       return EXIT.badInput
     }
-    try {
-      start = JSON.parse(readFileSync(f, 'utf8')) as SweepStart
-    } catch (e) {
-      process.stderr.write(`error: ${f} is damaged: ${(e as Error).message}\n`)
-      return EXIT.badInput
-    }
-    if (!existsSync(start.file)) {
-      process.stderr.write(`error: the sweep file ${start.file} that this sweep was started with is gone; put it back to resume\n`)
-      return EXIT.badInput
-    }
-    // Samplers replay the search from the record; another search space would not be the same sweep.
-    if (sha256(start.file) !== start.sha256) {
-      process.stderr.write(`error: ${start.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it\n`)
-      return EXIT.badInput
-    }
+    start = read
     // Relative --set paths were relative to the folder the sweep was started in.
     if (existsSync(start.cwd)) process.chdir(start.cwd)
   } else {
@@ -102,7 +62,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${positionals[0]}: no such file\n`)
       return EXIT.badInput
     }
-    start = { sweep: '', file, sha256: sha256(file), sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
+    start = { sweep: '', file, sha256: fileHash(file), sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
     dir = ''
   }
 
@@ -116,36 +76,19 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const conc = concurrency ?? (resuming && start.concurrency > 0 ? start.concurrency : undefined) ?? sweep.concurrency ?? 1
   if (!resuming) {
     dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
-    if (existsSync(join(dir, RECORD_FILE))) {
+    if (holdsSweep(dir)) {
       process.stderr.write(`error: ${dir} already holds a sweep\n  hint: \`lorapipe sweep --resume ${values.out ?? dir}\` continues it; or choose another --out\n`)
       return EXIT.badInput
     }
     start = { ...start, sweep: sweep.name, concurrency: conc }
-    writeJsonAtomic(join(dir, SWEEP_START_FILE), start)
-    writeFileAtomic(join(dir, SWEEP_RESOLVED_FILE), resolvedSweepText(sweep))
+    startSweepFolder(dir, sweep, start)
   }
 
-  const sinks: SweepEventSink[] = [jsonlSweepSink(join(dir, 'events.jsonl'))]
+  const sinks: SweepEventSink[] = [sweepEventsFile(dir)]
   const ui = !values.json && !values.quiet && (await import('../ui/select.ts')).wantsInk(process.stdout, process.env) ? await inkUi(values.verbose) : undefined
   sinks.push(values.json ? (e: SweepEvent) => process.stdout.write(JSON.stringify(e) + '\n') : ui ? ui.sink : sweepPlainSink({ quiet: values.quiet, verbose: values.verbose }))
 
-  const program = runSweep({
-    sweep: sweep.name,
-    file: sweep.file,
-    dir,
-    method: sweep.method,
-    space: sweep.space,
-    sampler: samplerFor(sweep.method, sweep.seed),
-    pruner: sweep.earlyTerminate ? prunerFor(sweep.earlyTerminate) : undefined,
-    metric: sweep.metric,
-    runCap: sweep.runCap,
-    totalTrials: sweep.gridSize,
-    maxConsecutiveFailures: sweep.maxConsecutiveFailures,
-    concurrency: conc,
-    base: sweep.base,
-    setsOf: (a) => trialSets(sweep, a),
-    sinks,
-  }).pipe(Effect.provide(localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
+  const program = runSweep(sweepPlan(sweep, dir, conc, sinks)).pipe(Effect.provide(localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
   const fiber = Effect.runFork(program)
 
   let signals = 0
@@ -184,13 +127,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     }
   }
   return code
-}
-
-/** The sweep as it runs: the file's document with the base made absolute and the command line's --set values. */
-function resolvedSweepText(s: ValidatedSweep): string {
-  const doc = { ...s.document, name: s.name, base: s.base }
-  const head = `# ${s.name}: resolved from ${s.file}${s.sets.length ? ` with ${s.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
-  return head + stringify(s.sets.length ? { ...doc, sets: s.sets } : doc)
 }
 
 /** The leaderboard's top rows and the command to run the winner. */

@@ -1,7 +1,7 @@
 // The built-in stages' specs. Their implementations need TensorFlow.js and live in
 // @lorapipe/runner; core only knows their parameters and outputs, which is all that validation,
 // planning and the editor schema need.
-import { jobProperties, type JSONSchema } from '../schema/job.ts'
+import { jobProperties, PATH, type JSONSchema } from '../schema/job.ts'
 import type { ParamProblem, StageSpec } from './spec.ts'
 
 const seed: JSONSchema = { type: 'integer', minimum: 0, description: 'Seed of this stage; defaults to the pipeline seed.' }
@@ -80,7 +80,30 @@ export const exportSpec: StageSpec = {
   resource: 'compute',
 }
 
-export const builtinSpecs: readonly StageSpec[] = [finetuneSpec, evaluateSpec, compareSpec, exportSpec]
+export const sweepSpec: StageSpec = {
+  name: 'sweep',
+  description: 'Run a hyperparameter sweep (a sweep file) and hand its best trial to later stages; optionally train the winner again (`refit`).',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sweep'],
+    properties: {
+      sweep: { type: 'string', [PATH]: true, description: 'The sweep file. Relative to the pipeline file.' },
+      concurrency: { type: 'integer', minimum: 1, description: "Trials at once (default: the sweep file's concurrency, else 1)." },
+      set: { type: 'array', items: { type: 'string' }, description: '`key.path=value` overrides of the base pipeline for every trial, as `lorapipe sweep --set`.' },
+      refit: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { set: { type: 'array', items: { type: 'string' }, description: 'Overrides for the rerun, e.g. `trainer.epochs=10`.' } },
+        description: "Run the best trial's pipeline (best.yaml) once more with these overrides, e.g. to train the winner longer; its run folder is the `best_run` output.",
+      },
+    },
+  },
+  outputs: ['best', 'leaderboard', 'dir', 'best_value', 'best_trial_dir', 'best_run'],
+  resource: 'compute',
+}
+
+export const builtinSpecs: readonly StageSpec[] = [finetuneSpec, evaluateSpec, compareSpec, exportSpec, sweepSpec]
 
 export function builtinSpec(name: string): StageSpec | undefined {
   return builtinSpecs.find((s) => s.name === name)

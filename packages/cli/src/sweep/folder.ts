@@ -1,0 +1,64 @@
+// The sweep folder's own files besides the coordinator's record and results: how the sweep was
+// started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
+// (sweep.resolved.yaml) and the sweep events (events.jsonl).
+import { createHash } from 'node:crypto'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
+import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
+import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
+
+/** How a sweep was started. */
+export interface SweepStart {
+  readonly sweep: string
+  /** The sweep file (absolute) and a hash of its text when the sweep started. */
+  readonly file: string
+  readonly sha256: string
+  /** `--set` arguments for the base, as given. */
+  readonly sets: readonly string[]
+  /** The folder it was started in (relative `--set` paths are relative to it). */
+  readonly cwd: string
+  readonly concurrency: number
+  readonly startedAt: string
+}
+
+export const SWEEP_START_FILE = 'sweep.json'
+export const SWEEP_RESOLVED_FILE = 'sweep.resolved.yaml'
+export const SWEEP_EVENTS_FILE = 'events.jsonl'
+
+export const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+/** Whether `dir` holds a sweep that was started (its record exists). */
+export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
+
+/** How the sweep in `dir` was started, or why it cannot be resumed. */
+export function readSweepStart(dir: string): SweepStart | { error: string } {
+  const f = join(dir, SWEEP_START_FILE)
+  if (!existsSync(f) || !holdsSweep(dir)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed` }
+  let s: SweepStart
+  try {
+    s = JSON.parse(readFileSync(f, 'utf8')) as SweepStart
+  } catch (e) {
+    return { error: `${f} is damaged: ${(e as Error).message}` }
+  }
+  if (!existsSync(s.file)) return { error: `the sweep file ${s.file} that this sweep was started with is gone; put it back to resume` }
+  // Samplers replay the search from the record; another search space would not be the same sweep.
+  if (fileHash(s.file) !== s.sha256) return { error: `${s.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it` }
+  return s
+}
+
+/** Writes sweep.json and sweep.resolved.yaml into a new sweep folder. */
+export function startSweepFolder(dir: string, sweep: ValidatedSweep, start: SweepStart): void {
+  writeJsonAtomic(join(dir, SWEEP_START_FILE), start)
+  // The document with its base made absolute and the command line's --set values beside it.
+  const doc = { ...sweep.document, name: sweep.name, base: sweep.base, ...(sweep.sets.length ? { sets: sweep.sets } : {}) }
+  const head = `# ${sweep.name}: resolved from ${sweep.file}${sweep.sets.length ? ` with ${sweep.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
+  writeFileAtomic(join(dir, SWEEP_RESOLVED_FILE), head + stringify(doc))
+}
+
+/** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
+export function sweepEventsFile(dir: string): SweepEventSink {
+  const file = join(dir, SWEEP_EVENTS_FILE)
+  return (e) => appendFileSync(file, JSON.stringify(e) + '\n')
+}

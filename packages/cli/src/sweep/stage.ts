@@ -1,0 +1,99 @@
+// The built-in stage `uses: sweep`: runs a sweep file with the local executor, its sweep folder
+// being the stage's folder, and hands later stages the best trial (`best`: its best.yaml, `best_trial_dir`:
+// its run folder, `best_value`) and the leaderboard. With `refit`, it then runs best.yaml once more
+// with the given overrides (e.g. more epochs) into `best_run/`, so that a pipeline can sweep, train
+// the winner longer and evaluate it. Provided by the CLI, which owns the child-process executor.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import * as Effect from 'effect/Effect'
+import { formatDiagnostics, now, type StageContext, type StageOutputs, type SweepEvent } from '@lorapipe/core'
+import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
+import { runSweep } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { LEADERBOARD_JSON } from '@lorapipe/core/sweep/coordinator/leaderboard.ts'
+import { assignmentText, trialLabel } from '../output/sweep-plain.ts'
+import { num } from '../output/format.ts'
+import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile } from './folder.ts'
+import { localExecutorLayer, localTrialRunner } from './local-executor.ts'
+import { sweepPlan } from './plan.ts'
+
+export interface SweepStageParams {
+  readonly sweep: string
+  readonly concurrency?: number
+  readonly set?: readonly string[]
+  readonly refit?: { readonly set?: readonly string[] }
+}
+
+/** The sweep's progress as this stage's events: a line per trial start and end, trials done as progress. */
+function stageSink(ctx: StageContext, total: number | undefined) {
+  let done = 0
+  let metric = 'objective'
+  return (e: SweepEvent) => {
+    const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emitSync({ _tag: 'Log', level, message })
+    switch (e._tag) {
+      case 'SweepStarted':
+        metric = e.metric.name
+        return log(`sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method}, ${e.metric.goal} ${e.metric.name}, ${e.concurrency} at a time -> ${e.sweepDir}`)
+      case 'TrialStarted':
+        return log(`${trialLabel(e.trial)} ${e.resumed ? 'resumed' : 'started'}: ${assignmentText(e.assignment)}`)
+      case 'TrialFinished':
+        done++
+        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: done, totalSteps: total })
+        return log(`${trialLabel(e.trial)} ${e.state}${e.value !== undefined ? `: ${metric} ${num(e.value)}` : ''}${e.state !== 'completed' && e.reason ? ` (${e.reason.split('\n')[0]})` : ''}`, e.state === 'failed' ? 'warn' : 'info')
+      case 'SweepLog':
+        return log(e.message, e.level)
+      case 'SweepFinished':
+        return log(`sweep ${e.status}: ${e.reason}`)
+      default:
+        return
+    }
+  }
+}
+
+export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.Effect<StageOutputs, Error> =>
+  Effect.gen(function* () {
+    const dir = ctx.dir
+    // A resumed pipeline run continues the sweep in this stage's folder.
+    const resuming = holdsSweep(dir)
+    const file = ctx.resolvePath(params.sweep)
+    const sets = params.set ?? []
+    if (resuming) {
+      const read = readSweepStart(dir)
+      if ('error' in read) return yield* Effect.fail(new Error(read.error))
+    }
+    const loaded = yield* Effect.either(loadSweep(file, { sets }))
+    if (loaded._tag === 'Left') return yield* Effect.fail(new Error(`the sweep file is invalid:\n${formatDiagnostics(loaded.left.diagnostics)}`))
+    const sweep = loaded.right
+    const concurrency = params.concurrency ?? sweep.concurrency ?? 1
+    if (!resuming) startSweepFolder(dir, sweep, { sweep: sweep.name, file: sweep.file, sha256: fileHash(sweep.file), sets, cwd: process.cwd(), concurrency, startedAt: now() })
+    const total = sweep.runCap !== undefined && sweep.gridSize !== undefined ? Math.min(sweep.runCap, sweep.gridSize) : (sweep.runCap ?? sweep.gridSize)
+    const result = yield* runSweep(sweepPlan(sweep, dir, concurrency, [sweepEventsFile(dir), stageSink(ctx, total)])).pipe(Effect.provide(localExecutorLayer({ concurrency })))
+    if (result.status === 'failed' || result.status === 'interrupted') return yield* Effect.fail(new Error(`the sweep ${result.status}: ${result.reason}`))
+    if (!result.best || !result.bestFile) return yield* Effect.fail(new Error(`the sweep ended without a best trial whose pipeline validates: ${result.reason}`))
+
+    let bestRun: string | null = null
+    if (params.refit) {
+      const runDir = join(dir, 'best_run')
+      yield* ctx.log(`refit: running best.yaml (trial ${result.best.trial})${params.refit.set?.length ? ` with ${params.refit.set.map((s) => `--set ${s}`).join(' ')}` : ''} -> ${runDir}`)
+      const outcome = yield* localTrialRunner({ concurrency: 1 }).run(
+        { sweep: sweep.name, trial: -1, assignment: result.best.assignment, pipeline: { file: result.bestFile, sets: [...(params.refit.set ?? [])] }, runDir, resume: existsSync(join(runDir, 'run.json')) },
+        // Its training progress and evaluations show as this stage's.
+        (e) => {
+          if (e._tag === 'Progress' || e._tag === 'TrainLog' || e._tag === 'EvalMetrics' || e._tag === 'Log') {
+            const { time: _t, stage: _s, ...ev } = e
+            ctx.emitSync(ev)
+          }
+        },
+      )
+      if (outcome.status !== 'succeeded') return yield* Effect.fail(new Error(`refit of the best trial ${outcome.status === 'failed' ? `failed: ${outcome.error}` : 'was interrupted'}`))
+      bestRun = runDir
+    }
+    const out: StageOutputs = {
+      best: result.bestFile,
+      leaderboard: join(dir, LEADERBOARD_JSON),
+      dir,
+      best_value: result.best.value,
+      best_trial_dir: result.best.runDir,
+      best_run: bestRun,
+    }
+    return out
+  })

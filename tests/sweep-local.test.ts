@@ -1,0 +1,192 @@
+// `lorapipe sweep` end to end on a bare clone: trials of the bag-of-words fixture pipeline
+// (tests/fixtures/pipelines/bow.yaml, a real if small training run), each a `lorapipe run` in its
+// own process. Trials are one epoch (2 evaluations) so the whole file stays fast.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { lorapipe, lorapipeAsync, startLorapipe } from './support/cli.ts'
+import { repoRoot } from './support/shared.ts'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'lorapipe-sweep-'))
+const base = join(repoRoot, 'tests', 'fixtures', 'pipelines', 'bow.yaml')
+const short = ['--set', 'stages.train.with.epochs=1']
+
+function sweepFile(dir: string, body: string): string {
+  const f = join(dir, 'sweep.yaml')
+  writeFileSync(f, `name: bow-sweep\nbase: ${base}\nmetric: {name: eval_accuracy, goal: maximize}\n${body}`)
+  return f
+}
+
+interface Entry {
+  type: string
+  trial?: number
+  resume?: boolean
+  state?: string
+  value?: number
+  status?: string
+}
+const record = (dir: string): Entry[] => readFileSync(join(dir, 'sweep.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+interface Row {
+  trial: number
+  state: string
+  objective?: number
+  parameters: Record<string, unknown>
+  evaluations: number
+  run_dir: string
+  reason?: string
+}
+const board = (dir: string): Row[] => JSON.parse(readFileSync(join(dir, 'leaderboard.json'), 'utf8')).rows
+/** What must be equal between an interrupted-and-resumed sweep and an uninterrupted one. */
+const outcome = (dir: string) => board(dir).map((r) => [r.trial, r.state, r.objective, r.parameters, r.evaluations])
+
+function waitFor(cond: () => boolean, what: string, child: { exitCode: number | null }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const poll = setInterval(() => {
+      let ok = false
+      try {
+        ok = cond()
+      } catch {
+        ok = false
+      }
+      if (ok) {
+        clearInterval(poll)
+        resolve()
+      } else if (child.exitCode !== null || Date.now() - t0 > 120_000) {
+        clearInterval(poll)
+        reject(new Error(`the sweep ended before ${what}`))
+      }
+    }, 10)
+  })
+}
+
+describe('lorapipe sweep (bag-of-words fixture, no ../shared needed)', () => {
+  it('runs a grid with concurrency 2: failed trials are recorded and the sweep finishes with the full leaderboard and a best.yaml that runs', async () => {
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(
+      dir,
+      `method: grid
+parameters:
+  stages.train.with.learning_rate: {values: [0.05, 0.2]}
+  stages.train.with.label_column: {values: [label, sentiment]}
+`,
+    )
+    const r = await lorapipeAsync(['sweep', f, '--concurrency', '2', '--out', out, ...short])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /sweep bow-sweep: grid over stages\.train\.with\.learning_rate, stages\.train\.with\.label_column; maximize eval_accuracy; up to 4 trials, 2 at a time/)
+    assert.match(r.stdout, /\[trial 0000\] started: stages\.train\.with\.learning_rate=0\.05 stages\.train\.with\.label_column=label/)
+    assert.match(r.stdout, /\[trial 0000\] eval 2 \(step 40\): eval_accuracy 0\.\d{4}/)
+    assert.match(r.stdout, /sweep finished in .*: every grid point was tried \(4 trials\); best: trial \d/)
+    assert.match(r.stdout, /best: trial \d; run it with: lorapipe run .*best\.yaml/)
+    // The column the data does not have fails those trials at run time; the sweep goes on.
+    assert.match(r.stderr, /\[trial 000\d\] failed after .*:\n {4}.*needs columns `sentence` and `sentiment`/)
+    assert.doesNotMatch(r.stdout + r.stderr, /\x1b\[/, 'no escape codes when not a terminal')
+
+    const rows = board(out)
+    assert.equal(rows.length, 4)
+    assert.deepEqual(rows.map((x) => x.state), ['completed', 'completed', 'failed', 'failed'])
+    assert.ok(rows[0]!.objective! >= rows[1]!.objective!, 'best first')
+    for (const row of rows.slice(2)) {
+      assert.equal(row.parameters['stages.train.with.label_column'], 'sentiment')
+      assert.match(row.reason!, /stage `train` failed: .*sentiment/)
+    }
+    for (const row of rows.slice(0, 2)) {
+      assert.equal(row.evaluations, 2)
+      // An ordinary run folder: `lorapipe report` and `run --resume` read it.
+      for (const file of ['run.json', 'config.resolved.yaml', 'events.jsonl', 'train/stage.json', 'train/metrics.json', 'report.html']) assert.ok(existsSync(join(out, row.run_dir, file)), `${row.run_dir}/${file}`)
+      const m = JSON.parse(readFileSync(join(out, row.run_dir, 'train', 'metrics.json'), 'utf8'))
+      assert.equal(m.eval.accuracy, row.objective, 'the objective is the trial\'s last evaluation')
+    }
+    const csv = readFileSync(join(out, 'leaderboard.csv'), 'utf8').trim().split('\n')
+    assert.equal(csv[0], 'rank,trial,state,eval_accuracy,stages.train.with.learning_rate,stages.train.with.label_column,step,evaluations,duration_s,run_dir,reason')
+    assert.equal(csv.length, 5)
+    for (const file of ['sweep.json', 'sweep.resolved.yaml', 'events.jsonl']) assert.ok(existsSync(join(out, file)), file)
+    const rec = record(out)
+    assert.equal(rec.filter((e) => e.type === 'assigned').length, 4)
+    assert.deepEqual(rec.at(-1)!.status, 'finished')
+
+    // best.yaml validates and, run on its own, reproduces the winner's number (same seed).
+    const best = join(out, 'best.yaml')
+    assert.equal(lorapipe(['validate', best], { cwd: dir }).code, 0)
+    const again = join(dir, 'again')
+    const run = await lorapipeAsync(['run', best, '--out', again, '-q'], { cwd: tmpdir() })
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(JSON.parse(readFileSync(join(again, 'train', 'metrics.json'), 'utf8')).eval.accuracy, rows[0]!.objective)
+  })
+
+  it('refuses an invalid sweep before any trial: exit 2, nothing written', () => {
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(dir, `method: grid\nparameters:\n  stages.train.with.lerning_rate: {values: [0.05]}\n`)
+    const r = lorapipe(['sweep', f, '--out', out])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /sweep\.yaml:\d+:\d+: error: .*lerning_rate/)
+    assert.match(r.stderr, /nothing was run/)
+    assert.equal(existsSync(out), false)
+  })
+
+  const ashaSweep = (dir: string) =>
+    sweepFile(
+      dir,
+      // Learning rates too small to move the weights: no better than the initial model.
+      `method: grid
+parameters:
+  stages.train.with.learning_rate: {values: [0.05, 1.0e-7, 1.0e-8]}
+early_terminate: {type: asha, min_steps: 1, reduction_factor: 3}
+`,
+    )
+
+  it('ASHA prunes the hopeless trials at the first rung, and an interrupted then killed sweep resumes to the same leaderboard without running a trial twice', async () => {
+    const dir = tmp()
+    const f = ashaSweep(dir)
+    // step_ms slows training (not its numbers) so that the signals land mid-trial.
+    const args = [...short, '--set', 'vars.step_ms=25', '--concurrency', '1']
+    const whole = join(dir, 'whole')
+    const r = await lorapipeAsync(['sweep', f, '--out', whole, ...args])
+    assert.equal(r.code, 0, r.stderr)
+    const rows = board(whole)
+    assert.deepEqual(rows.map((x) => [x.trial, x.state, x.evaluations]), [[0, 'completed', 2], [1, 'pruned', 1], [2, 'pruned', 1]])
+    assert.match(rows[1]!.reason!, /pruned at evaluation 1 \(step 20\) by asha/)
+    assert.match(r.stdout, /\[trial 0001\] pruned after/)
+    // A pruned trial keeps its run folder; it did not complete.
+    assert.ok(existsSync(join(whole, 'trials', '0001', 'run.json')))
+    assert.equal(existsSync(join(whole, 'trials', '0001', 'train', 'stage.json')), false)
+
+    // Ctrl-C in the middle of trial 0: exit 130, every trial stopped, resumable.
+    const out = join(dir, 'resumed')
+    const first = startLorapipe(['sweep', f, '--out', out, ...args])
+    let stdout = ''
+    first.stdout.on('data', (d) => (stdout += d))
+    await waitFor(() => record(out).some((e) => e.type === 'metrics' && e.trial === 0), 'trial 0 evaluated', first)
+    first.kill('SIGINT')
+    const code = await new Promise((res) => first.on('close', res))
+    assert.equal(code, 130)
+    assert.match(stdout, /resume with: lorapipe sweep --resume /)
+    assert.ok(!record(out).some((e) => e.type === 'finished' || e.type === 'ended'), 'nothing finished, so all is resumable')
+    assert.equal(existsSync(join(out, 'trials', '.0000.pid')), false, 'the trial process is gone')
+
+    // Resumed, then killed with SIGKILL while trial 1 runs.
+    const second = startLorapipe(['sweep', '--resume', out])
+    await waitFor(() => record(out).some((e) => e.type === 'started' && e.trial === 1), 'trial 1 started', second)
+    second.kill('SIGKILL')
+    await new Promise((res) => second.on('close', res))
+
+    const third = await lorapipeAsync(['sweep', '--resume', out])
+    assert.equal(third.code, 0, third.stderr)
+    assert.match(third.stdout, /sweep bow-sweep \(resumed\)/)
+    assert.deepEqual(outcome(out), outcome(whole))
+
+    // No trial ran twice: each was started fresh once; only interrupted ones were continued.
+    const rec = record(out)
+    const fresh = rec.filter((e) => e.type === 'started' && !e.resume).map((e) => e.trial)
+    assert.deepEqual(fresh, [0, 1, 2])
+    assert.equal(rec.filter((e) => e.type === 'finished').length, 3)
+    assert.deepEqual(readdirSync(join(out, 'trials')).filter((n) => !n.startsWith('.')), ['0000', '0001', '0002'])
+    const runsIn = (t: string) => readFileSync(join(out, 'trials', t, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"RunStarted"')).length
+    assert.equal(runsIn('0002'), 1, 'trial 2 ran once')
+    assert.equal(runsIn('0000'), 2, 'trial 0 was continued once after Ctrl-C')
+  })
+})
