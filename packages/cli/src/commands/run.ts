@@ -82,7 +82,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   sinks.push(values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose }))
   // The runner (TensorFlow.js) is loaded only when something runs.
   const { builtinStageImplementations } = await import('@lorapipe/runner/stages/index.ts')
-  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtinStageImplementations()))
+  // `uses: sweep` runs trials as child processes, which the CLI owns: it joins the runner's stages here.
+  const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('../sweep/stage.ts')), (m) => m.sweepStage(params, ctx)))
+  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtins))
   const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume: resumed !== undefined }).pipe(Effect.provide(layer)))
 
   let signals = 0
