@@ -2,11 +2,17 @@ import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { validateHelp } from './help.ts'
 import { diagnosticsJson, load, reportInvalid } from './load.ts'
+import * as Effect from 'effect/Effect'
+import { formatDiagnostics } from '@lorapipe/core/diagnostics.ts'
+import { isSweepFile } from '@lorapipe/core/sweep/file/detect.ts'
+import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
+import { sweepTextsOf } from '@lorapipe/core/sweep/file/types.ts'
 
 export async function validateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { set: { type: 'string', multiple: true }, json: { type: 'boolean' } }, 'validate')
   if (values.help) return (process.stdout.write(validateHelp), EXIT.ok)
   if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${validateHelp}`)
+  if (isSweepFile(positionals[0]!)) return validateSweep(positionals[0]!, values.set ?? [], values.json === true)
   const r = await load(positionals[0]!, values.set ?? [])
   if (values.json) {
     process.stdout.write(JSON.stringify(r.ok ? { valid: true, errors: [] } : { valid: false, errors: diagnosticsJson(r.error) }) + '\n')
@@ -18,5 +24,25 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   const stages = [...r.pipeline.stages.values()]
   process.stdout.write(`${positionals[0]} is valid: pipeline \`${r.pipeline.name}\`, ${stages.length} stage${stages.length === 1 ? '' : 's'} (${stages.map((s) => `${s.id}: ${s.uses}`).join(', ')})\n`)
+  return EXIT.ok
+}
+
+/** A sweep file: the file, its base with `--set`, and every trial pipeline it can produce (as `lorapipe sweep` checks before it starts). */
+async function validateSweep(file: string, sets: readonly string[], json: boolean): Promise<number> {
+  const r = await Effect.runPromise(Effect.either(loadSweep(file, { sets })))
+  if (json) {
+    process.stdout.write(JSON.stringify(r._tag === 'Right' ? { valid: true, errors: [] } : { valid: false, errors: r.left.diagnostics.map((d) => ({ file: d.location?.file, line: d.location?.line, column: d.location?.column, pointer: d.pointer, message: d.message, hint: d.hint })) }) + '\n')
+    return r._tag === 'Right' ? EXIT.ok : EXIT.badInput
+  }
+  if (r._tag === 'Left') {
+    process.stderr.write(`${formatDiagnostics(r.left.diagnostics, sweepTextsOf(r.left))} in ${r.left.file}\n`)
+    return EXIT.badInput
+  }
+  const s = r.right
+  const trials = s.gridSize !== undefined ? `${Math.min(s.gridSize, s.runCap ?? Infinity)} trials (grid of ${s.gridSize})` : `up to ${s.runCap} trials`
+  process.stdout.write(
+    `${file} is valid: sweep \`${s.name}\`, ${s.method} over ${s.space.map((p) => p.name).join(', ')}, ${trials}, ${s.metric.goal} ${s.metric.name}` +
+      `${s.earlyTerminate ? `, early termination ${s.earlyTerminate.type}` : ''}; base pipeline \`${s.basePipeline.name}\`\n`,
+  )
   return EXIT.ok
 }
