@@ -1,10 +1,14 @@
-import { existsSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Layer from 'effect/Layer'
-import { BuiltinStages, defaultRunDir, findStageRefs, formatLocation, readRunRecord, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink } from '@lorapipe/core'
+import { BuiltinStages, defaultRunDir, findStageRefs, formatDiagnostics, formatLocation, inspectRunFolder, loadPipeline, noteResume, readRunRecord, eventsLayer, jsonlFileSink, prepareRunDir, runPipeline, type EventSink, type RunRecord, type ValidatedPipeline } from '@lorapipe/core'
+import { NotARegularFile } from '@lorapipe/core/fs/atomic.ts'
+import { removeLeftovers } from '@lorapipe/core/run/leftovers.ts'
+import { lockRunFolder, RunFolderBusy, runFolderOwner } from '@lorapipe/core/run/lock.ts'
+import { checkStageCode, ResumeRefused, resumeSource } from '@lorapipe/core/run/resume.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
@@ -13,6 +17,13 @@ import { REPORT_FILE, writeReport } from '../report/write.ts'
 import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
+import { preflight } from './preflight.ts'
+
+/** Bad input found before anything runs: the message and the fix, exit 2. */
+function refuse(message: string, hint?: string): number {
+  process.stderr.write(`error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`)
+  return EXIT.badInput
+}
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -29,53 +40,113 @@ export async function runCommand(argv: string[]): Promise<number> {
     'run',
   )
   if (values.help) return (process.stdout.write(runHelp), EXIT.ok)
-  // `--resume DIR` continues the run in DIR with the pipeline file and --set values it was started with.
-  const resumed = values.resume !== undefined ? readRunRecord(values.resume) : undefined
-  if (resumed && 'error' in resumed) {
-    process.stderr.write(`error: ${resumed.error}\n`)
-    return EXIT.badInput
-  }
-  if (values.resume !== undefined && values.out !== undefined) throw new UsageError('--resume DIR already names the run folder; drop --out')
-  if (resumed) {
-    if (positionals.length === 0) positionals.push(resumed.file)
-    values.out = values.resume
-    values.set = [...resumed.sets, ...(values.set ?? [])]
-  }
-  if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
   let concurrency: number | undefined
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency)
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
   }
-  const sets = values.set ?? []
-  const r = await load(positionals[0]!, sets)
-  if (!r.ok) {
-    process.stderr.write(reportInvalid(r.error))
-    return EXIT.badInput
-  }
-  const p = r.pipeline
-  const runDir = values.out ? resolve(values.out) : defaultRunDir(p)
-  if (!resumed && existsSync(join(runDir, 'run.json'))) {
-    process.stderr.write(`error: ${runDir} already holds a run\n  hint: \`lorapipe run --resume ${values.out ?? runDir}\` continues it; or choose another --out\n`)
-    return EXIT.badInput
-  }
-  if (!resumed) {
+  if (values.out === '') throw new UsageError('--out needs a folder path')
+
+  let p: ValidatedPipeline
+  let runDir: string
+  let resumed: RunRecord | undefined
+  if (values.resume !== undefined) {
+    // `--resume DIR` continues the run that was started in DIR, as it was started: its own
+    // config.resolved.yaml and the stage code it recorded, whatever the pipeline file says now.
+    if (values.resume === '') throw new UsageError('--resume needs the run folder')
+    if (values.out !== undefined) throw new UsageError('--resume DIR already names the run folder; drop --out')
+    if (positionals.length > 0) throw new UsageError(`--resume continues the run in ${values.resume} with the pipeline it was started with (its config.resolved.yaml), so it takes no pipeline file; drop ${positionals[0]}, or run that file anew with --out <new folder>`)
+    if (values.set?.length) throw new UsageError(`a resumed run goes on with the settings it was started with (${join(values.resume, 'config.resolved.yaml')}); --set cannot change them. Start a new run with --out <new folder> to use other settings`)
+    runDir = resolve(values.resume)
+    const rec = readRunRecord(runDir)
+    if ('error' in rec) return refuse(rec.error)
+    const owner = runFolderOwner(runDir)
+    if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
+    const changed = checkStageCode(runDir, rec)
+    if (changed) return refuse(changed.message, changed.hint)
+    const src = resumeSource(runDir, rec)
+    if (src instanceof ResumeRefused) return refuse(src.message, src.hint)
+    const r = await Effect.runPromise(Effect.either(loadPipeline(src.file, src.options)))
+    if (r._tag === 'Left') {
+      process.stderr.write(reportInvalid(r.left))
+      return EXIT.badInput
+    }
+    p = r.right
+    resumed = rec
+  } else {
+    if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
+    const r = await load(positionals[0]!, values.set ?? [])
+    if (!r.ok) {
+      process.stderr.write(reportInvalid(r.error))
+      return EXIT.badInput
+    }
+    p = r.pipeline
+    runDir = values.out ? resolve(values.out) : defaultRunDir(p)
+    const refused = refuseRunFolder(runDir, values.out)
+    if (refused !== undefined) return refused
     // Inputs that are local (or cached) are checked before the run folder exists: bad data is
     // bad input (exit 2), and nothing is written.
-    const { preflightStage } = await import('@lorapipe/runner/stages/preflight.ts')
-    const problems: string[] = []
-    for (const node of p.stages.values()) {
-      if (findStageRefs(node.params).length > 0) continue
-      const problem = await preflightStage(node.uses, node.params as Record<string, unknown>, p.dir, p.seed)
-      if (problem) problems.push(`${node.location ? `${formatLocation(node.location)}: ` : ''}error: stage \`${node.id}\`: ${problem}`)
-    }
-    if (problems.length > 0) {
-      process.stderr.write(`${problems.join('\n')}\nnothing was run or written\n`)
+    const checked = await preflight(p)
+    if (checked.diagnostics.length > 0) {
+      process.stderr.write(`${formatDiagnostics(checked.diagnostics, p.texts)}\nnothing was run or written\n`)
       return EXIT.badInput
     }
   }
-  prepareRunDir(p, runDir, sets)
 
+  // The run folder is locked for the whole run: a second run (or resume) in it is refused.
+  try {
+    mkdirSync(runDir, { recursive: true })
+  } catch (e) {
+    return refuse(`cannot create the run folder ${runDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'choose a folder you can write to with --out')
+  }
+  const lock = lockRunFolder(runDir)
+  if (lock instanceof RunFolderBusy) return refuseBusy(lock)
+  try {
+    if (resumed) {
+      const removed = removeLeftovers(runDir)
+      if (removed.length > 0 && !values.json && !values.quiet) process.stderr.write(`removed ${removed.length} temporary file${removed.length > 1 ? 's' : ''} left by the interrupted run\n`)
+      noteResume(runDir, resumed)
+    } else {
+      // Checked again under the lock: another run may have started here since.
+      const refused = refuseRunFolder(runDir, values.out, { locked: true })
+      if (refused !== undefined) return refused
+      prepareRunDir(p, runDir, values.set ?? [])
+    }
+  } catch (e) {
+    lock.release()
+    if (e instanceof NotARegularFile) return refuse(e.message, e.hint)
+    const err = e as NodeJS.ErrnoException
+    if (err.code && err.path) return refuse(`cannot write the run folder ${runDir}: ${err.code} on ${err.path}`, 'choose a folder you can write to with --out')
+    throw e
+  }
+  try {
+    return await execute(p, runDir, resumed !== undefined, concurrency, values)
+  } finally {
+    lock.release()
+  }
+}
+
+const refuseBusy = (e: RunFolderBusy) => refuse(e.message, e.hint)
+
+/** Exit 2 when `runDir` cannot take a new run: a run already, someone's files, a file, or in use. */
+function refuseRunFolder(runDir: string, out: string | undefined, opts: { locked?: boolean } = {}): number | undefined {
+  const state = inspectRunFolder(runDir)
+  if (state.kind === 'absent') return undefined
+  const owner = state.kind === 'not a folder' || opts.locked ? undefined : runFolderOwner(runDir)
+  if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
+  if (state.kind === 'empty') return undefined
+  if (state.kind === 'run') {
+    return refuse(`${runDir} already holds a run`, `\`lorapipe run --resume ${out ?? runDir}\` continues it; or choose another --out`)
+  }
+  if (state.kind === 'not a folder') return refuse(`the run folder ${runDir} exists and is not a folder`, 'choose a new or empty folder with --out (or output.dir)')
+  const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? `, … (${state.entries.length} entries)` : '')
+  return refuse(
+    `${runDir} is not empty and is not a lorapipe run folder (it holds ${shown}); lorapipe writes runs only into a new or empty folder, so nothing of yours is replaced`,
+    'choose a new or empty folder with --out (or output.dir)',
+  )
+}
+
+async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: { json?: boolean | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined }): Promise<number> {
   const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl'))]
   // The Ink UI on a terminal (not CI, not --json or --quiet); plain lines otherwise.
   const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
@@ -85,7 +156,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // `uses: sweep` runs trials as child processes, which the CLI owns: it joins the runner's stages here.
   const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('../sweep/stage.ts')), (m) => m.sweepStage(params, ctx)))
   const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtins))
-  const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume: resumed !== undefined }).pipe(Effect.provide(layer)))
+  const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume }).pipe(Effect.provide(layer)))
 
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {

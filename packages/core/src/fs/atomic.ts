@@ -1,8 +1,69 @@
 // Every file lorapipe writes appears whole or not at all: write a temporary file beside the
 // target, flush it to disk, then rename (atomic on POSIX within one file system).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+// A rename replaces whatever directory entry is at the target, a device node or a FIFO included,
+// so the writer first looks at what is there and refuses anything that is not a regular file.
+// A symbolic link is followed: the file it points to is replaced and the link stays.
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import * as Data from 'effect/Data'
+
+/** The target of a write is something lorapipe must not replace (a folder, a device, a FIFO, a socket). */
+export class NotARegularFile extends Data.TaggedError('NotARegularFile')<{
+  readonly path: string
+  /** What is there, in words: "folder", "character device", ... */
+  readonly kind: string
+  /** The symbolic link the user named, when `path` is where it points. */
+  readonly via?: string | undefined
+}> {
+  override get message(): string {
+    const via = this.via ? ` (${this.via} is a symbolic link to it)` : ''
+    return `${this.path} is a ${this.kind}${via}, not a regular file; lorapipe writes only regular files and left it untouched`
+  }
+  get hint(): string {
+    return this.kind === 'folder' ? 'name a file, e.g. a path that ends in the file name' : 'name a regular file (or a path that does not exist yet)'
+  }
+}
+
+function kindOf(st: Stats): string | undefined {
+  if (st.isFile()) return undefined
+  if (st.isDirectory()) return 'folder'
+  if (st.isCharacterDevice()) return 'character device'
+  if (st.isBlockDevice()) return 'block device'
+  if (st.isFIFO()) return 'FIFO (named pipe)'
+  if (st.isSocket()) return 'socket'
+  return 'special file'
+}
+
+/**
+ * Where a write to `target` must go: `target` itself, or the file a symbolic link there points to.
+ * Throws NotARegularFile when something other than a regular file is in the way.
+ */
+export function writableTarget(target: string): string {
+  const abs = resolve(target)
+  let st: Stats
+  try {
+    st = lstatSync(abs)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return abs
+    throw e
+  }
+  if (!st.isSymbolicLink()) {
+    const kind = kindOf(st)
+    if (kind) throw new NotARegularFile({ path: abs, kind })
+    return abs
+  }
+  let real: string
+  try {
+    real = realpathSync(abs)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotARegularFile({ path: abs, kind: 'symbolic link that leads nowhere' })
+    throw e
+  }
+  const kind = kindOf(statSync(real))
+  if (kind) throw new NotARegularFile({ path: real, kind, via: abs })
+  return real
+}
 
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
@@ -21,12 +82,16 @@ export function writeFileSynced(file: string, data: string | Uint8Array): void {
   }
 }
 
+/** Writes `target` whole or not at all. Throws NotARegularFile rather than replace anything but a regular file. */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(target), { recursive: true })
-  const tmp = tempPathFor(target)
+  const file = writableTarget(target)
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = tempPathFor(file)
   try {
     writeFileSynced(tmp, data)
-    renameSync(tmp, target)
+    // Looked at again just before the rename: something may have appeared while we wrote.
+    writableTarget(file)
+    renameSync(tmp, file)
   } catch (e) {
     rmSync(tmp, { force: true })
     throw e
@@ -37,7 +102,17 @@ export function writeJsonAtomic(target: string, value: unknown): void {
   writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n')
 }
 
-/** True for the temporary files above, so a reader (or a test) can tell leftovers apart. */
+/**
+ * True for lorapipe's temporary names: the files above (`.name.tmp-<pid>-<hex>`) and folders
+ * written the same way (`name.tmp-<pid>-<hex>`, `.step-N.tmp-<pid>-<hex>`), so leftovers of a
+ * killed process can be told apart from anything else.
+ */
 export function isTempFile(name: string): boolean {
-  return /^\..+\.tmp-\d+-[0-9a-f]{8}$/.test(name)
+  return /^.+\.tmp-\d+-[0-9a-f]{8}$/.test(name)
+}
+
+/** The process that made a temporary name (its pid), or undefined for any other name. */
+export function tempFileOwner(name: string): number | undefined {
+  const m = /\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name)
+  return m && isTempFile(name) ? Number(m[1]) : undefined
 }

@@ -26,6 +26,12 @@ export interface LoadOptions {
   /** `--set key.path=value` arguments, applied in order after `extends`. */
   readonly sets?: readonly string[]
   readonly env?: Record<string, string | undefined>
+  /**
+   * The file is a run folder's config.resolved.yaml (for `run --resume`): its references are
+   * already resolved, so it is not interpolated again, and its relative paths are relative to
+   * `dir`, the folder of the pipeline file it was resolved from.
+   */
+  readonly resolvedFrom?: { readonly dir: string }
 }
 
 let schemaMemo: ReturnType<typeof pipelineSchema> | undefined
@@ -58,7 +64,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     }
     const over = applyOverrides(root0, overrides, (segs) => schemaAt(fileSchema(), segs, usesOf))
     diagnostics.push(...over.diagnostics)
-    const interp = interpolate(over.doc, opts.env ?? process.env)
+    const interp = opts.resolvedFrom ? { doc: over.doc, diagnostics: [] } : interpolate(over.doc, opts.env ?? process.env)
     diagnostics.push(...interp.diagnostics)
     const doc = interp.doc
     // A reference that could not be resolved is already reported; its literal text would only
@@ -69,7 +75,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     const reported = new Set(fileErrors.map((d) => (d.location ? formatLocation(d.location) : '')))
 
     const top = (isPlainObject(doc.value) ? doc.value : {}) as Record<string, unknown>
-    const pipelineDir = dirname(abs)
+    const pipelineDir = opts.resolvedFrom?.dir ?? dirname(abs)
     const stages = new Map<string, StageNode>()
     const shortForm = top.stages === undefined
     const raw: [string, Record<string, unknown>][] = shortForm

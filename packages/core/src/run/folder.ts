@@ -1,11 +1,13 @@
 // The run folder: `output.dir`, or `runs/<name>/<timestamp>` under the current folder. A stage is
 // complete exactly when its `stage.json` exists (written atomically, last), so a killed run never
 // leaves a stage that looks finished.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import type { ValidatedPipeline } from '../pipeline/types.ts'
-import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.ts'
+import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.ts'
+import { RUN_LOCK } from './lock.ts'
 
 export function timestamp(d = new Date()): string {
   return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-')
@@ -40,25 +42,77 @@ export function writeStageRecord(dir: string, rec: StageRecord): void {
   writeJsonAtomic(join(dir, STAGE_RECORD), rec)
 }
 
+/** A custom stage's module as the run started with it: resume refuses to go on with other code. */
+export interface StageCode {
+  readonly stage: string
+  readonly path: string
+  readonly sha256: string
+}
+
 /** What a run folder records about how it was started, so it can be understood (and resumed). */
 export interface RunRecord {
   readonly pipeline: string
   readonly file: string
+  /** The folder the pipeline's relative paths are resolved from (the pipeline file's folder). */
+  readonly dir?: string
   readonly sets: readonly string[]
   readonly cwd: string
   readonly startedAt: string
+  readonly code?: readonly StageCode[]
+  /** When the run was continued with `--resume`. */
+  readonly resumes?: readonly string[]
 }
 
+export const RESOLVED_CONFIG = 'config.resolved.yaml'
+export const RUN_RECORD = 'run.json'
+
+export function sha256Of(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex')
+}
+
+export function stageCode(p: ValidatedPipeline): StageCode[] {
+  return [...p.stages.values()].flatMap((n) => (n.module ? [{ stage: n.id, path: n.module.path, sha256: sha256Of(n.module.path) }] : []))
+}
+
+/** Writes the resolved config and run.json of a new run. On resume neither is rewritten (see noteResume). */
 export function prepareRunDir(p: ValidatedPipeline, runDir: string, sets: readonly string[]): void {
   mkdirSync(runDir, { recursive: true })
-  writeFileAtomic(join(runDir, 'config.resolved.yaml'), `# ${p.name}: resolved from ${p.file}${sets.length ? ` with ${sets.map((s) => `--set ${s}`).join(' ')}` : ''}\n` + stringify(p.resolved))
-  const rec: RunRecord = { pipeline: p.name, file: p.file, sets, cwd: process.cwd(), startedAt: new Date().toISOString() }
-  writeJsonAtomic(join(runDir, 'run.json'), rec)
+  writeFileAtomic(join(runDir, RESOLVED_CONFIG), `# ${p.name}: resolved from ${p.file}${sets.length ? ` with ${sets.map((s) => `--set ${s}`).join(' ')}` : ''}\n` + stringify(p.resolved))
+  const rec: RunRecord = { pipeline: p.name, file: p.file, dir: p.dir, sets, cwd: process.cwd(), startedAt: new Date().toISOString(), code: stageCode(p) }
+  writeJsonAtomic(join(runDir, RUN_RECORD), rec)
+}
+
+/** Adds the time of a resume to run.json. */
+export function noteResume(runDir: string, rec: RunRecord): void {
+  writeJsonAtomic(join(runDir, RUN_RECORD), { ...rec, resumes: [...(rec.resumes ?? []), new Date().toISOString()] })
+}
+
+/** What is at a path that is to become a run folder. */
+export type RunFolderState =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'run' }
+  | { readonly kind: 'not a folder' }
+  /** A folder with someone's files in it: never written into. */
+  | { readonly kind: 'foreign'; readonly entries: readonly string[] }
+
+export function inspectRunFolder(dir: string): RunFolderState {
+  let st
+  try {
+    st = statSync(dir)
+  } catch {
+    return { kind: 'absent' }
+  }
+  if (!st.isDirectory()) return { kind: 'not a folder' }
+  if (existsSync(join(dir, RUN_RECORD))) return { kind: 'run' }
+  // A run killed before it wrote run.json leaves at most its lock file (and a temporary file).
+  const entries = readdirSync(dir).filter((n) => n !== RUN_LOCK && !isTempFile(n))
+  return entries.length === 0 ? { kind: 'empty' } : { kind: 'foreign', entries: entries.sort() }
 }
 
 /** The record of the run in `dir`, for `lorapipe run --resume DIR`; an error text when there is none. */
 export function readRunRecord(dir: string): RunRecord | { error: string } {
-  const f = join(dir, 'run.json')
+  const f = join(dir, RUN_RECORD)
   if (!existsSync(f)) return { error: `${dir} is not a run folder (no run.json); pass the folder that \`lorapipe run\` printed` }
   try {
     const rec = JSON.parse(readFileSync(f, 'utf8')) as RunRecord

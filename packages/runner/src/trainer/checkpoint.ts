@@ -12,6 +12,7 @@ import { writeFileSynced } from '@lorapipe/core/fs/atomic.ts'
 import { encodeSafetensors } from '../safetensors/write.ts'
 import { readSafetensorsSync } from '../safetensors/read.ts'
 import type { AdamWState } from './adamw.ts'
+import { checkTrainerState, verifyChecksums, writeChecksums, type RunShape } from './checkpoint-integrity.ts'
 import type { ScheduleName } from './schedule.ts'
 
 export class CheckpointError extends Data.TaggedError('CheckpointError')<{ readonly dir: string; readonly reason: string }> {
@@ -23,6 +24,7 @@ export class CheckpointError extends Data.TaggedError('CheckpointError')<{ reado
 export const WEIGHTS_FILE = 'trainable.safetensors'
 export const OPTIMIZER_FILE = 'optimizer.safetensors'
 export const STATE_FILE = 'trainer_state.json'
+const CHECKPOINT_FILES = [WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE]
 
 /** Running sums the loss and throughput figures are computed from. */
 export interface Accumulator {
@@ -82,6 +84,7 @@ export function writeCheckpoint(root: string, data: CheckpointData, shapes: Read
     for (const [k, v] of data.optimizer.v) opt.set(`exp_avg_sq.${k}`, { shape: shape(k), data: v })
     writeFileSynced(join(tmp, OPTIMIZER_FILE), encodeSafetensors(opt, { step: String(data.optimizer.step) }))
     writeFileSynced(join(tmp, STATE_FILE), JSON.stringify(data.state, null, 2) + '\n')
+    writeChecksums(tmp, CHECKPOINT_FILES)
     // Re-running a step after a resume replaces the older copy of the same step.
     if (existsSync(target)) rmSync(target, { recursive: true, force: true })
     renameSync(tmp, target)
@@ -109,7 +112,10 @@ export function removeIncompleteCheckpoints(root: string): void {
   for (const name of readdirSync(root)) if (/^\.step-\d+\.tmp-/.test(name)) rmSync(join(root, name), { recursive: true, force: true })
 }
 
+/** Reads a checkpoint whose files match their checksums (CheckpointError naming the file otherwise). */
 export function readCheckpoint(dir: string): CheckpointData {
+  const damaged = verifyChecksums(dir, CHECKPOINT_FILES)
+  if (damaged) throw new CheckpointError({ dir, reason: damaged })
   let state: TrainerState
   try {
     state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as TrainerState
@@ -135,6 +141,53 @@ export function readCheckpoint(dir: string): CheckpointData {
   }
   const step = Number(opt.metadata?.step ?? state.step)
   return { state, weights, optimizer: { step, m, v } }
+}
+
+/**
+ * The newest checkpoint under `root` that is intact (checksums) and describes a point of this run
+ * (checkTrainerState). Newer ones that are damaged are moved aside to `damaged-step-N`, each with
+ * a warning. A checkpoint of a run with other settings (`sameSettings` false) is returned as it
+ * is, for the caller to refuse. Throws CheckpointError naming each damaged file when checkpoints
+ * exist but none is intact (and leaves them in place); undefined when there are none.
+ */
+export function resumableCheckpoint(
+  root: string,
+  run: RunShape,
+  sameSettings: (state: TrainerState) => boolean,
+  warn: (message: string) => void,
+): { dir: string; data: CheckpointData } | undefined {
+  const damaged: { step: number; dir: string; problem: string }[] = []
+  const all = listCheckpoints(root)
+  for (let i = all.length - 1; i >= 0; i--) {
+    const c = all[i]!
+    let problem: string | undefined
+    let data: CheckpointData | undefined
+    try {
+      data = readCheckpoint(c.dir)
+      if (sameSettings(data.state)) problem = checkTrainerState(join(c.dir, STATE_FILE), c.step, data.state, data.optimizer.step, run)
+    } catch (e) {
+      problem = e instanceof CheckpointError ? e.reason : (e as Error).message
+    }
+    if (problem === undefined) {
+      for (const d of damaged) warn(`checkpoint step-${d.step} is not usable: ${d.problem}; it was moved to ${setAside(root, d)} and the run continues from step-${c.step}`)
+      return { dir: c.dir, data: data! }
+    }
+    damaged.push({ ...c, problem })
+  }
+  if (damaged.length > 0) {
+    throw new CheckpointError({
+      dir: root,
+      reason: `no intact checkpoint to resume from: ${damaged.map((d) => d.problem).join('; ')}. Start a new run with another --out, or delete ${root} to train this run again from the start`,
+    })
+  }
+  return undefined
+}
+
+function setAside(root: string, c: { step: number; dir: string }): string {
+  let aside = join(root, `damaged-${checkpointName(c.step)}`)
+  for (let n = 2; existsSync(aside); n++) aside = join(root, `damaged-${checkpointName(c.step)}-${n}`)
+  renameSync(c.dir, aside)
+  return aside
 }
 
 /**

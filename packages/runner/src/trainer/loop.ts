@@ -22,6 +22,7 @@ import {
   pruneCheckpoints,
   readCheckpoint,
   removeIncompleteCheckpoints,
+  resumableCheckpoint,
   writeCheckpoint,
   type TrainerState,
 } from './checkpoint.ts'
@@ -191,9 +192,15 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   try {
     if (ckRoot && (setup.resume ?? true)) {
       removeIncompleteCheckpoints(ckRoot)
-      const last = listCheckpoints(ckRoot).at(-1)
+      // The newest intact checkpoint of this run (damaged ones are set aside with a warning).
+      const last = resumableCheckpoint(
+        ckRoot,
+        { totalSteps: plan.totalSteps, batchesPerEpoch: plan.batchesPerEpoch, updatesPerEpoch: plan.updatesPerEpoch, accumulation: t.gradient_accumulation_steps },
+        (s) => s.scheduler.total_steps === plan.totalSteps && s.rng.seed === seed,
+        (message) => emit({ _tag: 'Log', level: 'warn', message }),
+      )
       if (last) {
-        const ck = readCheckpoint(last.dir)
+        const ck = last.data
         if (ck.state.scheduler.total_steps !== plan.totalSteps || ck.state.rng.seed !== seed) {
           throw new TrainingError({
             step: ck.state.step,
