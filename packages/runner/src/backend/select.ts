@@ -8,6 +8,7 @@ import os from 'node:os'
 import { Data } from 'effect'
 import { registerMissingKernels } from './kernels.ts'
 import { prepareWasmThreads, releaseIdleWasmWorkers } from './wasm-threads.ts'
+import { chooseBlas, describeBlas, releaseBlas, blasRequest, type BlasInfo } from './blas/select.ts'
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
 export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']
@@ -23,6 +24,10 @@ export interface BackendInfo {
   readonly source: 'auto' | 'pipeline' | 'env'
   /** one line for the user: why this backend (and why not the better ones) */
   readonly reason: string
+  /** the system BLAS the wasm backend's matrix products run on (null: its own kernels) */
+  readonly blas: BlasInfo | null
+  /** why BLAS is used or not (wasm only; other backends bring their own matrix products) */
+  readonly blasReason?: string
 }
 
 export class BackendError extends Data.TaggedError('BackendError')<{
@@ -34,6 +39,8 @@ export class BackendError extends Data.TaggedError('BackendError')<{
 export interface SelectBackendOptions {
   /** runtime.backend from the pipeline ('auto' or one of BACKEND_NAMES) */
   readonly backend?: string | undefined
+  /** runtime.blas from the pipeline: 'auto' (default), 'off' or a library file (wasm only) */
+  readonly blas?: string | undefined
   /** wasm threads; default: LORAPIPE_THREADS, else os.availableParallelism() */
   readonly threads?: number | undefined
   /** environment to read LORAPIPE_BACKEND / LORAPIPE_THREADS from (default process.env) */
@@ -61,7 +68,7 @@ const PACKAGE: Record<BackendName, string> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
 }
 
-type Attempt = { ok: true; info: Omit<BackendInfo, 'source' | 'reason'>; note?: string } | { ok: false; why: string }
+type Attempt = { ok: true; info: Omit<BackendInfo, 'source' | 'reason' | 'blas' | 'blasReason'>; note?: string } | { ok: false; why: string }
 
 let current: { key: string; info: BackendInfo } | undefined
 let pending: { key: string; promise: Promise<BackendInfo> } | undefined
@@ -191,7 +198,7 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   const env = opts.env ?? process.env
   const { name, source, raw } = parseRequest(opts, env)
   const threads = wantedThreads(opts, env)
-  const key = `${name}|${threads}`
+  const key = `${name}|${threads}|${blasRequest({ blas: opts.blas, env }).value}`
   if (current?.key === key && tf.getBackend() === current.info.tfBackend) return current.info
   if (pending?.key === key) return pending.promise
   const promise = (async (): Promise<BackendInfo> => {
@@ -213,11 +220,19 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       }
       registerMissingKernels(r.info.tfBackend)
       if (r.note) notes.push(r.note)
+      let blas: Pick<BackendInfo, 'blas' | 'blasReason'> = { blas: null }
+      if (candidate === 'wasm') {
+        const b = chooseBlas({ blas: opts.blas, env, threads: r.info.threads })
+        if (!b.ok) throw new BackendError({ requested: b.requested, source: b.source, message: b.message })
+        blas = { blas: b.choice.blas, blasReason: b.choice.reason }
+      } else {
+        releaseBlas()
+      }
       const why =
         source === 'auto'
           ? `${[...notes].join('; ')}${notes.length ? '; ' : ''}using ${candidate}`
           : `requested by ${source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend'}${notes.length ? ` (${notes.join('; ')})` : ''}`
-      const info: BackendInfo = { ...r.info, source, reason: why }
+      const info: BackendInfo = { ...r.info, source, reason: why, ...blas }
       current = { key, info }
       return info
     }
@@ -231,7 +246,12 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   }
 }
 
-/** A one-line description for logs and the CLI: "wasm (2 threads): tfjs-node not installed; …". */
+/**
+ * A one-line description for logs and the CLI: "wasm (2 threads): tfjs-node not installed; …",
+ * and on wasm what runs the matrix products: "; matrix products: OpenBLAS 0.3.21 (libopenblas.so.0, 2 threads) (found)".
+ */
 export function describeBackend(info: BackendInfo): string {
-  return `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}): ${info.reason}`
+  const base = `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}): ${info.reason}`
+  if (info.blasReason === undefined) return base
+  return `${base}; matrix products: ${info.blas ? describeBlas(info.blas) : 'wasm'} (${info.blasReason})`
 }

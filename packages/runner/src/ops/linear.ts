@@ -8,6 +8,10 @@
 //   backward dx = dy @ W        plain, W as stored
 //            dW = dy^T @ x      plain after one explicit transpose of dy
 //            db = sum(dy, 0)
+// On the 'blas' strategy (the system BLAS behind wasm) the transposes are sgemm flags instead:
+//   forward  y  = x @ W^T + b   one sgemm (transB) on W as stored, bias added in the same product
+//   backward dx = dy @ W,  dW = dy^T @ x (transA),  db = sum(dy, 0)
+// so no weight is ever held twice.
 // The gradient is registered per input, so tfjs only computes the ones it needs: a frozen W costs
 // no dW work, and dx is skipped where nothing upstream is trained.
 import * as tf from '@tensorflow/tfjs-core'
@@ -17,6 +21,9 @@ import { transpose2d, transposed } from './transpose.ts'
 const LINEAR = 'LorapipeLinear'
 
 function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
+  if (matmulStrategy() === 'blas') {
+    return (b ? tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }) : tf.matMul(x, w, false, true)) as tf.Tensor2D
+  }
   return tf.tidy(() => {
     const wt = transposed(w)
     // fused bias: one pass less, and XNNPACK caches the operator on (W^T, b) for frozen layers
@@ -43,6 +50,9 @@ tf.registerGradient({
   gradFunc: (dy, saved) => {
     const [x, w] = saved as [tf.Tensor2D, tf.Tensor2D]
     const d = dy as tf.Tensor2D
+    if (matmulStrategy() === 'blas') {
+      return { x: () => tf.matMul(d, w), w: () => tf.matMul(d, x, true, false), b: () => tf.sum(d, 0) }
+    }
     return {
       x: () => plainMatMul(d, w),
       w: () => tf.tidy(() => plainMatMul(transpose2d(d), x)),

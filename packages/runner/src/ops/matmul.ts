@@ -8,15 +8,22 @@
 // fast forms, and the gradients (registered per input, so only the needed ones run) do the same.
 // CONTRACT: `batchMatMul`'s signature stays (the models call it).
 // On other backends (cpu, tfjs-node) these are tf.matMul with its own gradient.
+// With the system BLAS behind the wasm backend's products (backend/blas), every form — transposed,
+// batched — is fast as it is: the 'blas' strategy is tf.matMul with transpose flags, no
+// materialised transposes, no cached copies of weights.
 import * as tf from '@tensorflow/tfjs-core'
+import { blasProductsActive } from '../backend/blas/kernels.ts'
 import { transposed } from './transpose.ts'
 
-export type MatmulStrategy = 'fast' | 'tfjs'
+export type MatmulStrategy = 'fast' | 'tfjs' | 'blas'
 let forced: MatmulStrategy | undefined
 
-/** 'fast' on wasm unless overridden (benchmarks compare with 'tfjs'; tests force 'fast' on cpu). */
+/**
+ * 'blas' when the wasm backend's products run on the system BLAS, else 'fast' on wasm, 'tfjs'
+ * elsewhere, unless overridden (benchmarks compare with 'tfjs'; tests force 'fast' on cpu).
+ */
 export function matmulStrategy(): MatmulStrategy {
-  return forced ?? (tf.getBackend() === 'wasm' ? 'fast' : 'tfjs')
+  return forced ?? (blasProductsActive() ? 'blas' : tf.getBackend() === 'wasm' ? 'fast' : 'tfjs')
 }
 
 /** Overrides the strategy (undefined: back to the default). For benchmarks and tests. */
@@ -120,7 +127,7 @@ tf.registerGradient({
 
 /** a @ b for 2D tensors, in plain form, with plain-form gradients (on the 'fast' strategy). */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (matmulStrategy() === 'tfjs') return tf.matMul(a, b)
+  if (matmulStrategy() !== 'fast') return tf.matMul(a, b)
   ensureKernels()
   return tf.engine().runKernel(MATMUL, { a, b }, {}) as tf.Tensor2D
 }
@@ -130,7 +137,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  * (transposeA: a is [batch, k, m]; transposeB: b is [batch, n, k]).
  */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false): tf.Tensor3D {
-  if (matmulStrategy() === 'tfjs') return tf.matMul(a, b, transposeA, transposeB)
+  if (matmulStrategy() !== 'fast') return tf.matMul(a, b, transposeA, transposeB)
   if (a.shape[0] !== b.shape[0]) {
     throw new Error(`batchMatMul: batch sizes differ (${a.shape[0]} vs ${b.shape[0]}); broadcasting is not supported`)
   }
