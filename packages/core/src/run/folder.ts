@@ -105,8 +105,9 @@ export function inspectRunFolder(dir: string): RunFolderState {
   }
   if (!st.isDirectory()) return { kind: 'not a folder' }
   if (existsSync(join(dir, RUN_RECORD))) return { kind: 'run' }
-  // A run killed before it wrote run.json leaves at most its lock file (and a temporary file).
-  const entries = readdirSync(dir).filter((n) => n !== RUN_LOCK && !isTempFile(n))
+  // A run killed before it wrote run.json leaves at most its lock file, the resolved config
+  // (written first) and a temporary file: it never started, and a new run may take the folder.
+  const entries = readdirSync(dir).filter((n) => n !== RUN_LOCK && n !== RESOLVED_CONFIG && !isTempFile(n))
   return entries.length === 0 ? { kind: 'empty' } : { kind: 'foreign', entries: entries.sort() }
 }
 
