@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// lorapipe runs from its TypeScript sources: tsx compiles on the fly (and caches), so there is no
-// build step, and users' `.ts` stage modules load the same way.
-import { register } from 'tsx/esm/api'
-
-register()
-await import('../src/main.ts')
+// The command lives in the package users install, packages/lorapipe (it runs the build, or these
+// sources when the build is out of date); this path stays for scripts and tests that use it.
+await import('../../lorapipe/bin/lorapipe.js')

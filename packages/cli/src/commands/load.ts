@@ -1,6 +1,10 @@
 // Loading a pipeline for any command: errors become the standard report on stderr and exit 2.
 import * as Effect from 'effect/Effect'
-import { formatDiagnostics, loadPipeline, PipelineInvalid, sourceTextsOf, type ValidatedPipeline } from '@lorapipe/core'
+// core's modules by path, not its index: bundled, the index would make `validate` load every
+// module it names (the executor, Effect Schema); see scripts/build.mjs.
+import { formatDiagnostics, PipelineInvalid } from '@lorapipe/core/diagnostics.ts'
+import { loadPipeline, sourceTextsOf } from '@lorapipe/core/pipeline/load.ts'
+import type { ValidatedPipeline } from '@lorapipe/core/pipeline/types.ts'
 
 export type Loaded = { ok: true; pipeline: ValidatedPipeline } | { ok: false; error: PipelineInvalid }
 

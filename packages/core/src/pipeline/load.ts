@@ -4,7 +4,6 @@
 // graph (needs, references, cycles). Every problem found is reported together.
 import * as Effect from 'effect/Effect'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { existsSync } from 'node:fs'
 import { type Diagnostic, formatLocation, PipelineInvalid, sortDiagnostics } from '../diagnostics.ts'
 import { schemaAt } from '../schema/lookup.ts'
@@ -16,7 +15,8 @@ import { interpolate } from '../source/interpolate.ts'
 import { deepMerge, escapeKey, rebase } from '../source/merge.ts'
 import { applyOverrides, parseOverride, type Override } from '../source/overrides.ts'
 import { builtinSpec, builtinSpecs } from '../stage/builtins.ts'
-import { type CustomStage, defineStage, isStageDefinition } from '../stage/define.ts'
+import type { CustomStage } from '../stage/define.ts'
+import { importStageModule } from '../stage/module-import.ts'
 import type { StageSpec } from '../stage/spec.ts'
 import { didYouMean } from '../suggest.ts'
 import { findStageRefs } from './refs.ts'
@@ -179,11 +179,12 @@ function resolveStage(uses: string, pipelineDir: string): Effect.Effect<Resolved
   }
   const path = resolve(pipelineDir, uses)
   if (!existsSync(path)) return Effect.succeed({ message: `stage module ${uses} not found (looked for ${displayPath(path)})`, hint: 'module paths are relative to the pipeline file' })
-  return Effect.promise(() => import(pathToFileURL(path).href).then(
-    (mod: Record<string, unknown>): Resolved => {
+  // define.ts (with Effect Schema, a large import) is loaded only for pipelines with module stages.
+  return Effect.promise(() => Promise.all([importStageModule(path), import('../stage/define.ts')]).then(
+    ([mod, { defineStage, isStageDefinition }]): Resolved => {
       const candidate = mod.default ?? mod.stage
       if (!isStageDefinition(candidate)) {
-        return { message: `${uses} does not export a stage`, hint: 'export default defineStage({ name, params, run }) from @lorapipe/core' }
+        return { message: `${uses} does not export a stage`, hint: "export default defineStage({ name, params, run }), with `import { defineStage } from 'lorapipe'`" }
       }
       const stage = 'decode' in candidate ? (candidate as CustomStage) : defineStage(candidate as Parameters<typeof defineStage>[0])
       return { spec: stage, module: { path, stage } }

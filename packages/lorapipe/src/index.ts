@@ -1,0 +1,11 @@
+// The API a user's stage module imports as `lorapipe` (`@lorapipe/core` names the same module):
+// defining a stage, writing its files atomically, and the types of its context, outputs, events
+// and metrics. Each name comes from its own module, not core's index, so that the commands,
+// bundled with this file, load only what they use (`validate` loads no Effect Schema).
+export { defineStage, type CustomStage, type DefineStageInput } from '@lorapipe/core/stage/define.ts'
+export type { StageContext } from '@lorapipe/core/stage/context.ts'
+export type { StageSpec, StageDefinition, StageOutputs, StageRun, StageResource } from '@lorapipe/core/stage/spec.ts'
+export { writeFileAtomic, writeJsonAtomic } from '@lorapipe/core/fs/atomic.ts'
+export type { RunEvent, StageEvent, LogLevel } from '@lorapipe/core/events.ts'
+export type { RunMetrics, EvalRecord, TrainRecord } from '@lorapipe/core/run/metrics.ts'
+export type { JSONSchema } from '@lorapipe/core/schema/job.ts'

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Builds the JavaScript the `lorapipe` command runs: esbuild bundles the TypeScript sources of
+// packages/{core,runner,cli} into packages/lorapipe/dist, split into chunks that load on demand
+// (`--help` loads a few kB, `validate` no TensorFlow.js). npm dependencies stay external: they are
+// packages/lorapipe's dependencies, and `effect` must be the one copy that users' stages share.
+// `npm ci` runs this (the root's `prepare`), and `npm pack -w lorapipe` (its `prepack`, --strict).
+//
+// dist/ is flat: cli.js (the command), index.js (the stage API that `lorapipe` and
+// `@lorapipe/core` name), stage-module-hooks.js (core/src/stage/module-import.ts finds it and
+// index.js beside itself), the chunks, and inputs.json: the source files the build read, which
+// bin/lorapipe.js checks so that a build older than the sources never runs.
+//
+// Start-up: a chunk loads every module it reaches by static imports, including those an index
+// re-exports that it does not use. Code on the way to `validate` and `--help` therefore imports
+// core's modules by path (`@lorapipe/core/pipeline/load.ts`), not `@lorapipe/core`; check with
+// `node scripts/bench-startup.mjs`.
+//
+// `node scripts/build.mjs [--outdir DIR] [--strict]`
+import * as esbuild from 'esbuild'
+import { builtinModules, createRequire } from 'node:module'
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const pkgDir = join(root, 'packages', 'lorapipe')
+const args = process.argv.slice(2)
+const outdirAt = args.indexOf('--outdir')
+const outdir = outdirAt >= 0 && args[outdirAt + 1] ? resolve(args[outdirAt + 1]) : join(pkgDir, 'dist')
+const strict = args.includes('--strict')
+const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'))
+
+const builtins = new Set(builtinModules)
+const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/')
+const externals = new Set()
+
+/**
+ * Workspace packages (@lorapipe/*) are bundled; everything else from npm stays an import. A
+ * package that declares itself free of side effects (effect does) keeps that declaration, so a
+ * module of ours that is bundled but unused (e.g. the Effect Schema based stage API, for
+ * `validate`) does not drag its imports into the chunks that load.
+ */
+const externalDependencies = {
+  name: 'external-dependencies',
+  setup(build) {
+    const require = createRequire(join(root, 'package.json'))
+    const pure = new Map()
+    const isPure = (name) => {
+      if (!pure.has(name)) {
+        let sideEffects
+        try {
+          sideEffects = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).sideEffects
+        } catch {} // no package.json export: assume side effects
+        pure.set(name, sideEffects === false || (Array.isArray(sideEffects) && sideEffects.length === 0))
+      }
+      return pure.get(name)
+    }
+    build.onResolve({ filter: /^[^./]/ }, (a) => {
+      if (a.path.startsWith('@lorapipe/')) return undefined
+      if (a.path.startsWith('node:') || builtins.has(a.path)) return { external: true }
+      const name = packageName(a.path)
+      externals.add(name)
+      return { external: true, sideEffects: !isPure(name) }
+    })
+  },
+}
+
+const tmp = `${outdir}.tmp-${process.pid}`
+rmSync(tmp, { recursive: true, force: true })
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: {
+    cli: 'packages/cli/src/main.ts',
+    index: 'packages/lorapipe/src/index.ts',
+    'stage-module-hooks': 'packages/core/src/stage/module-hooks.ts',
+  },
+  outdir: tmp,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  metafile: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [externalDependencies],
+})
+
+// Every package the bundle imports must be a dependency of the package that ships it.
+const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})])
+const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) // installed by the user to use them
+// In a checkout the workspace's node_modules has them all, so `npm ci` only warns; a package made
+// for installing elsewhere (`npm pack`, --strict) would fail there, so that is an error.
+const undeclared = [...externals].filter((d) => !declared.has(d) && !optional.has(d)).sort()
+if (undeclared.length > 0) {
+  const message = `the bundle imports ${undeclared.join(', ')}, which packages/lorapipe/package.json does not list in dependencies; add them there (same range as the workspace package that uses them)`
+  if (strict) {
+    rmSync(tmp, { recursive: true, force: true })
+    console.error(`build: error: ${message}`)
+    process.exit(1)
+  }
+  console.error(`build: warning: ${message}`)
+}
+
+const inputs = [
+  ...Object.keys(result.metafile.inputs),
+  'scripts/build.mjs',
+  'packages/lorapipe/package.json',
+  ...['core', 'runner', 'cli'].map((p) => `packages/${p}/package.json`),
+].sort()
+writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ root: relative(outdir, root) || '.', inputs }, null, 1) + '\n')
+
+// Replace the old build only when something changed, so that lorapipe processes running from it
+// meanwhile (tests run in parallel) keep finding their chunks; otherwise mark it current.
+const same = existsSync(outdir) && sameTree(tmp, outdir)
+if (same) {
+  rmSync(tmp, { recursive: true, force: true })
+  const now = new Date()
+  utimesSync(join(outdir, 'inputs.json'), now, now)
+} else {
+  const old = `${outdir}.old-${process.pid}`
+  if (existsSync(outdir)) renameSync(outdir, old)
+  renameSync(tmp, outdir)
+  rmSync(old, { recursive: true, force: true })
+}
+const files = Object.keys(result.metafile.outputs).length
+console.log(`build: ${relative(root, outdir)}: ${files} files from ${Object.keys(result.metafile.inputs).length} sources${same ? ' (unchanged)' : ''}`)
+
+function sameTree(a, b) {
+  const names = readdirSync(a).sort()
+  if (names.join('\n') !== readdirSync(b).sort().join('\n')) return false
+  return names.every((n) => readFileSync(join(a, n)).equals(readFileSync(join(b, n))))
+}
