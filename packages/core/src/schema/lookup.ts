@@ -23,7 +23,8 @@ export function schemaAt(root: JSONSchema, segments: string[], usesOf: (stageId:
   return cur ? deref(root, cur) : undefined
 }
 
-function deref(root: JSONSchema, s: JSONSchema): JSONSchema {
+/** Follows a local `$ref` (`#/$defs/stage`) to the schema it names. */
+export function deref(root: JSONSchema, s: JSONSchema): JSONSchema {
   const ref = s.$ref
   if (typeof ref !== 'string' || !ref.startsWith('#/')) return s
   let cur: any = root

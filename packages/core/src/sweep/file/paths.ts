@@ -6,6 +6,7 @@
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import { fileSchema } from '../../pipeline/load.ts'
 import type { JSONSchema } from '../../schema/job.ts'
+import { deref } from '../../schema/lookup.ts'
 import { closest } from '../../suggest.ts'
 
 export type PathLookup =
@@ -78,12 +79,4 @@ function takesKeys(s: JSONSchema): boolean {
   if (t === undefined) return !Array.isArray(s.enum)
   const ts = Array.isArray(t) ? t : [t]
   return ts.includes('object') || ts.includes('array')
-}
-
-function deref(root: JSONSchema, s: JSONSchema): JSONSchema {
-  const ref = s.$ref
-  if (typeof ref !== 'string' || !ref.startsWith('#/')) return s
-  let cur: unknown = root
-  for (const seg of ref.slice(2).split('/')) cur = (cur as Record<string, unknown> | undefined)?.[seg]
-  return (cur as JSONSchema | undefined) ?? s
 }
