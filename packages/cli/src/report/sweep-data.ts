@@ -79,7 +79,7 @@ export function readSweep(dir: string): SweepReport {
   if (!start) throw new ReportError({ dir, reason: 'its events.jsonl holds no sweep (no SweepStarted event)' })
   const goal = start.metric.goal
   const better = betterThan(goal)
-  type Mutable = { -readonly [K in keyof TrialReport]: TrialReport[K] } & { curve: [number, number][] }
+  type Mutable = { -readonly [K in keyof Omit<TrialReport, 'curve'>]: TrialReport[K] } & { curve: [number, number][] }
   const trials = new Map<number, Mutable>()
   const trial = (n: number): Mutable => {
     let t = trials.get(n)
