@@ -198,7 +198,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   const env = opts.env ?? process.env
   const { name, source, raw } = parseRequest(opts, env)
   const threads = wantedThreads(opts, env)
-  const key = `${name}|${threads}|${blasRequest({ blas: opts.blas, env }).value}`
+  const blasReq = blasRequest({ blas: opts.blas, env })
+  const key = `${name}|${threads}|${blasReq.value}|${blasReq.source}`
   if (current?.key === key && tf.getBackend() === current.info.tfBackend) return current.info
   if (pending?.key === key) return pending.promise
   const promise = (async (): Promise<BackendInfo> => {
