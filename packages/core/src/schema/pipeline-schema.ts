@@ -40,6 +40,13 @@ export function pipelineSchema(): JSONSchema {
             description: 'TensorFlow.js backend; `auto` takes the first available of tfjs-node-gpu, tfjs-node, wasm, cpu. LORAPIPE_BACKEND overrides.',
           },
           threads: { type: 'integer', minimum: 1, description: 'Threads for the wasm backend.' },
+          blas: {
+            type: 'string',
+            minLength: 1,
+            default: 'auto',
+            description:
+              'Native matrix products for the wasm backend: `auto` uses the system BLAS when found (OpenBLAS, MKL, Accelerate), `off` keeps the wasm kernels, or the path of a library with cblas_sgemm. LORAPIPE_BLAS overrides.',
+          },
         },
       },
       ...partial(jobProperties),

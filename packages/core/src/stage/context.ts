@@ -12,7 +12,7 @@ export interface StageContext {
   /** This stage's own folder (created before `run`); outputs go here. */
   readonly dir: string
   readonly seed: number
-  readonly runtime: { readonly backend?: string; readonly threads?: number }
+  readonly runtime: { readonly backend?: string; readonly threads?: number; readonly blas?: string }
   /** Outputs of the stages this one needs, by stage id. */
   readonly inputs: Readonly<Record<string, Readonly<Record<string, unknown>>>>
   readonly emit: (event: StageEvent) => Effect.Effect<void>

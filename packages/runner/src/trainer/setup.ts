@@ -32,7 +32,7 @@ export interface TokenizerSection {
 type Ctx = Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal' | 'runtime'> & { readonly offline?: boolean }
 
 export async function useBackend(ctx: Ctx): Promise<BackendInfo> {
-  const info = await selectBackend({ backend: ctx.runtime.backend, threads: ctx.runtime.threads })
+  const info = await selectBackend({ backend: ctx.runtime.backend, threads: ctx.runtime.threads, blas: ctx.runtime.blas })
   ctx.emitSync({ _tag: 'Log', level: 'info', message: `backend: ${describeBackend(info)}` })
   return info
 }
