@@ -4,6 +4,7 @@
 // the trials' objective curves overlaid (pruned trials dashed, cut where they stopped), and the
 // resolved sweep.
 import { duration } from '../output/format.ts'
+import { paramTitles, paramValue } from '../output/parameters.ts'
 import { categoryLabel } from './svg-axis.ts'
 import { badge, CSS, fmt } from './html.ts'
 import { escapeXml as esc, lineChart, PALETTE } from './svg-chart.ts'
@@ -23,14 +24,17 @@ td.params { text-align: left; font-family: ui-monospace, monospace; font-size: 1
 .leaderboard td.reason { text-align: left; white-space: normal; color: #555; max-width: 360px; }
 `
 
-const value = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)))) : categoryLabel(v))
+const value = (v: unknown) => (typeof v === 'number' ? paramValue(v) : categoryLabel(v))
 
 function points(r: SweepReport): SweepPoint[] {
   return r.trials.map((t) => ({ label: `trial ${t.number}`, values: t.assignment, objective: t.value, state: t.state, best: t.number === r.best }))
 }
 
 function leaderboard(r: SweepReport): string {
-  const head = ['rank', 'trial', ...r.parameters, 'state', r.metric.name, 'evaluations', 'time', 'report']
+  const titles = paramTitles(r.parameters)
+  const head = ['rank', 'trial', ...titles, 'state', r.metric.name, 'evaluations', 'time', 'report']
+  // Parameter columns carry their full path as a tooltip.
+  const th = (h: string, i: number) => (i >= 2 && i < 2 + titles.length ? `<th class="text" title="${esc(r.parameters[i - 2]!)}">${esc(h)}</th>` : `<th>${esc(h)}</th>`)
   const rows = r.trials.map((t, i) => {
     const best = t.number === r.best
     const cells = [
@@ -46,7 +50,7 @@ function leaderboard(r: SweepReport): string {
     const reason = t.reason && t.state !== 'completed' ? `<tr><td></td><td colspan="${head.length - 1}" class="reason">${esc(t.reason.split('\n').slice(0, 3).join(' '))}</td></tr>` : ''
     return `<tr${best ? ' class="best"' : ''}>${cells.join('')}</tr>${reason}`
   })
-  return `<section id="leaderboard"><h2>Leaderboard</h2><div class="scroll"><table class="leaderboard"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${
+  return `<section id="leaderboard"><h2>Leaderboard</h2><div class="scroll"><table class="leaderboard"><thead><tr>${head.map(th).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${
     r.best !== undefined ? `<p>★ best trial (${esc(r.metric.goal)} ${esc(r.metric.name)}); its resolved pipeline is <code>best.yaml</code> beside this report.</p>` : ''
   }</section>`
 }

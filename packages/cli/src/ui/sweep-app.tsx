@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { useEffect, useState, useSyncExternalStore } from 'react'
 import { Box, Static } from 'ink'
 import { duration, num } from '../output/format.ts'
+import { paramTitles, paramValue as cell } from '../output/parameters.ts'
 import { C, RunningStage, useColumns, type Look } from './app.tsx'
-import { better, cell, counts, sweepEta, type SweepMessage, type SweepUiState, type TrialRow } from './sweep-state.ts'
+import { better, counts, sweepEta, type SweepMessage, type SweepUiState, type TrialRow } from './sweep-state.ts'
 import type { SweepStore } from './sweep-store.ts'
 import { bar, clock, fit, padEnd, padStart } from './text.ts'
 
@@ -17,12 +18,6 @@ const TABLE_ROWS = 12
 
 const STATE_ICON: Record<TrialRow['state'], string> = { running: '●', completed: '✔', pruned: '✂', failed: '✖' }
 const STATE_COLOR: Record<TrialRow['state'], string> = { running: 'cyan', completed: 'green', pruned: 'yellow', failed: 'red' }
-
-/** Short column titles for parameter paths: the last segment, unless two would clash. */
-export function paramTitles(names: readonly string[]): string[] {
-  const last = names.map((n) => n.split('.').at(-1) ?? n)
-  return names.map((n, i) => (last.filter((l) => l === last[i]).length > 1 ? n.split('.').slice(-2).join('.') : last[i]!))
-}
 
 /** Which rows to list: all when they fit; else the best, the running ones, then the latest. */
 export function visibleTrials(s: SweepUiState, limit: number): TrialRow[] {

@@ -179,12 +179,3 @@ export function sweepEta(s: SweepUiState, now: number): number | undefined {
   const runningLeft = running.reduce((a, t) => a + Math.max(0, mean - (t.startedAt === undefined ? 0 : (now - t.startedAt) / 1000)), 0)
   return (runningLeft + left * mean) / par
 }
-
-/** A parameter value in a table cell: numbers short, lists and objects as compact flow text. */
-export function cell(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(2) : String(Number(v.toPrecision(4)))
-  if (typeof v === 'string') return v
-  if (Array.isArray(v)) return `[${v.map(cell).join(',')}]`
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}:${cell(x)}`).join(',')}}`
-  return String(v)
-}

@@ -3,8 +3,9 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { render } from 'ink-testing-library'
 import type { RunEvent, SweepEvent } from '@lorapipe/core'
-import { SweepView, paramTitles, visibleTrials } from '../../src/ui/sweep-app.tsx'
-import { cell, counts, initialSweepState, reduceSweep, sweepEta } from '../../src/ui/sweep-state.ts'
+import { SweepView, visibleTrials } from '../../src/ui/sweep-app.tsx'
+import { paramTitles, paramValue as cell } from '../../src/output/parameters.ts'
+import { counts, initialSweepState, reduceSweep, sweepEta } from '../../src/ui/sweep-state.ts'
 import { at, T0 } from './events.ts'
 
 const started: SweepEvent = {
