@@ -4,7 +4,7 @@
 // (lorapipe's own) is a list of bundles of paths that change together. Bounds are checked here,
 // each problem at the key or value that causes it.
 import type { Diagnostic } from '../../diagnostics.ts'
-import { isPlainObject, placeOf, type SourceMap } from '../../source/document.ts'
+import { placeOf, type SourceMap } from '../../source/document.ts'
 import { escapeKey } from '../../source/merge.ts'
 import type { ParameterDomain } from '../model.ts'
 import type { Distribution } from './schema.ts'
