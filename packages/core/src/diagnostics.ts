@@ -58,26 +58,36 @@ export function formatLocation(loc: Location): string {
 /** Source text of files, so diagnostics can show the offending line. */
 export type SourceTexts = ReadonlyMap<string, string>
 
-export function formatDiagnostic(d: Diagnostic, sources?: SourceTexts): string {
+export function formatDiagnostic(d: Diagnostic, sources?: SourceTexts, lines?: (file: string) => readonly string[] | undefined): string {
   const where = d.location ? formatLocation(d.location) : '(pipeline)'
   const at = d.pointer !== undefined && d.pointer !== '' ? ` (at ${pointerToPath(d.pointer)})` : ''
-  const lines = [`${where}: error: ${d.message}${at}`]
-  if (d.hint) lines.push(`  hint: ${d.hint}`)
-  const text = d.location && sources?.get(d.location.file)
-  if (text && d.location && d.location.line > 0) {
-    const src = text.split(/\r?\n/)[d.location.line - 1]
+  const out = [`${where}: error: ${d.message}${at}`]
+  if (d.hint) out.push(`  hint: ${d.hint}`)
+  const file = d.location && (lines ? lines(d.location.file) : sources?.get(d.location.file)?.split(/\r?\n/))
+  if (file && d.location && d.location.line > 0) {
+    const src = file[d.location.line - 1]
     if (src !== undefined) {
       const num = String(d.location.line)
-      lines.push(`  ${num} | ${src}`)
-      lines.push(`  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, d.location.column - 1))}^`)
+      out.push(`  ${num} | ${src}`)
+      out.push(`  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, d.location.column - 1))}^`)
     }
   }
-  return lines.join('\n')
+  return out.join('\n')
 }
 
+/** At most this many diagnostics are written out; the count says how many there are in all. */
+export const MAX_SHOWN_DIAGNOSTICS = 100
+
 export function formatDiagnostics(ds: readonly Diagnostic[], sources?: SourceTexts): string {
-  const body = ds.map((d) => formatDiagnostic(d, sources)).join('\n')
-  return `${body}\n${ds.length} error${ds.length === 1 ? '' : 's'}`
+  // Each file is split into lines once, however many diagnostics point into it.
+  const split = new Map<string, readonly string[] | undefined>()
+  const lines = (file: string) => {
+    if (!split.has(file)) split.set(file, sources?.get(file)?.split(/\r?\n/))
+    return split.get(file)
+  }
+  const shown = ds.slice(0, MAX_SHOWN_DIAGNOSTICS).map((d) => formatDiagnostic(d, sources, lines))
+  if (ds.length > shown.length) shown.push(`... and ${ds.length - shown.length} more`)
+  return `${shown.join('\n')}\n${ds.length} error${ds.length === 1 ? '' : 's'}`
 }
 
 /** Diagnostics in reading order: by file, line, column. */

@@ -41,7 +41,8 @@ export async function cacheCommand(argv: string[]): Promise<number> {
         }
       } catch (e) {
         process.stderr.write(`error: ${(e as { message?: string }).message ?? String(e)}\n`)
-        code = EXIT.failed
+        // A name that is not a repo id (`../../x`) is bad input; anything else failed.
+        code = (e as { _tag?: string })._tag === 'InvalidHubNameError' ? EXIT.badInput : EXIT.failed
       }
     }
     return code

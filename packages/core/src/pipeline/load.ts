@@ -105,7 +105,12 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
           for (const [k, v] of rebase(doc.map, `/${section}`, `/${section}`)) defaultsMap.set(k, v)
         }
       }
-      if (shortForm && top.seed !== undefined && spec.params.properties && 'seed' in (spec.params.properties as object)) defaultsValue.seed = top.seed
+      if (shortForm && top.seed !== undefined && spec.params.properties && 'seed' in (spec.params.properties as object)) {
+        defaultsValue.seed = top.seed
+        // With its place, so a bad seed is one error at the `seed:` line (not a second one at 1:1).
+        const seedPlace = doc.map.get('/seed')
+        if (seedPlace) defaultsMap.set('/seed', seedPlace)
+      }
       params = deepMerge(params, { value: defaultsValue, map: defaultsMap })
       if (!shortForm && st.with !== undefined) params = deepMerge(params, { value: structuredClone(st.with), map: rebase(doc.map, `${base}/with`, '') })
       const refs = findStageRefs(params.value)

@@ -12,6 +12,19 @@ export type JSONSchema = { [k: string]: unknown }
 export const PATH = 'x-lorapipe-path'
 const path = { [PATH]: true }
 
+/** Words for a `pattern`, used in the diagnostic instead of the regular expression. */
+export const PATTERN_WORDS = 'x-lorapipe-pattern'
+
+// A revision names a file under the cache's refs/ (and branches such as refs/convert/parquet have
+// slashes): path segments without `.`, `..`, backslashes or control characters, as the hub client
+// checks at run time. Caught here so a bad one is bad input before anything runs.
+const SEGMENT = String.raw`[^/\\\u0000-\u001f\u007f]+`
+const revision = {
+  type: 'string',
+  pattern: String.raw`^(?!.*\.lock$)(?!(?:.*/)?\.\.?(?:/|$))${SEGMENT}(?:/${SEGMENT})*$`,
+  [PATTERN_WORDS]: 'a branch, tag or commit: names separated by `/`, none of them `.` or `..`',
+}
+
 const repoId = {
   type: 'string',
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$',
@@ -24,7 +37,7 @@ export const modelSchema: JSONSchema = {
   description: 'The pretrained model to fine-tune. `path` (a local folder) wins over `id` (a hub repository).',
   properties: {
     id: { ...repoId, examples: ['distilbert-base-uncased', 'bert-base-uncased'] },
-    revision: { type: 'string', default: 'main', description: 'Hub branch, tag or commit.' },
+    revision: { ...revision, default: 'main', description: 'Hub branch, tag or commit.' },
     path: { type: 'string', ...path, description: 'Local Hugging Face model folder (`config.json`, `model.safetensors`, tokenizer files). Relative to the pipeline file.' },
     init: {
       enum: ['pretrained', 'random'],
@@ -95,8 +108,13 @@ export const datasetSchema: JSONSchema = {
   description: 'Training and evaluation data.',
   properties: {
     id: { ...repoId, examples: ['glue', 'nyu-mll/glue'], description: 'Hub dataset id.' },
-    config: { type: 'string', description: 'Dataset configuration (e.g. `sst2`).' },
-    revision: { type: 'string', default: 'main' },
+    config: {
+      type: 'string',
+      pattern: String.raw`^(?!\.\.?$)${SEGMENT}$`,
+      [PATTERN_WORDS]: 'a configuration name such as `sst2` (no `/`, not `.` or `..`)',
+      description: 'Dataset configuration (e.g. `sst2`).',
+    },
+    revision: { ...revision, default: 'main' },
     text_column: { type: 'string', default: 'text' },
     text_pair_column: { type: 'string', description: 'Second text column for sentence-pair tasks.' },
     label_column: { type: 'string', default: 'label' },

@@ -6,7 +6,7 @@ import { pointerToPath } from '../diagnostics.ts'
 import { placeOf, type SourceMap } from '../source/document.ts'
 import { didYouMean } from '../suggest.ts'
 import { knownNameHint } from './foreign-names.ts'
-import type { JSONSchema } from './job.ts'
+import { PATTERN_WORDS, type JSONSchema } from './job.ts'
 
 // ajv ships CommonJS with a default export; under NodeNext the class sits on `.default`.
 const Ajv2020: typeof Ajv2020Import.default = (Ajv2020Import as any).default ?? Ajv2020Import
@@ -30,9 +30,32 @@ export interface ValidateOptions {
 }
 
 export function validateAgainst(schema: JSONSchema, data: unknown, map: SourceMap, opts: ValidateOptions = {}): Diagnostic[] {
+  const prefix = opts.pointerPrefix ?? ''
+  // JSON Schema has no infinity or NaN (JSON cannot write them), so ajv lets `.inf` and `1e400`
+  // through `type: number` and `minimum`; no lorapipe field means either.
+  const nonFinite = nonFiniteNumbers(data, map, prefix)
   const fn = compile(schema, opts.useDefaults ?? false)
-  if (fn(data)) return []
-  return toDiagnostics(fn.errors ?? [], map, opts.pointerPrefix ?? '')
+  if (fn(data)) return nonFinite
+  const bad = new Set(nonFinite.map((d) => d.pointer))
+  return [...nonFinite, ...toDiagnostics(fn.errors ?? [], map, prefix).filter((d) => !bad.has(d.pointer))]
+}
+
+/** A diagnostic for every number in `data` that is infinite or NaN. */
+function nonFiniteNumbers(data: unknown, map: SourceMap, prefix: string): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const visit = (v: unknown, ptr: string) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      out.push({
+        location: placeOf(map, ptr)?.value,
+        pointer: prefix + ptr,
+        message: `\`${pointerToPath(prefix + ptr)}\` must be a finite number, not ${Number.isNaN(v) ? 'NaN' : v > 0 ? 'infinity' : '-infinity'}`,
+        hint: Number.isNaN(v) ? undefined : 'YAML reads `.inf` and numbers beyond ±1.8e308 (such as 1e400) as infinity',
+      })
+    } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${ptr}/${i}`))
+    else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) visit(x, `${ptr}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)
+  }
+  visit(data, '')
+  return out
 }
 
 function describe(v: unknown): string {
@@ -120,8 +143,12 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, prefix: string): Diagnosti
       return { location: here?.value, pointer, message: `\`${field}\` must have at least ${p.limit} entr${p.limit === 1 ? 'y' : 'ies'}` }
     case 'minLength':
       return { location: here?.value, pointer, message: `\`${field}\` must not be empty` }
-    case 'pattern':
-      return { location: here?.value, pointer, message: `\`${field}\` is not valid: ${describe(e.data)} does not match ${p.pattern}` }
+    case 'pattern': {
+      const words = (e.parentSchema as Record<string, unknown> | undefined)?.[PATTERN_WORDS]
+      return typeof words === 'string'
+        ? { location: here?.value, pointer, message: `\`${field}\` must be ${words}; not ${describe(e.data)}` }
+        : { location: here?.value, pointer, message: `\`${field}\` is not valid: ${describe(e.data)} does not match ${p.pattern}` }
+    }
     case 'propertyNames': {
       const name = String(p.propertyName)
       const place = map.get(`${e.instancePath}/${name}`)

@@ -77,7 +77,13 @@ export function loadWithExtends(file: string): LoadedFiles {
         // Point a missing base at the `extends` line that names it.
         for (let i = before; i < diagnostics.length; i++) {
           const d = diagnostics[i]!
-          if (d.location?.line === 0) diagnostics[i] = { ...d, location: loc, message: `cannot load \`extends\` file ${b.path}: ${d.message}` }
+          if (d.location?.line === 0)
+            diagnostics[i] = {
+              ...d,
+              location: loc,
+              message: `cannot load \`extends\` file ${b.path}: ${d.message}`,
+              hint: `\`extends\` paths are relative to the file that names them; this one is ${displayPath(target)}`,
+            }
         }
         merged = undefined
         continue

@@ -7,7 +7,7 @@ import type { Diagnostic, Location } from '../diagnostics.ts'
 import { pathToPointer } from '../diagnostics.ts'
 import { isAbsolute, resolve } from 'node:path'
 import { PATH, type JSONSchema } from '../schema/job.ts'
-import { isPlainObject, type Sourced, type SourceMap } from './document.ts'
+import { isPlainObject, reservedKey, reservedKeyHint, type Sourced, type SourceMap } from './document.ts'
 import { deepMerge } from './merge.ts'
 
 export interface Override {
@@ -23,6 +23,8 @@ export function parseOverride(arg: string): Override | Diagnostic {
   const key = arg.slice(0, eq).trim()
   const path = key.split('.')
   if (path.some((s) => s === '')) return { location: place, message: `\`${key}\` is not a valid key path`, hint: 'separate keys with single dots: `trainer.learning_rate`' }
+  const reserved = path.find(reservedKey)
+  if (reserved !== undefined) return { location: place, message: `unknown key \`${reserved}\``, hint: reservedKeyHint }
   return { arg, path, raw: arg.slice(eq + 1) }
 }
 
@@ -40,6 +42,11 @@ export function applyOverrides(doc: Sourced, overrides: readonly Override[], sch
     } catch {
       value = o.raw
     }
+    const reserved = reservedKeyIn(value)
+    if (reserved !== undefined) {
+      diagnostics.push({ location: place, message: `unknown key \`${reserved}\``, hint: reservedKeyHint })
+      continue
+    }
     const schema = schemaAt(o.path)
     value = coerce(value, o.raw, schema)
     // Build {a: {b: value}} with its source map pointing every level at the --set argument.
@@ -53,6 +60,21 @@ export function applyOverrides(doc: Sourced, overrides: readonly Override[], sch
     cur = deepMerge(cur, { value: nested, map })
   }
   return { doc: cur, diagnostics }
+}
+
+function reservedKeyIn(v: unknown): string | undefined {
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const r = reservedKeyIn(x)
+      if (r !== undefined) return r
+    }
+  } else if (isPlainObject(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const r = reservedKey(k) ? k : reservedKeyIn(x)
+      if (r !== undefined) return r
+    }
+  }
+  return undefined
 }
 
 function addDescendants(v: unknown, ptr: string, map: SourceMap, place: Location) {
