@@ -10,7 +10,7 @@ import { parse as parseYamlValue } from 'yaml'
 import type { PipelineInvalid } from '../../diagnostics.ts'
 import { type LoadOptions, loadPipeline } from '../../pipeline/load.ts'
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
-import { PATH } from '../../schema/job.ts'
+import { type JSONSchema, PATH } from '../../schema/job.ts'
 import { isPlainObject } from '../../source/document.ts'
 import type { Assignment, SearchSpace } from '../model.ts'
 import { lookupPath } from './paths.ts'
@@ -69,10 +69,20 @@ export interface TrialSource {
 export function parameterSets(sweep: TrialSource, assignment: Assignment): string[] {
   return assignedValues(sweep.space, assignment).flatMap(([path, value]) => {
     const found = lookupPath(sweep.basePipeline, path)
-    const isFile = found.ok && found.schema?.[PATH] === true
-    const v = isFile && typeof value === 'string' && value !== '' && !isAbsolute(value) && !value.includes('${') ? resolve(sweep.dir, value) : value
-    return setArguments(path, v)
+    return setArguments(path, found.ok ? filePathsFrom(value, found.schema, sweep.dir) : value)
   })
+}
+
+/** The value with each relative file path in it (where the schema marks one) made absolute from `dir`. */
+function filePathsFrom(value: unknown, schema: JSONSchema | undefined, dir: string): unknown {
+  if (!schema) return value
+  if (typeof value === 'string') return schema[PATH] === true && value !== '' && !isAbsolute(value) && !value.includes('${') ? resolve(dir, value) : value
+  if (Array.isArray(value)) return schema.items && typeof schema.items === 'object' ? value.map((x) => filePathsFrom(x, schema.items as JSONSchema, dir)) : value
+  if (isPlainObject(value)) {
+    const props = (schema.properties ?? {}) as Record<string, JSONSchema>
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, filePathsFrom(x, props[k], dir)]))
+  }
+  return value
 }
 
 /**

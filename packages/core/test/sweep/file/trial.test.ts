@@ -16,7 +16,7 @@ describe('trial pipelines', () => {
       head +
         [
           '  lora.target_modules: { values: [[q_lin, v_lin], all-linear, "a,b"] }',
-          '  model.revision: { values: ["1234", "1e-4", "true", "null", "with space", "#hash", ""] }',
+          '  vars.tag: { values: ["1234", "1e-4", "true", "null", "with space", "#hash", ""] }',
           '  lora.rank_pattern: { values: [{ q_lin: 4 }, { "layer.0": 2, v_lin: 8 }] }',
           '  lora.modules_to_save: { values: [null, [classifier]] }',
           '  trainer.learning_rate: { distribution: log_uniform_values, min: 1.0e-6, max: 1.0e-2 }',
@@ -26,7 +26,8 @@ describe('trial pipelines', () => {
           '      - { lora.r: 16, lora.alpha: 0.5 }',
           '',
         ].join('\n'),
-      // The base has a rank_pattern: a map value replaces it, it is not merged into it.
+      // The base has a rank_pattern: a map value replaces it, it is not merged into it. `vars.*` has no
+      // schema to type a `--set` value, so its strings must be written to read back as strings.
       { 'base.yaml': (await import('./support.ts')).base.replace('  target_modules: [q_lin, v_lin]', '  target_modules: [q_lin, v_lin]\n  rank_pattern: { k_lin: 2 }') },
     )
     const sweep = await sweepOk(file)
@@ -34,7 +35,7 @@ describe('trial pipelines', () => {
       ['lora.target_modules', ['q_lin', 'v_lin']],
       ['lora.target_modules', 'all-linear'],
       ['lora.target_modules', 'a,b'],
-      ...['1234', '1e-4', 'true', 'null', 'with space', '#hash', ''].map((v): [string, unknown] => ['model.revision', v]),
+      ...['1234', '1e-4', 'true', 'null', 'with space', '#hash', ''].map((v): [string, unknown] => ['vars.tag', v]),
       ['lora.rank_pattern', { q_lin: 4 }],
       ['lora.rank_pattern', { 'layer.0': 2, v_lin: 8 }],
       ['lora.modules_to_save', null],
@@ -42,7 +43,7 @@ describe('trial pipelines', () => {
       ['trainer.learning_rate', 1.2345678901234567e-5],
       ['trainer.learning_rate', 3e-3],
     ]
-    const fixed = { 'lora.target_modules': 'all-linear', 'model.revision': 'main', 'lora.rank_pattern': { q_lin: 1 }, 'lora.modules_to_save': null, 'trainer.learning_rate': 1e-4, rank: 0 }
+    const fixed = { 'lora.target_modules': 'all-linear', 'vars.tag': 'x', 'lora.rank_pattern': { q_lin: 1 }, 'lora.modules_to_save': null, 'trainer.learning_rate': 1e-4, rank: 0 }
     for (const [path, value] of cases) {
       const p = await load(sweep.base, trialSets(sweep, { ...fixed, [path]: value }))
       const [section, key] = path.split('.') as [string, string]
@@ -51,7 +52,7 @@ describe('trial pipelines', () => {
     const p = await load(sweep.base, trialSets(sweep, { ...fixed, rank: 1 }))
     assert.equal((p.resolved.lora as any).r, 16)
     assert.equal((p.resolved.lora as any).alpha, 0.5)
-    assert.equal(typeof (p.resolved.model as any).revision, 'string')
+    assert.equal(typeof (p.resolved.vars as any).tag, 'string')
   })
 
   test('the arguments read as a user would write them: bare numbers and names, JSON lists, a map cleared first', async () => {
@@ -78,13 +79,15 @@ describe('trial pipelines', () => {
 
   test('relative file paths among the values are relative to the sweep file, wherever the base is', async () => {
     const file = writeSweep(
-      'base: ./pipelines/base.yaml\nmethod: grid\nmetric: { name: eval_accuracy }\nparameters:\n  model.path: { values: [./models/a, /abs/b] }\n',
+      'base: ./pipelines/base.yaml\nmethod: grid\nmetric: { name: eval_accuracy }\nparameters:\n  model.path: { values: [./models/a, /abs/b] }\n  dataset.train: { value: { path: data/train.tsv, limit: 8 } }\n',
       { 'pipelines/base.yaml': (await import('./support.ts')).base },
     )
     const sweep = await sweepOk(file)
     assert.equal(sweep.base, join(dirname(file), 'pipelines', 'base.yaml'))
     const a = await Effect.runPromise(loadTrialPipeline(sweep, { 'model.path': './models/a' }))
     assert.equal((a.resolved.model as any).path, join(dirname(file), 'models', 'a'))
+    // Also inside a map value; the other keys stay as written.
+    assert.deepEqual((a.resolved.dataset as any).train, { path: join(dirname(file), 'data', 'train.tsv'), limit: 8 })
     const b = await Effect.runPromise(loadTrialPipeline(sweep, { 'model.path': '/abs/b' }))
     assert.equal((b.resolved.model as any).path, '/abs/b')
   })
