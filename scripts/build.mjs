@@ -101,14 +101,17 @@ const result = await esbuild
     process.exit(0)
   })
 
-// Every package the bundle imports must be a dependency of the package that ships it.
+// Every package the bundle imports, and every dependency of the bundled workspace packages (some
+// are loaded with require(), which esbuild does not see), must be a dependency of the package
+// that ships it. tsx only runs the sources in a checkout.
 const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})])
-const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) // installed by the user to use them
+const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'tsx']) // tfjs-node: installed by the user to use it
+const workspaceDeps = ['core', 'runner', 'cli'].flatMap((p) => Object.keys(JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8')).dependencies ?? {}))
 // In a checkout the workspace's node_modules has them all, so `npm ci` only warns; a package made
 // for installing elsewhere (`npm pack`, --strict) would fail there, so that is an error.
-const undeclared = [...externals].filter((d) => !declared.has(d) && !optional.has(d)).sort()
+const undeclared = [...new Set([...externals, ...workspaceDeps])].filter((d) => !d.startsWith('@lorapipe/') && !declared.has(d) && !optional.has(d)).sort()
 if (undeclared.length > 0) {
-  const message = `the bundle imports ${undeclared.join(', ')}, which packages/lorapipe/package.json does not list in dependencies; add them there (same range as the workspace package that uses them)`
+  const message = `lorapipe's code needs ${undeclared.join(', ')}, which packages/lorapipe/package.json does not list in dependencies; add them there (same range as the workspace package that uses them)`
   if (strict) {
     rmSync(tmp, { recursive: true, force: true })
     console.error(`build: error: ${message}`)
