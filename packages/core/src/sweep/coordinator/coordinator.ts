@@ -25,7 +25,7 @@ import { objectiveIn, objectiveOf } from './objective.ts'
 import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
 import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
 
-export interface SweepMetric {
+export interface ObjectiveMetric {
   /** `eval_accuracy`, or `<stage>.eval_accuracy` for a multi-stage base. */
   readonly name: string
   readonly goal: Goal
@@ -48,7 +48,7 @@ export interface SweepPlan {
   readonly space: SearchSpace
   readonly sampler: Sampler
   readonly pruner?: Pruner | undefined
-  readonly metric: SweepMetric
+  readonly metric: ObjectiveMetric
   readonly runCap?: number | undefined
   /** Trials the sweep will run at most (the grid's size), for progress. */
   readonly totalTrials?: number | undefined
