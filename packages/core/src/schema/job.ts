@@ -46,7 +46,7 @@ export const modelSchema: JSONSchema = {
     },
     config: { type: 'string', ...path, description: 'A `config.json` to build the model from when `init: random`. Relative to the pipeline file.' },
     task: { enum: ['sequence-classification'], default: 'sequence-classification' },
-    num_labels: { type: 'integer', minimum: 1, description: 'Number of classes of the classification head.' },
+    num_labels: { type: 'integer', minimum: 1, maximum: 1000000, description: 'Number of classes of the classification head.' },
     labels: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Class names, index = label id (becomes `id2label`).' },
   },
 }

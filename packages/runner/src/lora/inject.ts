@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import type { ModelSpec } from '../models/spec.ts'
 import { elementCount } from '../models/spec.ts'
+import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
 import { DEFAULT_TARGETS, type LoraConfig } from './config.ts'
@@ -108,6 +109,11 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
     const alpha = ak === null ? c.loraAlpha : c.alphaPattern[ak]!
     return { path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r, alpha, scaling: c.useRslora ? alpha / Math.sqrt(r) : alpha / r }
   })
+
+  // Before any LoRA weight exists: an absurd rank is refused with the figures, not an abort.
+  const loraWeights = targets.reduce((n, t) => n + t.r * (t.inFeatures + t.outFeatures), 0)
+  const tooBig = sizeProblem('the adapter', loraWeights, BYTES_PER_TRAINED_WEIGHT)
+  if (tooBig) throw new LoraError({ source, reason: `r ${Math.max(...targets.map((t) => t.r)).toLocaleString('en-US')} is too large: ${tooBig} (weights, gradients and optimizer state); lower r or rank_pattern` })
 
   const targetSet = new Set(chosen)
   const isBias = (name: string) => c.bias === 'all' ? name.includes('bias') : c.bias === 'lora_only' ? name.endsWith('.bias') && targetSet.has(moduleOf(name)) : false

@@ -1,6 +1,7 @@
 // Hugging Face config.json for the two supported architectures, with transformers' defaults, and
 // back to JSON for saving. Unknown fields are kept (in `raw`) so a saved config round-trips.
 import { readFile } from 'node:fs/promises'
+import { BYTES_PER_WEIGHT, parameterCount, sizeProblem } from './size.ts'
 import { Data } from 'effect'
 import { ACTIVATIONS } from '../nn/activation.ts'
 
@@ -100,6 +101,7 @@ function labelsOf(raw: Raw, file: string, o: ConfigOverrides): Labels {
   const fromConfig = id2label ? Object.keys(id2label).length : typeof raw.num_labels === 'number' ? raw.num_labels : 2
   const n = o.numLabels ?? fromConfig
   if (!Number.isInteger(n) || n < 1) fail(`num_labels must be a positive integer, found ${n}`)
+  if (n > MAX_LABELS) fail(`num_labels is ${n.toLocaleString('en-US')}; at most ${MAX_LABELS.toLocaleString('en-US')} classes are supported`)
   if (!id2label || Object.keys(id2label).length !== n) {
     id2label = Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `LABEL_${i}`]))
   }
@@ -138,6 +140,7 @@ export function parseModelConfig(raw: unknown, file = 'config.json', overrides: 
     }
     if (c.dim % c.nHeads !== 0) fail(`"dim" (${c.dim}) must be divisible by "n_heads" (${c.nHeads})`)
     if (c.padTokenId >= c.vocabSize) fail(`"pad_token_id" (${c.padTokenId}) must be below "vocab_size" (${c.vocabSize})`)
+    checkSize(c, 'n_layers, dim, hidden_dim, vocab_size and max_position_embeddings', fail)
     return c
   }
   if (type === 'bert') {
@@ -169,9 +172,19 @@ export function parseModelConfig(raw: unknown, file = 'config.json', overrides: 
       fail(`"hidden_size" (${c.hiddenSize}) must be divisible by "num_attention_heads" (${c.numAttentionHeads})`)
     }
     if (c.padTokenId >= c.vocabSize) fail(`"pad_token_id" (${c.padTokenId}) must be below "vocab_size" (${c.vocabSize})`)
+    checkSize(c, 'num_hidden_layers, hidden_size, intermediate_size, vocab_size and max_position_embeddings', fail)
     return c
   }
   return fail(`"model_type" must be "distilbert" or "bert", found ${JSON.stringify(type)}`)
+}
+
+/** More classes than any classification task has; the head and the label maps are built from it. */
+export const MAX_LABELS = 1_000_000
+
+// Before any weight exists: a config that cannot fit in memory is refused with the figures.
+function checkSize(c: ModelConfig, keys: string, fail: (reason: string) => never): void {
+  const problem = sizeProblem('this model', parameterCount(c), BYTES_PER_WEIGHT)
+  if (problem) fail(`${problem}; check ${keys}`)
 }
 
 export async function readModelConfig(path: string, overrides: ConfigOverrides = {}): Promise<ModelConfig> {

@@ -2,6 +2,7 @@
 // the tokenizer from the model folder, in eval mode (no dropout).
 import * as tf from '@tensorflow/tfjs-core'
 import { loadPretrained } from '../models/index.ts'
+import { ModelError } from '../models/error.ts'
 import { loadAdapter } from '../lora/index.ts'
 import { loadTokenizer } from '../tokenizer/index.ts'
 
@@ -51,6 +52,11 @@ export class Predictor {
       const rows = logits.arraySync() as number[][]
       logits.dispose()
       rows.forEach((row, j) => {
+        // Loaded weights are finite (the reader refuses others), but a forward pass can still
+        // overflow; a NaN row has no label, and printing `LABEL_-1` would be a lie.
+        if (!row.every(Number.isFinite)) {
+          throw new ModelError({ source: 'predict', reason: `the model's logits for text ${i + j + 1} are not finite numbers (${row.join(', ')}); its weights overflow on this input` })
+        }
         const max = Math.max(...row)
         const exps = row.map((v) => Math.exp(v - max))
         const sum = exps.reduce((a, c) => a + c, 0)

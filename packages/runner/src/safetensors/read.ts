@@ -41,6 +41,8 @@ export interface SafetensorsFile {
 export interface ReadOptions {
   /** Largest accepted JSON header, bytes (default 100 MB as the reference implementation). */
   readonly maxHeaderBytes?: number
+  /** Accept NaN and infinite values in floating tensors (default: refuse them, naming the tensor). */
+  readonly allowNonFinite?: boolean
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -139,18 +141,27 @@ export function parseHeader(bytes: Uint8Array, file = '<buffer>', options: ReadO
   return { headerBytes: n, metadata, entries }
 }
 
+/** Bytes [from, to) of `bytes` in a new buffer of their own. (Buffer#slice would share memory.) */
+function copyOf(bytes: Uint8Array, from: number, to: number): ArrayBuffer {
+  const out = new Uint8Array(to - from)
+  out.set(bytes.subarray(from, to))
+  return out.buffer
+}
+
 function decodeTensor(bytes: Uint8Array, base: number, e: TensorEntry): Float32Array | Int32Array {
   const [s, end] = e.dataOffsets
   const at = bytes.byteOffset + base + s
   const count = (end - s) / DTYPE_BYTES[e.dtype]
   const dv = new DataView(bytes.buffer, at, end - s)
   switch (e.dtype) {
+    // A view where the data is 4-byte aligned; otherwise a copy (the header length, and so the
+    // data's start, need not be a multiple of 4; nor need a Node Buffer's offset in its pool).
     case 'F32':
       if (at % 4 === 0) return new Float32Array(bytes.buffer, at, count)
-      return new Float32Array(bytes.slice(base + s, base + end).buffer)
+      return new Float32Array(copyOf(bytes, base + s, base + end))
     case 'I32':
       if (at % 4 === 0) return new Int32Array(bytes.buffer, at, count)
-      return new Int32Array(bytes.slice(base + s, base + end).buffer)
+      return new Int32Array(copyOf(bytes, base + s, base + end))
     case 'F64': {
       const out = new Float32Array(count)
       for (let i = 0; i < count; i++) out[i] = dv.getFloat64(i * 8, true)
@@ -196,6 +207,16 @@ function decodeTensor(bytes: Uint8Array, base: number, e: TensorEntry): Float32A
   }
 }
 
+/** Index of the first NaN or infinity in `data`, or -1. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    // x - x is 0 for every finite x and NaN for NaN and ±infinity: one test per value.
+    const x = data[i]!
+    if (x - x !== 0) return i
+  }
+  return -1
+}
+
 /** Decodes a complete safetensors file held in memory. */
 export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>', options: ReadOptions = {}): SafetensorsFile {
   const header = parseHeader(bytes, file, options)
@@ -207,6 +228,18 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>', options:
       data = decodeTensor(bytes, base, e)
     } catch (err) {
       throw new SafetensorsError({ file, reason: `tensor "${name}": ${(err as Error).message}` })
+    }
+    if (!options.allowNonFinite && data instanceof Float32Array) {
+      // Weights, adapters and checkpoints are all read here: a NaN or infinity in any of them
+      // would make every later number meaningless (a "prediction" of LABEL_-1, a NaN loss).
+      const bad = firstNonFinite(data)
+      if (bad >= 0) {
+        const v = data[bad]!
+        throw new SafetensorsError({
+          file,
+          reason: `tensor "${name}" holds ${Number.isNaN(v) ? 'NaN' : v > 0 ? '+infinity' : '-infinity'} (first at index ${bad} of ${data.length}); the file is corrupt or comes from a diverged training run`,
+        })
+      }
     }
     tensors.set(name, { dtype: e.dtype, shape: [...e.shape], data })
   }

@@ -1,0 +1,54 @@
+// How big a model is, from its config alone and in closed form (no per-parameter objects, so a
+// config with a million layers costs nothing to measure), and whether it can fit in memory at all.
+// Checked before anything is allocated: a config that asks for terabytes is bad input with the
+// figures, not a V8 abort after a minute of allocating.
+import { totalmem } from 'node:os'
+import type { ModelConfig } from './config.ts'
+
+/** Parameters of the sequence-classification model a config describes (encoder, pooler or pre-classifier, head). */
+export function parameterCount(c: ModelConfig): number {
+  const linear = (inF: number, outF: number) => inF * outF + outF
+  const layerNorm = (d: number) => 2 * d
+  if (c.modelType === 'distilbert') {
+    const d = c.dim
+    const embeddings = c.vocabSize * d + c.maxPositionEmbeddings * d + layerNorm(d)
+    const layer = 4 * linear(d, d) + layerNorm(d) + linear(d, c.hiddenDim) + linear(c.hiddenDim, d) + layerNorm(d)
+    return embeddings + c.nLayers * layer + linear(d, d) + linear(d, c.numLabels)
+  }
+  const h = c.hiddenSize
+  const embeddings = (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize) * h + layerNorm(h)
+  const layer = 4 * linear(h, h) + layerNorm(h) + linear(h, c.intermediateSize) + linear(c.intermediateSize, h) + layerNorm(h)
+  return embeddings + c.numHiddenLayers * layer + linear(h, h) + linear(h, c.numLabels)
+}
+
+/** Bytes per float32 weight; a trained one also has a gradient and AdamW's two moments. */
+export const BYTES_PER_WEIGHT = 4
+export const BYTES_PER_TRAINED_WEIGHT = 16
+
+/** The most memory a model may need: the machine's physical memory (LORAPIPE_MEMORY_LIMIT, in bytes, lowers it). */
+export function memoryLimit(env: Record<string, string | undefined> = process.env): number {
+  const total = totalmem()
+  const set = Number(env.LORAPIPE_MEMORY_LIMIT)
+  return Number.isFinite(set) && set > 0 ? Math.min(set, total) : total
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++
+  return i === 0 ? `${n} bytes` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`
+}
+
+export function formatCount(n: number): string {
+  return n < 1e15 ? Math.round(n).toLocaleString('en-US') : n.toExponential(2)
+}
+
+/**
+ * Why `parameters` weights (each `bytesEach` bytes) cannot fit in `limit` bytes, or undefined when
+ * they can. The words name both figures.
+ */
+export function sizeProblem(what: string, parameters: number, bytesEach: number, limit = memoryLimit()): string | undefined {
+  const need = parameters * bytesEach
+  if (need <= limit) return undefined
+  return `${what} has ${formatCount(parameters)} parameters, ${formatBytes(need)} in memory, more than this machine's ${formatBytes(limit)}`
+}
