@@ -8,13 +8,23 @@
 // 2,000 train sentences, shuffled with seed 42, and the dev split); without ../shared, random ids
 // with SST-2's length distribution stand in (and the output says so).
 //
-// usage: npm run bench -- [--mode lora|full] [--steps N] [--eval-batches N] [--json] [--backend B] [--threads T]
+// --peer: when python3 with torch is present, also runs ../shared/peer/bench_seed.py (the same
+// recipe in PyTorch eager) right after, with the same mode, steps and threads, and prints both and
+// the ratios (ours / PyTorch; for memory, peak RSS ours / theirs). The machine's load moves both.
+//
+// usage: npm run bench -- [--mode lora|full] [--steps N] [--eval-batches N] [--json] [--backend B]
+//        [--threads T] [--blas auto|off|PATH] [--peer] [--profile N]
+// --profile N: afterwards, N more train steps and N eval batches under tf.profile, and the time per
+// op family (see profile.ts) for forward+backward, the optimizer and evaluation.
 import * as tf from '@tensorflow/tfjs-core'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { selectBackend, describeBackend } from '../src/backend/select.ts'
+import { describeBlas } from '../src/backend/blas/select.ts'
+import { formatProfile, profilePhase, sumProfiles, type PhaseProfile } from './profile.ts'
 import { createRandomModel, parseModelConfig } from '../src/models/index.ts'
 import { injectLora, loraConfig } from '../src/lora/index.ts'
 import { valueAndGrads } from '../src/nn/grads.ts'
@@ -29,6 +39,9 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    blas: { type: 'string' },
+    peer: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 })
 const mode = args.mode === 'full' ? 'full' : 'lora'
@@ -43,7 +56,7 @@ const log = (...a: unknown[]) => {
   if (!args.json) console.log(...a)
 }
 
-const backend = await selectBackend({ backend: args.backend, threads: args.threads ? Number(args.threads) : undefined })
+const backend = await selectBackend({ backend: args.backend, threads: args.threads ? Number(args.threads) : undefined, blas: args.blas })
 log(`backend: ${describeBackend(backend)}`)
 
 // DistilBERT-base (the published config; the same numbers are built in so a bare clone runs too)
@@ -172,7 +185,9 @@ function step(b: Batch): void {
   adam(grads)
 }
 
+let dataStart = performance.now()
 const trainBatches = batches(data.train, 16)
+const dataMsPerTrainBatch = (performance.now() - dataStart) / trainBatches.length
 if (trainBatches.length < 2 + steps) throw new Error(`--steps ${steps} needs ${2 + steps} batches, have ${trainBatches.length}`)
 for (const b of trainBatches.slice(0, 2)) step(b)
 let t = performance.now()
@@ -187,7 +202,10 @@ for (const b of trainBatches.slice(2, 2 + steps)) {
 const trainSeconds = (performance.now() - t) / 1000
 log('')
 
-const evalSet = batches(data.dev, 32).slice(0, evalBatches)
+dataStart = performance.now()
+const allEval = batches(data.dev, 32)
+const dataMsPerEvalBatch = (performance.now() - dataStart) / allEval.length
+const evalSet = allEval.slice(0, evalBatches)
 const evalBatch = (b: Batch) => tf.tidy(() => model.forward(b.ids, b.mask).dataSync())
 evalBatch(evalSet[0]!)
 t = performance.now()
@@ -201,6 +219,8 @@ const evalSeconds = (performance.now() - t) / 1000
 const result = {
   backend: backend.name,
   threads: backend.threads,
+  /** what ran the matrix products: the BLAS library, or null for the backend's own kernels */
+  blas: backend.blas ? describeBlas(backend.blas) : null,
   mode,
   data: haveShared ? 'sst2' : 'synthetic',
   steps,
@@ -211,9 +231,111 @@ const result = {
   eval_samples_per_s: Math.round((en / evalSeconds) * 100) / 100,
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
 }
-if (args.json) console.log(JSON.stringify(result))
+interface PeerResult {
+  peer: string
+  train_samples_per_s: number
+  train_tokens_per_s: number
+  eval_samples_per_s: number
+  peak_rss_mb: number
+}
+
+/** A python3 that imports torch, or why there is none. */
+function findTorchPython(): { python: string } | { why: string } {
+  for (const python of [process.env.LORAPIPE_PEER_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
+    const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' })
+    if (r.status === 0) return { python }
+  }
+  return { why: 'no python3 with torch found (Debian: apt-get install python3-torch; or set LORAPIPE_PEER_PYTHON)' }
+}
+
+/** Runs the peer script in a child python (so its memory is its own) and reads its JSON line and peak RSS. */
+function runPeer(): PeerResult | { error: string } {
+  const script = join(sharedDir, 'peer', 'bench_seed.py')
+  if (!existsSync(script)) return { error: `${script} not found (the peer benchmark lives in ../shared/peer)` }
+  const py = findTorchPython()
+  if ('why' in py) return { error: py.why }
+  // The wrapper adds the peak RSS of the python process (ru_maxrss is in KiB on Linux, bytes on macOS).
+  const wrapper = [
+    'import json, resource, runpy, sys',
+    'sys.path.insert(0, sys.argv[1]); script = sys.argv[2]; sys.argv = sys.argv[2:]',
+    'runpy.run_path(script, run_name="__main__")',
+    'kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss',
+    'print(json.dumps({"peak_rss_mb": round((kb / 1024 if sys.platform != "darwin" else kb / 1048576))}))',
+  ].join('\n')
+  const r = spawnSync(
+    py.python,
+    ['-c', wrapper, dirname(script), script, '--mode', mode, '--steps', String(steps), '--eval-batches', String(evalBatches), '--threads', String(backend.threads)],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  )
+  if (r.status !== 0) return { error: `the peer benchmark failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` }
+  const objs = r.stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  return Object.assign({}, ...objs) as PeerResult
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100
+let output: Record<string, unknown> = result
+
+if (args.profile) {
+  const P = Math.max(1, Number(args.profile) || 3)
+  const fb: PhaseProfile[] = []
+  const opt: PhaseProfile[] = []
+  const ev: PhaseProfile[] = []
+  for (const b of trainBatches.slice(2 + steps, 2 + steps + P)) {
+    let grads = new Map<string, tf.Tensor>()
+    fb.push(
+      await profilePhase(() => {
+        const r = valueAndGrads(() => crossEntropy(model.forward(b.ids, b.mask, null, { training: true }), b.labels), params)
+        r.value.dispose()
+        grads = r.grads
+      }),
+    )
+    opt.push(await profilePhase(() => adam(grads)))
+  }
+  for (const b of allEval.slice(0, P)) ev.push(await profilePhase(() => evalBatch(b)))
+  const profile = {
+    steps: fb.length,
+    eval_batches: ev.length,
+    train_forward_backward: sumProfiles(fb),
+    train_optimizer: sumProfiles(opt),
+    eval_forward: sumProfiles(ev),
+    data_ms_per_train_batch: round2(dataMsPerTrainBatch),
+    data_ms_per_eval_batch: round2(dataMsPerEvalBatch),
+  }
+  output = { ...output, profile }
+  log(formatProfile(`train forward+backward, ${fb.length} steps`, profile.train_forward_backward))
+  log(formatProfile(`optimizer, ${opt.length} steps`, profile.train_optimizer))
+  log(formatProfile(`eval forward, ${ev.length} batches of 32`, profile.eval_forward))
+  log(`data (batching, tensors): ${profile.data_ms_per_train_batch} ms per train batch, ${profile.data_ms_per_eval_batch} ms per eval batch`)
+}
+if (args.peer) {
+  log('running the PyTorch peer (../shared/peer/bench_seed.py) ...')
+  const peer = runPeer()
+  const ratios =
+    'error' in peer
+      ? null
+      : {
+          train_samples_per_s: round2(result.train_samples_per_s / peer.train_samples_per_s),
+          eval_samples_per_s: round2(result.eval_samples_per_s / peer.eval_samples_per_s),
+          peak_rss: round2(result.peak_rss_mb / peer.peak_rss_mb),
+        }
+  output = { ...output, peer, ratios }
+}
+
+if (args.json) console.log(JSON.stringify(output))
 else {
   console.log(`train: ${result.train_samples_per_s} samples/s, ${result.train_tokens_per_s} tokens/s (${steps} steps of 16)`)
   console.log(`eval:  ${result.eval_samples_per_s} samples/s (${evalSet.length} batches of 32)`)
   console.log(`peak RSS: ${result.peak_rss_mb} MB`)
+  const peer = output.peer as PeerResult | { error: string } | undefined
+  if (peer && 'error' in peer) console.log(`peer: ${peer.error}`)
+  else if (peer) {
+    const r = output.ratios as { train_samples_per_s: number; eval_samples_per_s: number; peak_rss: number }
+    console.log(`peer (${peer.peer}, ${backend.threads} threads):`)
+    console.log(`  train: ${peer.train_samples_per_s} samples/s  -> ours / theirs ${r.train_samples_per_s}x`)
+    console.log(`  eval:  ${peer.eval_samples_per_s} samples/s  -> ours / theirs ${r.eval_samples_per_s}x`)
+    console.log(`  peak RSS: ${peer.peak_rss_mb} MB  -> ours / theirs ${r.peak_rss}x`)
+  }
 }
