@@ -22,11 +22,13 @@ Exit codes: 0 ok, 1 run failed, 2 bad input (invalid pipeline or arguments), 130
 Docs: README.md; the pipeline schema is schemas/pipeline.schema.json.
 `
 
-export const validateHelp = `Usage: lorapipe validate <pipeline.yaml> [--set key=value ...] [--json]
+export const validateHelp = `Usage: lorapipe validate <pipeline.yaml | sweep.yaml> [--set key=value ...] [--json]
 
 Checks a pipeline without running it: YAML syntax, \`extends\`, vars and env interpolation, the
 schema (unknown keys, types, ranges), stage names, \`needs\`, output references and cycles.
 Every error is reported with file:line:column, its path and a suggested fix.
+A sweep file is checked as \`lorapipe sweep\` checks it before its first trial: its keys and
+bounds, the base pipeline with --set, and the trial pipelines its parameters can produce.
 
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat
