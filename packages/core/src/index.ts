@@ -3,6 +3,7 @@
 export * from './diagnostics.ts'
 export * from './events.ts'
 export { closest, didYouMean } from './suggest.ts'
+export { placeOf, type SourceMap } from './source/document.ts'
 export { pipelineSchema, SCHEMA_ID } from './schema/pipeline-schema.ts'
 export type { JSONSchema } from './schema/job.ts'
 export { validateAgainst } from './schema/validate.ts'

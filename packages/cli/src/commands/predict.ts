@@ -20,7 +20,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     'predict',
   )
   if (values.help) return (process.stdout.write(predictHelp), EXIT.ok)
-  if (!values.model) throw new UsageError('--model <folder or hub id> is required')
+  if (!values.model && !values.adapter) throw new UsageError('--model <folder or hub id> is required (or --adapter <dir>, whose adapter_config.json names its base model)')
   if (!values.text?.length === !values.input) throw new UsageError('give the texts with --text "..." (repeatable) or --input <file>, not both')
   const int = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined
@@ -30,6 +30,12 @@ export async function predictCommand(argv: string[]): Promise<number> {
   }
   const batchSize = int('batch-size', values['batch-size'])
   const maxLength = int('max-length', values['max-length'])
+  if (values.model && existsSync(values.model)) {
+    const { isAdapterFolder } = await import('@lorapipe/runner/lora/base-model.ts')
+    if (isAdapterFolder(values.model)) {
+      throw new UsageError(`${values.model} is a PEFT adapter folder, not a model: use --adapter ${values.model} (its base model is read from adapter_config.json; --model overrides it)`)
+    }
+  }
   try {
     const { readInputs } = await import('@lorapipe/runner/predict/inputs.ts')
     const texts = values.input ? readInputs(values.input, values['text-column']) : values.text!
@@ -37,8 +43,15 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const backend = await selectBackend({})
     if (!values.json) process.stderr.write(`${describeBackend(backend)}\n`)
     const { resolveModel } = await import('@lorapipe/runner/resolve/index.ts')
-    const local = existsSync(values.model)
-    const model = await resolveModel(local ? { path: values.model } : { id: values.model, ...(values.revision ? { revision: values.revision } : {}) }, {
+    // Without --model, the base the adapter names, as PEFT's AutoPeftModel loads it.
+    const { adapterBase } = await import('@lorapipe/runner/lora/base-model.ts')
+    const source = values.model
+      ? existsSync(values.model)
+        ? { path: values.model }
+        : { id: values.model, ...(values.revision ? { revision: values.revision } : {}) }
+      : adapterBase(values.adapter!)
+    if (!values.model && !values.json) process.stderr.write(`base model ${'path' in source ? source.path : source.id} (from ${values.adapter}/adapter_config.json)\n`)
+    const model = await resolveModel(source, {
       resolvePath: (p) => p,
       signal: new AbortController().signal,
       emitSync: (e) => {

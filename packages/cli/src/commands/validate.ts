@@ -1,7 +1,9 @@
+import { PipelineInvalid } from '@lorapipe/core'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { validateHelp } from './help.ts'
 import { diagnosticsJson, load, reportInvalid } from './load.ts'
+import { preflight } from './preflight.ts'
 import * as Effect from 'effect/Effect'
 import { formatDiagnostics } from '@lorapipe/core/diagnostics.ts'
 import { isSweepFile } from '@lorapipe/core/sweep/file/detect.ts'
@@ -14,16 +16,25 @@ export async function validateCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${validateHelp}`)
   if (isSweepFile(positionals[0]!)) return validateSweep(positionals[0]!, values.set ?? [], values.json === true)
   const r = await load(positionals[0]!, values.set ?? [])
+  // The same checks as `run` makes before it writes anything (files, data, labels, LoRA targets).
+  const checked = r.ok ? await preflight(r.pipeline) : undefined
+  const problems = checked?.diagnostics ?? []
   if (values.json) {
-    process.stdout.write(JSON.stringify(r.ok ? { valid: true, errors: [] } : { valid: false, errors: diagnosticsJson(r.error) }) + '\n')
-    return r.ok ? EXIT.ok : EXIT.badInput
+    const errors = r.ok ? diagnosticsJson(new PipelineInvalid({ file: r.pipeline.file, diagnostics: problems })) : diagnosticsJson(r.error)
+    process.stdout.write(JSON.stringify({ valid: errors.length === 0, errors, unchecked: checked?.unchecked ?? [] }) + '\n')
+    return errors.length === 0 ? EXIT.ok : EXIT.badInput
   }
   if (!r.ok) {
     process.stderr.write(reportInvalid(r.error))
     return EXIT.badInput
   }
+  if (problems.length > 0) {
+    process.stderr.write(`${formatDiagnostics(problems, r.pipeline.texts)} in ${positionals[0]}\n`)
+    return EXIT.badInput
+  }
   const stages = [...r.pipeline.stages.values()]
   process.stdout.write(`${positionals[0]} is valid: pipeline \`${r.pipeline.name}\`, ${stages.length} stage${stages.length === 1 ? '' : 's'} (${stages.map((s) => `${s.id}: ${s.uses}`).join(', ')})\n`)
+  for (const u of checked!.unchecked) process.stdout.write(`  not checked yet: ${u}\n`)
   return EXIT.ok
 }
 

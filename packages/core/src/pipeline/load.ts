@@ -137,6 +137,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
         needs: [...new Set([...needs, ...refs.map((r) => r.stage)])],
         params: params.value as Record<string, unknown>,
         location: placeOf(doc.map, base)?.key ?? usesPlace,
+        places: params.map,
       })
     }
 

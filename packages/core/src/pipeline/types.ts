@@ -1,6 +1,7 @@
 // A validated pipeline is a different type from raw YAML: only `loadPipeline` makes one, after
 // every check has passed, so the compiler and executor never see unchecked input.
 import type { Location, SourceTexts } from '../diagnostics.ts'
+import type { SourceMap } from '../source/document.ts'
 import type { CustomStage } from '../stage/define.ts'
 import type { StageSpec } from '../stage/spec.ts'
 
@@ -16,6 +17,8 @@ export interface StageNode {
   /** Parameters after defaults; may still hold `${stages.<id>.outputs.<name>}` references. */
   readonly params: Readonly<Record<string, unknown>>
   readonly location?: Location
+  /** Where each parameter was written (file:line:column, or the `--set` argument), by JSON pointer into `params`. */
+  readonly places?: SourceMap
 }
 
 declare const validated: unique symbol

@@ -2,6 +2,7 @@
 // says what the user can do. None of them ever carries the token: messages are built from URLs
 // and names only, and the token itself travels as an Effect `Redacted` value elsewhere.
 import * as Data from 'effect/Data'
+import { redact } from '@lorapipe/core/text/redact.ts'
 
 export type RepoType = 'model' | 'dataset' | 'space'
 
@@ -148,7 +149,8 @@ export function httpStatusError(
   tokenSent: boolean,
 ): RepoNotFoundError | RevisionNotFoundError | EntryNotFoundError | HubAccessError | HubHttpError {
   const w = where(t)
-  const server = errorMessage ? ` The hub says: ${errorMessage.slice(0, 300)}` : ''
+  // A server may echo the request (its Authorization header included) in its error text.
+  const server = errorMessage ? ` The hub says: ${redact(errorMessage).slice(0, 300)}` : ''
   const page = pageUrl(url, t)
   if (errorCode === 'RevisionNotFound')
     return new RevisionNotFoundError({
@@ -215,15 +217,15 @@ export function networkError(
     situation === 'interrupted'
       ? 'The part already downloaded is kept: run again to resume.'
       : situation === 'uncached'
-        ? 'The file is not in the cache either. Check your connection or HF_ENDPOINT and run again; once a file is cached it is used when the hub is unreachable (or always with HF_HUB_OFFLINE=1).'
-        : 'Check your connection or HF_ENDPOINT; cached files are used when the hub is unreachable, and HF_HUB_OFFLINE=1 uses the cache only.'
-  return new HubNetworkError({ ...t, url, code, detail, message: `Network error (${code}) for ${where(t)} at ${url}: ${detail}. ${fix}` })
+        ? `The file is not in the cache either. Check your connection or HF_ENDPOINT and run again. ${withoutTheHub(t)}`
+        : `Check your connection or HF_ENDPOINT; cached files are used when the hub is unreachable. ${withoutTheHub(t)}`
+  return new HubNetworkError({ ...t, url, code, detail: redact(detail), message: `Network error (${code}) for ${where(t)} at ${url}: ${redact(detail)}. ${fix}` })
 }
 
 export function notInCache(t: HubTarget, cacheDir: string, offline: boolean, cause?: string): NotInCacheError {
   const why = offline
-    ? 'offline mode is on (HF_HUB_OFFLINE=1 or localFilesOnly), so the hub was not contacted. Unset HF_HUB_OFFLINE and run once online to fetch it.'
-    : `the hub could not be reached${cause ? ` (${cause})` : ''}. Check your connection or HF_ENDPOINT, then run again to fetch it.`
+    ? `offline mode is on (HF_HUB_OFFLINE=1 or localFilesOnly), so the hub was not contacted. Unset HF_HUB_OFFLINE and run once online to fetch it, or use local files: ${localFiles(t)}.`
+    : `the hub could not be reached${cause ? ` (${cause})` : ''}. Check your connection or HF_ENDPOINT, then run again to fetch it. ${withoutTheHub(t)}`
   return new NotInCacheError({ ...t, cacheDir, offline, message: `${capitalize(where(t))} is not in the cache (${cacheDir}) and ${why}` })
 }
 
@@ -251,6 +253,17 @@ export function diskFull(t: HubTarget, path: string): DiskFullError {
     path,
     message: `No space left on the device while writing ${where(t)} to ${path}. Free disk space (e.g. 'lorapipe cache rm <repo>') or set HF_HUB_CACHE to a larger disk.`,
   })
+}
+
+/** The two ways to work where the hub cannot be reached, for the kind of repository at hand. */
+function withoutTheHub(t: HubTarget): string {
+  return `To work without the hub: use local files (${localFiles(t)}), or set HF_HUB_OFFLINE=1 with a cache that already holds the files (filled once where the hub is reachable; HF_HUB_CACHE says where it is).`
+}
+
+function localFiles(t: HubTarget): string {
+  return t.repoType === 'dataset'
+    ? 'data files with `--set dataset.train.path=FILE` and `--set dataset.eval.path=FILE`'
+    : 'a model folder with `--set model.path=DIR`, or `lorapipe predict --model DIR`'
 }
 
 function capitalize(s: string): string {

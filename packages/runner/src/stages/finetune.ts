@@ -9,7 +9,7 @@ import * as Data from 'effect/Data'
 import type * as Effect from 'effect/Effect'
 import { writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
 import { deriveSeed } from '../data/rng.ts'
-import { loraConfig, type LoraBias } from '../lora/config.ts'
+import { loraConfig, type LoraBias, type LoraConfig } from '../lora/config.ts'
 import { formatParameterCount, injectLora, type LoraModel } from '../lora/inject.ts'
 import { initFromAdapter, saveAdapter } from '../lora/adapter.ts'
 import { saveModel } from '../models/load.ts'
@@ -19,6 +19,7 @@ import { listCheckpoints } from '../trainer/checkpoint.ts'
 import { interruptible } from '../trainer/interruptible.ts'
 import { train, trainerParams, type TrainerParams, type TrainResult } from '../trainer/loop.ts'
 import { lorapipeVersion, sha256File, tfjsVersion, weightFiles, type Manifest } from '../trainer/manifest.ts'
+import { changedInputs } from '../trainer/resume-inputs.ts'
 import { planSteps, warmupSteps } from '../trainer/schedule.ts'
 import { buildModel, prepare, useBackend, type ModelSection, type TokenizerSection } from '../trainer/setup.ts'
 
@@ -75,8 +76,9 @@ async function writeFolderAtomic(target: string, write: (dir: string) => Promise
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
 
-function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): LoraModel {
-  const config = loraConfig(
+/** The pipeline's `lora` section as a LoraConfig (also used by the preflight to check targets). */
+export function loraConfigOf(l: LoraSection): LoraConfig {
+  return loraConfig(
     {
       targetModules: typeof l.target_modules === 'string' ? l.target_modules : [...l.target_modules],
       ...(l.r !== undefined ? { r: l.r } : {}),
@@ -92,7 +94,10 @@ function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): Lo
     },
     'lora',
   )
-  return injectLora(model, config, { seed: deriveSeed(seed, LORA_INIT_STREAM) })
+}
+
+function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): LoraModel {
+  return injectLora(model, loraConfigOf(l), { seed: deriveSeed(seed, LORA_INIT_STREAM) })
 }
 
 export async function runFinetune(params: FinetuneParams, ctx: StageContext, signal: AbortSignal = ctx.signal): Promise<FinetuneOutputs> {
@@ -127,6 +132,8 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
     const manifestFile = join(ctx.dir, 'manifest.json')
     const resumeStep = listCheckpoints(join(ctx.dir, 'checkpoints')).at(-1)?.step
     const previous: Manifest | undefined = resumeStep !== undefined && existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined
+    const changed = previous ? await changedInputs(previous) : []
+    if (changed.length > 0) throw new FinetuneError({ message: `cannot resume: ${changed.join('; ')}. A resumed run trains on the data and model it started with: put the files back as they were, or start a new run with --out <new folder>` })
     const manifest: Manifest = previous
       ? { ...previous, resumed: [...(previous.resumed ?? []), { time: new Date().toISOString(), fromStep: resumeStep! }] }
       : {
@@ -176,7 +183,9 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
     let modelDir: string | null = null
     if (lora) {
       adapterDir = join(ctx.dir, 'adapter')
-      const base = params.model.id ?? p.resolvedModel.dir ?? null
+      // What was actually loaded, so PEFT's AutoPeftModel (and `lorapipe predict --adapter`) load
+      // the same base: the folder when `model.path` is given (it wins over `id`), else the hub id.
+      const base = params.model.path !== undefined ? p.resolvedModel.dir ?? null : params.model.id ?? p.resolvedModel.dir ?? null
       await writeFolderAtomic(adapterDir, (d) => saveAdapter(lora, d, { baseModelNameOrPath: base }))
     } else {
       modelDir = join(ctx.dir, 'model')
