@@ -15,6 +15,9 @@ import { num } from '../output/format.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, type SweepStart } from '../sweep/folder.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
+import { parseQueueUrl, QueueUrlError, type QueueConnection } from '../queue/connection.ts'
+import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
+import { sweepStatusCommand } from '../queue/status.ts'
 import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
 
@@ -29,10 +32,32 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean' },
+      queue: { type: 'string' },
+      retries: { type: 'string' },
     },
     'sweep',
   )
   if (values.help) return (process.stdout.write(sweepHelp), EXIT.ok)
+  // Distributed: trials go to workers through a BullMQ queue on Redis (packages/cli/src/queue).
+  let connection: QueueConnection | undefined
+  if (values.queue !== undefined) {
+    try {
+      connection = parseQueueUrl(values.queue)
+    } catch (e) {
+      if (e instanceof QueueUrlError) throw new UsageError(`--queue: ${e.message}`)
+      throw e
+    }
+  }
+  if (positionals[0] === 'status' && values.resume === undefined) {
+    if (!connection) throw new UsageError('`lorapipe sweep status` needs --queue redis://host:6379: the Redis that the sweeps and workers use')
+    return sweepStatusCommand(connection, { json: values.json === true })
+  }
+  let retries = 2
+  if (values.retries !== undefined) {
+    if (!connection) throw new UsageError('--retries applies to trials on a queue; add --queue URL')
+    retries = Number(values.retries)
+    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${values.retries}`)
+  }
   let concurrency: number | undefined
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency)
@@ -88,7 +113,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const ui = !values.json && !values.quiet && (await import('../ui/select.ts')).wantsInk(process.stdout, process.env) ? await inkUi(values.verbose) : undefined
   sinks.push(values.json ? (e: SweepEvent) => process.stdout.write(JSON.stringify(e) + '\n') : ui ? ui.sink : sweepPlainSink({ quiet: values.quiet, verbose: values.verbose }))
 
-  const program = runSweep(sweepPlan(sweep, dir, conc, sinks)).pipe(Effect.provide(localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
+  const queued: QueuedSweep | undefined = connection ? queuedSweep(connection, sweep.name, dir, retries) : undefined
+  const program = runSweep(sweepPlan(sweep, dir, conc, sinks)).pipe(Effect.provide(queued ? queued.layer : localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
   const fiber = Effect.runFork(program)
 
   let signals = 0
@@ -118,12 +144,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    await queued?.ended(result !== undefined && result.status !== 'interrupted').catch(() => undefined)
     const report = await writeReportIfAvailable(dir)
     await ui?.close()
     if (!values.json && !values.quiet) {
       if (result) process.stdout.write(summaryText(result, sweep))
       if (report) process.stdout.write(`report: ${report}\n`)
-      if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}\n`)
+      if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}` : ''}\n`)
     }
   }
   return code
