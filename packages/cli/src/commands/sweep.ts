@@ -147,9 +147,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     await queued?.ended(result !== undefined && result.status !== 'interrupted').catch(() => undefined)
     const report = await writeReportIfAvailable(dir)
     await ui?.close()
-    if (!values.json && !values.quiet) {
+    // The leaderboard and what to do next, also with --quiet; --json prints only events.
+    if (!values.json) {
       if (result) process.stdout.write(summaryText(result, sweep))
-      if (report) process.stdout.write(`report: ${report}\n`)
+      if (report && !values.quiet) process.stdout.write(`report: ${report}\n`)
       if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}` : ''}\n`)
     }
   }
