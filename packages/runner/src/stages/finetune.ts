@@ -20,7 +20,6 @@ import { interruptible } from '../trainer/interruptible.ts'
 import { train, trainerParams, type TrainerParams, type TrainResult } from '../trainer/loop.ts'
 import { lorapipeVersion, sha256File, tfjsVersion, weightFiles, type Manifest } from '../trainer/manifest.ts'
 import { changedInputs } from '../trainer/resume-inputs.ts'
-import { changedInputs } from '../trainer/resume-inputs.ts'
 import { planSteps, warmupSteps } from '../trainer/schedule.ts'
 import { buildModel, prepare, useBackend, type ModelSection, type TokenizerSection } from '../trainer/setup.ts'
 
@@ -133,8 +132,6 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
     const manifestFile = join(ctx.dir, 'manifest.json')
     const resumeStep = listCheckpoints(join(ctx.dir, 'checkpoints')).at(-1)?.step
     const previous: Manifest | undefined = resumeStep !== undefined && existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined
-    const changed = previous ? await changedInputs(previous) : []
-    if (changed.length > 0) throw new FinetuneError({ message: `cannot resume: ${changed.join('; ')}. A resumed run trains on the data and model it started with: put the files back as they were, or start a new run with --out <new folder>` })
     const changed = previous ? await changedInputs(previous) : []
     if (changed.length > 0) throw new FinetuneError({ message: `cannot resume: ${changed.join('; ')}. A resumed run trains on the data and model it started with: put the files back as they were, or start a new run with --out <new folder>` })
     const manifest: Manifest = previous
