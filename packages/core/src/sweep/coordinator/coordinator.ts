@@ -262,6 +262,10 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, Tri
         const t = state.trials.get(n)
         if (!t || t.state !== 'running') return
         if (event._tag === 'Progress') t.step = Math.max(t.step, event.step)
+        const r = running.get(n)
+        // Once pruned, a trial's evaluations before it stops do not count: its record stays the same
+        // however quickly it obeys.
+        if (r?.pruned !== undefined) return
         const hit = objectiveIn(objective, event)
         if (!hit || !Number.isFinite(hit.value)) return
         const key = `${hit.stage}@${hit.step}`
@@ -270,8 +274,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, Tri
         const evaluation = t.intermediate.size + 1
         record({ type: 'metrics', time: now(), trial: n, key, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
         publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
-        const r = running.get(n)
-        if (plan.pruner && r && r.pruned === undefined && plan.pruner.shouldPrune(viewOf(t), evaluation, history(state), goal)) {
+        if (plan.pruner && r && plan.pruner.shouldPrune(viewOf(t), evaluation, history(state), goal)) {
           r.pruned = `pruned at evaluation ${evaluation} (step ${hit.step}) by ${plan.pruner.name}: ${plan.metric.name} ${hit.value}`
           yield* Fiber.interruptFork(r.fiber)
         }
