@@ -5,6 +5,7 @@ import { loadPretrained } from '../models/index.ts'
 import { ModelError } from '../models/error.ts'
 import { loadAdapter } from '../lora/index.ts'
 import { loadTokenizer } from '../tokenizer/index.ts'
+import { lengthOrder } from '../trainer/evaluate.ts'
 
 export interface Prediction {
   readonly text: string
@@ -39,10 +40,13 @@ export class Predictor {
   }
 
   predict(texts: readonly string[]): Prediction[] {
-    const out: Prediction[] = []
+    const out = new Array<Prediction>(texts.length)
+    // Batches of texts of similar length (little padding); results go back in the texts' order.
+    const encoded = this.tokenizer.encodeAll(texts)
+    const order = lengthOrder(encoded)
     for (let i = 0; i < texts.length; i += this.batchSize) {
-      const chunk = texts.slice(i, i + this.batchSize)
-      const b = this.tokenizer.encodeBatch(chunk)
+      const idx = order.subarray(i, i + this.batchSize)
+      const b = this.tokenizer.collate(encoded, idx)
       const logits = tf.tidy(() => {
         const ids = tf.tensor2d(b.inputIds, [b.batchSize, b.seqLen], 'int32')
         const mask = tf.tensor2d(b.attentionMask, [b.batchSize, b.seqLen], 'int32')
@@ -52,16 +56,17 @@ export class Predictor {
       const rows = logits.arraySync() as number[][]
       logits.dispose()
       rows.forEach((row, j) => {
+        const t = idx[j]!
         // Loaded weights are finite (the reader refuses others), but a forward pass can still
         // overflow; a NaN row has no label, and printing `LABEL_-1` would be a lie.
         if (!row.every(Number.isFinite)) {
-          throw new ModelError({ source: 'predict', reason: `the model's logits for text ${i + j + 1} are not finite numbers (${row.join(', ')}); its weights overflow on this input` })
+          throw new ModelError({ source: 'predict', reason: `the model's logits for text ${t + 1} are not finite numbers (${row.join(', ')}); its weights overflow on this input` })
         }
         const max = Math.max(...row)
         const exps = row.map((v) => Math.exp(v - max))
         const sum = exps.reduce((a, c) => a + c, 0)
         const labelId = row.indexOf(max)
-        out.push({ text: chunk[j]!, label: this.labelName(labelId), labelId, logits: row, probabilities: exps.map((e) => e / sum) })
+        out[t] = { text: texts[t]!, label: this.labelName(labelId), labelId, logits: row, probabilities: exps.map((e) => e / sum) }
       })
     }
     return out

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { loadPretrained } from '../../src/models/load.ts'
 import { evaluateSplit, lengthOrder, type Collator } from '../../src/trainer/evaluate.ts'
 import type { Batch, Encoded } from '../../src/tokenizer/tokenizer.ts'
+import { Predictor } from '../../src/predict/predict.ts'
 import { encodeSplit, sentences, tinyTokenizer, useTestBackend, writeTinyModel } from './support.ts'
 
 let dir = ''
@@ -52,5 +53,18 @@ describe('evaluation batched by length', () => {
     assert.equal(lens.at(-1), Math.max(...lengths))
     assert.ok(lens[0]! < Math.max(...lengths), 'the shortest examples are batched together')
     model.dispose()
+  })
+
+  test('predict batches texts by length and returns them in the order given, as one at a time', async () => {
+    const folder = await writeTinyModel(join(dir, 'predict-model'), 4)
+    const texts = sentences(11, 9).map((r) => r.sentence)
+    texts.splice(3, 0, 'good', 'the movie was really quite good and the acting was fine and the story was fun')
+    const batched = (await Predictor.load(folder, { batchSize: 4 })).predict(texts)
+    const single = (await Predictor.load(folder, { batchSize: 1 })).predict(texts)
+    assert.deepEqual(batched.map((p) => p.text), texts)
+    batched.forEach((p, i) => {
+      assert.equal(p.labelId, single[i]!.labelId, `text ${i}`)
+      p.logits.forEach((v, k) => assert.ok(Math.abs(v - single[i]!.logits[k]!) < 1e-5, `text ${i} logit ${k}: ${v} vs ${single[i]!.logits[k]}`))
+    })
   })
 })
