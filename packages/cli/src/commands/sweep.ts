@@ -13,7 +13,7 @@ import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { num } from '../output/format.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
-import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, type SweepStart } from '../sweep/folder.ts'
+import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
 import { parseQueueUrl, QueueUrlError, type QueueConnection } from '../queue/connection.ts'
 import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
@@ -145,7 +145,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await queued?.ended(result !== undefined && result.status !== 'interrupted').catch(() => undefined)
-    const report = await writeReportIfAvailable(dir)
+    const report = await writeSweepReportIfAvailable(dir)
     await ui?.close()
     // The leaderboard and what to do next, also with --quiet; --json prints only events.
     if (!values.json) {
@@ -183,17 +183,6 @@ async function inkUi(verbose: boolean | undefined): Promise<SweepUi | undefined>
     const m = (await import('../ui/sweep-sink.tsx')) as { inkSweepUi?: (o: { verbose?: boolean }) => SweepUi }
     return m.inkSweepUi?.({ ...(verbose ? { verbose } : {}) })
   } catch {
-    return undefined
-  }
-}
-
-/** The sweep's report.html, written by the report module when it offers `writeSweepReport`. */
-async function writeReportIfAvailable(dir: string): Promise<string | undefined> {
-  try {
-    const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
-    return m.writeSweepReport?.(dir)
-  } catch (e) {
-    process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
     return undefined
   }
 }

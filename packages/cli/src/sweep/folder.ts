@@ -62,3 +62,14 @@ export function sweepEventsFile(dir: string): SweepEventSink {
   const file = join(dir, SWEEP_EVENTS_FILE)
   return (e) => appendFileSync(file, JSON.stringify(e) + '\n')
 }
+
+/** The sweep's report.html, written by the report module when this installation has it; a failure is a warning. */
+export async function writeSweepReportIfAvailable(dir: string): Promise<string | undefined> {
+  try {
+    const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
+    return m.writeSweepReport?.(dir)
+  } catch (e) {
+    process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
+    return undefined
+  }
+}

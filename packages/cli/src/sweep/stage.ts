@@ -12,7 +12,7 @@ import { runSweep } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { LEADERBOARD_JSON } from '@lorapipe/core/sweep/coordinator/leaderboard.ts'
 import { assignmentText, trialLabel } from '../output/sweep-plain.ts'
 import { num } from '../output/format.ts'
-import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile } from './folder.ts'
+import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable } from './folder.ts'
 import { localExecutorLayer, localTrialRunner } from './local-executor.ts'
 import { sweepPlan } from './plan.ts'
 
@@ -66,7 +66,11 @@ export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.
     const concurrency = params.concurrency ?? sweep.concurrency ?? 1
     if (!resuming) startSweepFolder(dir, sweep, { sweep: sweep.name, file: sweep.file, sha256: fileHash(sweep.file), sets, cwd: process.cwd(), concurrency, startedAt: now() })
     const total = sweep.runCap !== undefined && sweep.gridSize !== undefined ? Math.min(sweep.runCap, sweep.gridSize) : (sweep.runCap ?? sweep.gridSize)
-    const result = yield* runSweep(sweepPlan(sweep, dir, concurrency, [sweepEventsFile(dir), stageSink(ctx, total)])).pipe(Effect.provide(localExecutorLayer({ concurrency })))
+    const result = yield* runSweep(sweepPlan(sweep, dir, concurrency, [sweepEventsFile(dir), stageSink(ctx, total)])).pipe(
+      Effect.provide(localExecutorLayer({ concurrency })),
+      // The sweep's report, also when it was interrupted.
+      Effect.ensuring(Effect.promise(() => writeSweepReportIfAvailable(dir))),
+    )
     if (result.status === 'failed' || result.status === 'interrupted') return yield* Effect.fail(new Error(`the sweep ${result.status}: ${result.reason}`))
     if (!result.best || !result.bestFile) return yield* Effect.fail(new Error(`the sweep ended without a best trial whose pipeline validates: ${result.reason}`))
 
