@@ -73,15 +73,24 @@ function readJson<T>(file: string): T | undefined {
 }
 
 export function readEvents(file: string): { events: RunEvent[]; badLines: number } {
+  return readTaggedLines<RunEvent>(file, () => true)
+}
+
+/**
+ * The JSON objects with a `_tag` in a JSON-lines file, those `keep` accepts; lines that are not
+ * such objects (a process killed mid-write leaves half a line) are counted, not fatal.
+ */
+export function readTaggedLines<T extends { readonly _tag: string }>(file: string, keep: (tag: string) => boolean): { events: T[]; badLines: number } {
   if (!existsSync(file)) return { events: [], badLines: 0 }
-  const events: RunEvent[] = []
+  const events: T[] = []
   let badLines = 0
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line.trim() === '') continue
     try {
-      const e = JSON.parse(line) as RunEvent
-      if (typeof e === 'object' && e !== null && typeof e._tag === 'string') events.push(e)
-      else badLines++
+      const e = JSON.parse(line) as T
+      if (typeof e === 'object' && e !== null && typeof e._tag === 'string') {
+        if (keep(e._tag)) events.push(e)
+      } else badLines++
     } catch {
       badLines++
     }

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Assignment, Goal, SweepEvent, SweepStatus, TrialState } from '@lorapipe/core'
-import { ReportError } from './run-data.ts'
+import { readTaggedLines, ReportError } from './run-data.ts'
 
 export interface TrialReport {
   readonly number: number
@@ -43,23 +43,11 @@ export interface SweepReport {
   readonly badLines: number
 }
 
-const SWEEP_TAGS = new Set(['SweepStarted', 'TrialStarted', 'TrialEvent', 'TrialMetrics', 'TrialFinished', 'SweepLog', 'SweepFinished'])
+const SWEEP_TAGS = new Set(['SweepStarted', 'TrialStarted', 'TrialMetrics', 'TrialFinished', 'SweepLog', 'SweepFinished'])
 
-/** Reads sweep events; lines that are not JSON (a sweep killed mid-write) are counted, not fatal. */
+/** Reads sweep events (the trials' wrapped run events are left out: each trial folder has its own). */
 export function readSweepEvents(file: string): { events: SweepEvent[]; badLines: number } {
-  if (!existsSync(file)) return { events: [], badLines: 0 }
-  const events: SweepEvent[] = []
-  let badLines = 0
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.trim() === '') continue
-    try {
-      const e = JSON.parse(line) as SweepEvent
-      if (e && typeof e === 'object' && SWEEP_TAGS.has(e._tag)) events.push(e)
-    } catch {
-      badLines++
-    }
-  }
-  return { events, badLines }
+  return readTaggedLines<SweepEvent>(file, (tag) => SWEEP_TAGS.has(tag))
 }
 
 /** Whether a folder holds a sweep (its events start with `SweepStarted`) rather than a run. */

@@ -7,7 +7,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react'
 import { Box, Static, Text, useStdout } from 'ink'
 import { bytes, duration, num } from '../output/format.ts'
 import { evalColumns, metricOf, timing, type DownloadView, type EvalRow, type Message, type StageStatus, type StageView, type UiState } from './state.ts'
-import type { UiStore } from './store.ts'
+import type { Store, UiStore } from './store.ts'
 import { bar, clock, fit, padEnd, padStart, rate, sparkline } from './text.ts'
 
 /** Widest the UI grows, however wide the terminal. */
@@ -279,16 +279,25 @@ export interface LiveAppProps {
   readonly now?: () => number
 }
 
-/** The live app: follows the store, the terminal's width, and ticks once a second for elapsed times. */
-export function LiveApp({ store, color, reportPath, width, now = Date.now }: LiveAppProps) {
+/**
+ * What a live app needs: the store's state, the terminal's width, and a re-render once a second
+ * while `running`, for elapsed times and ETAs.
+ */
+export function useLive<S>(store: Store<S, never>, running: (s: S) => boolean): { state: S; columns: number } {
   const state = useSyncExternalStore(store.subscribe, store.get)
   const columns = useColumns()
   const [, tick] = useState(0)
-  const running = state.finished === undefined
+  const live = running(state)
   useEffect(() => {
-    if (!running) return
+    if (!live) return
     const t = setInterval(() => tick((n) => n + 1), 1000)
     return () => clearInterval(t)
-  }, [running])
+  }, [live])
+  return { state, columns }
+}
+
+/** The live app: follows the store, the terminal's width, and ticks once a second for elapsed times. */
+export function LiveApp({ store, color, reportPath, width, now = Date.now }: LiveAppProps) {
+  const { state, columns } = useLive(store, (s) => s.finished === undefined)
   return <RunView state={state} now={now()} width={width ?? columns} color={color} reportPath={reportPath} />
 }

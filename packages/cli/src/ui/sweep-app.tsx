@@ -3,11 +3,10 @@
 // row highlighted), and below it each running trial's panel exactly as `lorapipe run` draws a
 // running stage. At the end a summary with the leaderboard's top rows and how to run the winner.
 import { join } from 'node:path'
-import { useEffect, useState, useSyncExternalStore } from 'react'
 import { Box, Static } from 'ink'
 import { duration, num } from '../output/format.ts'
 import { paramTitles, paramValue as cell } from '../output/parameters.ts'
-import { C, RunningStage, useColumns, type Look } from './app.tsx'
+import { C, RunningStage, useLive, type Look } from './app.tsx'
 import { better, counts, sweepEta, type SweepMessage, type SweepUiState, type TrialRow } from './sweep-state.ts'
 import type { SweepStore } from './sweep-store.ts'
 import { bar, clock, fit, padEnd, padStart } from './text.ts'
@@ -171,15 +170,6 @@ export interface LiveSweepAppProps {
 
 /** The live app: follows the store and the terminal's width, and ticks once a second. */
 export function LiveSweepApp({ store, color, width, now = Date.now }: LiveSweepAppProps) {
-  const state = useSyncExternalStore(store.subscribe, store.get)
-  const columns = useColumns()
-  const [, tick] = useState(0)
-  const running = state.finished === undefined
-  useEffect(() => {
-    if (!running) return
-    const t = setInterval(() => tick((n) => n + 1), 1000)
-    return () => clearInterval(t)
-  }, [running])
+  const { state, columns } = useLive(store, (s) => s.finished === undefined)
   return <SweepView state={state} now={now()} width={width ?? columns} color={color} />
 }
-
