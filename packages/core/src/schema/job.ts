@@ -157,7 +157,12 @@ export const trainerSchema: JSONSchema = {
     eval_every: { type: 'integer', minimum: 1, description: 'Evaluate every N optimizer steps (and at the end).' },
     log_every: { type: 'integer', minimum: 1, default: 50, description: 'Log training loss every N optimizer steps.' },
     save_every: { type: 'integer', minimum: 1, description: 'Write a checkpoint every N optimizer steps.' },
-    save_total_limit: { type: 'integer', minimum: 1, description: 'Keep at most N checkpoints (the best is always kept).' },
+    save_total_limit: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      default: 1,
+      description: 'Keep the newest N checkpoints, and the best one (by metric_for_best_model) besides; the default keeps the latest and the best. `null` keeps every checkpoint (transformers\' default).',
+    },
     metric_for_best_model: {
       enum: ['loss', 'accuracy', 'f1', 'eval_loss', 'eval_accuracy', 'eval_f1'],
       default: 'loss',

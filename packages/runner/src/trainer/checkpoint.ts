@@ -189,14 +189,3 @@ function setAside(root: string, c: { step: number; dir: string }): string {
   renameSync(c.dir, aside)
   return aside
 }
-
-/**
- * Applies save_total_limit: keeps the newest `limit` checkpoints, and always the ones in `keep`
- * (the best), as transformers' rotation does.
- */
-export function pruneCheckpoints(root: string, limit: number | undefined, keep: ReadonlySet<number>): void {
-  if (limit === undefined) return
-  const all = listCheckpoints(root)
-  const newest = new Set(all.slice(Math.max(0, all.length - limit)).map((c) => c.step))
-  for (const c of all) if (!newest.has(c.step) && !keep.has(c.step)) rmSync(c.dir, { recursive: true, force: true })
-}

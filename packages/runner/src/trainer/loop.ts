@@ -19,7 +19,6 @@ import { AdamW, noDecayNames } from './adamw.ts'
 import { epochBatches, dropoutSeed } from './batches.ts'
 import {
   listCheckpoints,
-  pruneCheckpoints,
   readCheckpoint,
   removeIncompleteCheckpoints,
   resumableCheckpoint,
@@ -27,6 +26,7 @@ import {
   type TrainerState,
 } from './checkpoint.ts'
 import { batchTensors, evaluateSplit, type Collator, type EncodedSplit } from './evaluate.ts'
+import { retainCheckpoints } from './retention.ts'
 import { bestMetricName, isBetter, isImprovement } from './metrics.ts'
 import { LrSchedule, planSteps, warmupSteps, type ScheduleName, type StepPlan } from './schedule.ts'
 
@@ -49,7 +49,8 @@ export interface TrainerParams {
   readonly eval_every?: number
   readonly log_every: number
   readonly save_every?: number
-  readonly save_total_limit?: number
+  /** Newest checkpoints kept besides the best (default 1); null keeps all. */
+  readonly save_total_limit?: number | null
   readonly metric_for_best_model: string
   readonly load_best_model_at_end: boolean
   readonly early_stopping?: { readonly patience: number; readonly threshold?: number }
@@ -225,7 +226,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       if (!ckRoot) return
       lastCheckpoint = writeCheckpoint(ckRoot, { state, weights: readWeights(params), optimizer: optimizer.state() }, shapes)
       checkpointDirs.set(state.step, lastCheckpoint)
-      pruneCheckpoints(ckRoot, t.save_total_limit, new Set(state.best ? [state.best.step] : []))
+      retainCheckpoints(ckRoot, t.save_total_limit, state.best?.step)
     }
 
     const epochFloat = () => state.epoch + state.batch / plan.batchesPerEpoch

@@ -1,0 +1,68 @@
+// Checkpoints kept on disk: by default the latest and the best (as transformers' save_total_limit
+// with load_best_model_at_end); `save_total_limit: N` keeps the newest N and the best; null keeps all.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseModelConfig } from '../../src/models/config.ts'
+import { createRandomModel } from '../../src/models/load.ts'
+import { injectLora } from '../../src/lora/inject.ts'
+import { loraConfig } from '../../src/lora/config.ts'
+import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
+import { train, trainerParams, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
+import { listCheckpoints } from '../../src/trainer/checkpoint.ts'
+import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
+import { TINY_CONFIG, encodeSplit, sentences, tinyTokenizer, useTestBackend, writeTinyModel } from './support.ts'
+
+let dir = ''
+let tok: TextTokenizer
+let trainSplit: EncodedSplit
+let evalSplit: EncodedSplit
+before(async () => {
+  await useTestBackend()
+  dir = mkdtempSync(join(tmpdir(), 'retention-'))
+  tok = tinyTokenizer(await writeTinyModel(join(dir, 'model')))
+  trainSplit = encodeSplit(tok, sentences(48, 1))
+  evalSplit = encodeSplit(tok, sentences(16, 2))
+})
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+/** 12 steps, evaluated (and so checkpointed) every 3; what exists after each step, and at the end. */
+async function run(name: string, t: Partial<TrainerParams>): Promise<{ r: TrainResult; seen: Set<number>; kept: number[] }> {
+  const model = createRandomModel(parseModelConfig(TINY_CONFIG), { seed: 1 })
+  injectLora(model, loraConfig({ r: 4, loraAlpha: 8, targetModules: ['q_lin', 'v_lin'] }), { seed: 3 })
+  const out = join(dir, name)
+  const seen = new Set<number>()
+  const r = await train({
+    model,
+    train: trainSplit,
+    eval: evalSplit,
+    collator: tok,
+    trainer: trainerParams({ batch_size: 4, eval_batch_size: 16, learning_rate: 5e-2, max_steps: 12, eval_every: 3, log_every: 3, ...t }),
+    seed: 42,
+    dir: out,
+    afterStep: () => listCheckpoints(join(out, 'checkpoints')).forEach((c) => seen.add(c.step)),
+  })
+  model.dispose()
+  return { r, seen, kept: listCheckpoints(join(out, 'checkpoints')).map((c) => c.step) }
+}
+
+describe('checkpoint retention', () => {
+  test('by default a checkpoint is written at every evaluation and only the latest and the best are kept', async () => {
+    const { r, seen, kept } = await run('default', {})
+    assert.deepEqual([...seen].sort((a, b) => a - b), [3, 6, 9, 12])
+    assert.ok(r.best, 'an eval split gives a best checkpoint')
+    assert.deepEqual(kept, [...new Set([r.best!.step, 12])].sort((a, b) => a - b))
+  })
+
+  test('save_total_limit: N keeps the newest N and the best besides', async () => {
+    const { r, kept } = await run('two', { save_total_limit: 2 })
+    assert.deepEqual(kept, [...new Set([r.best!.step, 9, 12])].sort((a, b) => a - b))
+  })
+
+  test('save_total_limit: null keeps every checkpoint', async () => {
+    const { kept } = await run('all', { save_total_limit: null })
+    assert.deepEqual(kept, [3, 6, 9, 12])
+  })
+})
