@@ -29,8 +29,9 @@ let reference: { result: TrainResult; weights: Map<string, Float32Array> }
 /** A run interrupted after step 7, with checkpoints step-3 and step-6 (copied for each case). */
 let interrupted = ''
 
-// 96 examples in batches of 8 with accumulation 2: 12 batches, 6 steps per epoch; 9 steps in all.
-const T: Partial<TrainerParams> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, max_steps: 9, gradient_accumulation_steps: 2, save_every: 3, eval_every: 3, log_every: 1 }
+// 96 examples in batches of 8 with accumulation 2: 12 batches, 6 steps per epoch; 9 steps in all;
+// every checkpoint kept (save_total_limit null), so there is one to fall back to.
+const T: Partial<TrainerParams> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, max_steps: 9, gradient_accumulation_steps: 2, save_every: 3, eval_every: 3, log_every: 1, save_total_limit: null }
 
 function model(): SequenceClassifier {
   const m = createRandomModel(parseModelConfig(TINY_CONFIG), { seed: 1 })
