@@ -1,5 +1,5 @@
 // The `lorapipe` command: dispatches to a command and turns its result into the exit code.
-import { UsageError } from './args.ts'
+import { finalExitCode, guardOutput, reportFailure } from './errors.ts'
 import { mainHelp, VERSION } from './commands/help.ts'
 import { EXIT } from './exit-codes.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
@@ -31,14 +31,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest)
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n`)
-      return EXIT.badInput
-    }
-    throw e
+    // Usage errors, file-system errors and tagged errors alike: one message, no stack trace.
+    return reportFailure(e)
   }
 }
 
+guardOutput()
 const code = await main(process.argv.slice(2))
-// Let stdout drain before exiting (pipes are asynchronous in Node).
-process.stdout.write('', () => process.exit(code))
+// Let stdout drain before exiting (pipes are asynchronous in Node); output that could not be
+// written makes the command fail.
+process.stdout.write('', (err) => process.exit(finalExitCode(code, err)))

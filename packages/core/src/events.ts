@@ -3,6 +3,7 @@
 import * as Context from 'effect/Context'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
+import { redactDeep } from './text/redact.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -49,7 +50,9 @@ export function eventsLayer(sinks: readonly EventSink[]): Layer.Layer<Events> {
   return Layer.succeed(Events, {
     publish: (event) =>
       Effect.sync(() => {
-        for (const sink of sinks) sink(event)
+        // Every event leaves through here (events.jsonl, the terminal, --json): secrets do not.
+        const safe = redactDeep(event)
+        for (const sink of sinks) sink(safe)
       }),
   })
 }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
@@ -18,6 +17,7 @@ import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
 import { preflight } from './preflight.ts'
+import { makeFolder } from '@lorapipe/core/fs/make-folder.ts'
 
 /** Bad input found before anything runs: the message and the fix, exit 2. */
 function refuse(message: string, hint?: string): number {
@@ -95,7 +95,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   // The run folder is locked for the whole run: a second run (or resume) in it is refused.
   try {
-    mkdirSync(runDir, { recursive: true })
+    makeFolder(runDir)
   } catch (e) {
     return refuse(`cannot create the run folder ${runDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'choose a folder you can write to with --out')
   }

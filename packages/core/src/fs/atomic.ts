@@ -3,10 +3,12 @@
 // A rename replaces whatever directory entry is at the target, a device node or a FIFO included,
 // so the writer first looks at what is there and refuses anything that is not a regular file.
 // A symbolic link is followed: the file it points to is replaced and the link stays.
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs'
+import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import * as Data from 'effect/Data'
+import { makeFolder } from './make-folder.ts'
+import { redact } from '../text/redact.ts'
 
 /** The target of a write is something lorapipe must not replace (a folder, a device, a FIFO, a socket). */
 export class NotARegularFile extends Data.TaggedError('NotARegularFile')<{
@@ -85,10 +87,11 @@ export function writeFileSynced(file: string, data: string | Uint8Array): void {
 /** Writes `target` whole or not at all. Throws NotARegularFile rather than replace anything but a regular file. */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   const file = writableTarget(target)
-  mkdirSync(dirname(file), { recursive: true })
+  makeFolder(dirname(file))
   const tmp = tempPathFor(file)
   try {
-    writeFileSynced(tmp, data)
+    // Text files (config.resolved.yaml, manifests, reports) never hold a secret: see redact.ts.
+    writeFileSynced(tmp, typeof data === 'string' ? redact(data) : data)
     // Looked at again just before the rename: something may have appeared while we wrote.
     writableTarget(file)
     renameSync(tmp, file)

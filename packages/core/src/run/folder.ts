@@ -2,12 +2,13 @@
 // complete exactly when its `stage.json` exists (written atomically, last), so a killed run never
 // leaves a stage that looks finished.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import type { ValidatedPipeline } from '../pipeline/types.ts'
 import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.ts'
 import { RUN_LOCK } from './lock.ts'
+import { makeFolder } from '../fs/make-folder.ts'
 
 export function timestamp(d = new Date()): string {
   return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-')
@@ -76,7 +77,7 @@ export function stageCode(p: ValidatedPipeline): StageCode[] {
 
 /** Writes the resolved config and run.json of a new run. On resume neither is rewritten (see noteResume). */
 export function prepareRunDir(p: ValidatedPipeline, runDir: string, sets: readonly string[]): void {
-  mkdirSync(runDir, { recursive: true })
+  makeFolder(runDir)
   writeFileAtomic(join(runDir, RESOLVED_CONFIG), `# ${p.name}: resolved from ${p.file}${sets.length ? ` with ${sets.map((s) => `--set ${s}`).join(' ')}` : ''}\n` + stringify(p.resolved))
   const rec: RunRecord = { pipeline: p.name, file: p.file, dir: p.dir, sets, cwd: process.cwd(), startedAt: new Date().toISOString(), code: stageCode(p) }
   writeJsonAtomic(join(runDir, RUN_RECORD), rec)

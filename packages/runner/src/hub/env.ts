@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as Redacted from 'effect/Redacted'
+import { addSecret } from '@lorapipe/core/text/redact.ts'
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co'
 export const DEFAULT_REVISION = 'main'
@@ -68,6 +69,7 @@ export function resolveHubEnv(overrides: HubEnvOverrides = {}, env: NodeJS.Proce
       cleanToken(env.HF_TOKEN) ??
       cleanToken(env.HUGGING_FACE_HUB_TOKEN) ??
       readTokenFile(expandHome(env.HF_TOKEN_PATH ?? join(hfHome, 'token')))
+  addSecret(token) // from the token file too: redacted from every message from now on
   const offline = overrides.offline ?? (isTrue(env.HF_HUB_OFFLINE) || isTrue(env.TRANSFORMERS_OFFLINE))
   return { endpoint, hfHome, cacheDir, token: token === undefined ? undefined : Redacted.make(token), offline }
 }
