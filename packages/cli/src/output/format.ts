@@ -13,9 +13,25 @@ export function num(x: number, digits = 4): string {
   return x.toFixed(digits)
 }
 
+/** A learning rate, always in one form (`1.60e-4`, `2.00e-3`; `0` at the end of a decay), so values read alike everywhere. */
+export function learningRate(x: number): string {
+  return x === 0 ? '0' : Number.isFinite(x) ? x.toExponential(2) : String(x)
+}
+
 export function bytes(n: number): string {
   const u = ['B', 'kB', 'MB', 'GB', 'TB']
   let i = 0
   while (n >= 1000 && i < u.length - 1) (n /= 1000), i++
   return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`
+}
+
+/**
+ * `x` without the float noise of arithmetic on multiples of `unit` (0.1 + 0.2 -> 0.3), for every
+ * finite double: `toFixed` takes at most 100 digits, so a unit of 1e-121 (a learning rate of
+ * 1e-120 on a chart) cannot be rounded with it; significant digits relative to `unit` can.
+ */
+export function roundToUnit(x: number, unit: number): number {
+  if (x === 0 || !Number.isFinite(x) || !Number.isFinite(unit) || unit === 0) return x
+  const digits = Math.floor(Math.log10(Math.abs(x))) - Math.floor(Math.log10(Math.abs(unit))) + 2
+  return Number(x.toPrecision(Math.min(100, Math.max(1, digits))))
 }

@@ -1,7 +1,8 @@
 // Line-oriented progress for non-terminals (CI, pipes): one line per event worth reading, no
 // escape codes, no redraws. Errors and warnings go to stderr.
 import type { EventSink, RunEvent } from '@lorapipe/core'
-import { bytes, duration, num } from './format.ts'
+import { bytes, duration, learningRate, num } from './format.ts'
+import { escapeControl } from '@lorapipe/core/text/control-chars.ts'
 
 export interface PlainOptions {
   readonly quiet?: boolean
@@ -11,8 +12,11 @@ export interface PlainOptions {
 }
 
 export function plainSink(opts: PlainOptions = {}): EventSink {
-  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
-  const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'))
+  // Lines carry text from input (data headers, server messages): control characters are escaped.
+  const toOut = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
+  const toErr = opts.err ?? ((l: string) => process.stderr.write(l + '\n'))
+  const out = (l: string) => toOut(escapeControl(l))
+  const err = (l: string) => toErr(escapeControl(l))
   const info = (l: string) => {
     if (!opts.quiet) out(l)
   }
@@ -36,7 +40,7 @@ export function plainSink(opts: PlainOptions = {}): EventSink {
         return
       case 'TrainLog':
         return info(
-          `${tag}step ${e.step} epoch ${e.epoch.toFixed(2)} loss ${num(e.loss)} lr ${num(e.learningRate)}${e.gradNorm !== undefined ? ` grad_norm ${num(e.gradNorm)}` : ''}${e.samplesPerSecond !== undefined ? ` ${e.samplesPerSecond.toFixed(1)} samples/s` : ''}`,
+          `${tag}step ${e.step} epoch ${e.epoch.toFixed(2)} loss ${num(e.loss)} lr ${learningRate(e.learningRate)}${e.gradNorm !== undefined ? ` grad_norm ${num(e.gradNorm)}` : ''}${e.samplesPerSecond !== undefined ? ` ${e.samplesPerSecond.toFixed(1)} samples/s` : ''}`,
         )
       case 'EvalMetrics':
         return info(`${tag}eval step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`).join(' ')}${e.best ? ' (best)' : ''}`)

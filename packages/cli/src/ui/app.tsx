@@ -1,14 +1,15 @@
 // The terminal UI of `lorapipe run`: messages printed once above a live area (Ink's <Static>),
 // the stage graph, a panel per running stage (progress, rates, learning rate, loss sparkline,
 // evaluations), downloads, and the summary that stays on screen at the end. Everything is drawn
-// from `UiState` (see state.ts); lines are cut to the terminal width rather than wrapped.
+// from `UiState` (see state.ts); lines are cut to the terminal width rather than wrapped, except
+// one-line messages (the backend and why), which wrap so they can be read whole.
 import { relative } from 'node:path'
 import { useEffect, useState, useSyncExternalStore } from 'react'
 import { Box, Static, Text, useStdout } from 'ink'
-import { bytes, duration, num } from '../output/format.ts'
+import { bytes, duration, learningRate, num } from '../output/format.ts'
 import { evalColumns, metricOf, timing, type DownloadView, type EvalRow, type Message, type StageStatus, type StageView, type UiState } from './state.ts'
 import type { Store, UiStore } from './store.ts'
-import { bar, clock, fit, padEnd, padStart, rate, sparkline } from './text.ts'
+import { bar, clock, fit, padEnd, padStart, rate, sparkline, wrap } from './text.ts'
 
 /** Widest the UI grows, however wide the terminal. */
 const MAX_WIDTH = 100
@@ -35,13 +36,16 @@ export function C(props: { look: Look; color?: string; bold?: boolean; dim?: boo
 function MessageLine({ m, look }: { m: Message; look: Look }) {
   const prefix = m.level === 'error' ? '✖ error' : m.level === 'warn' ? '⚠ warning' : m.level === 'debug' ? '· debug' : '·'
   const color = m.level === 'error' ? 'red' : m.level === 'warn' ? 'yellow' : 'gray'
-  // Multi-line messages (tables from `compare`) keep their lines; each line is cut to the width.
+  // Multi-line messages (tables from `compare`) keep their lines, cut to the width so a table
+  // stays a table; a one-line message (the backend and why it was chosen) wraps, to be read whole.
   const lines = m.text.split('\n').filter((l, i, a) => l.length > 0 || i < a.length - 1)
+  const first = `${prefix} ${m.stage ? `[${m.stage}] ` : ''}${lines[0] ?? ''}`
+  const shown = lines.length === 1 ? wrap(first, look.width, '    ') : [fit(first, look.width), ...lines.slice(1).map((l) => fit(`  ${l}`, look.width))]
   return (
     <Box flexDirection="column">
-      {lines.map((l, i) => (
-        <C key={i} look={look} color={i === 0 ? color : undefined}>
-          {fit(i === 0 ? `${prefix} ${m.stage ? `[${m.stage}] ` : ''}${l}` : `  ${l}`, look.width)}
+      {shown.map((l, i) => (
+        <C key={i} look={look} color={i === 0 || lines.length === 1 ? color : undefined}>
+          {l}
         </C>
       ))}
     </Box>
@@ -56,11 +60,13 @@ function stageTime(v: StageView, now: number): string {
 
 /** A module stage by its file name (`../stages/x.ts` -> `x.ts`), a built-in by its name. */
 const usesName = (uses: string) => uses.split('/').at(-1) ?? uses
+/** What a stage row says it uses: nothing when that is its id (`finetune finetune` says it twice). */
+const usesLabel = (v: StageView) => (usesName(v.uses) === v.id ? '' : usesName(v.uses))
 
 function StageGraph({ state, now, look }: { state: UiState; now: number; look: Look }) {
   const idW = Math.min(18, Math.max(5, ...state.stages.map((s) => s.id.length)))
-  const usesW = Math.min(22, Math.max(4, ...state.stages.map((s) => usesName(s.uses).length)))
-  const showUses = look.width >= 70
+  const usesW = Math.min(22, Math.max(0, ...state.stages.map((s) => usesLabel(s).length)))
+  const showUses = look.width >= 70 && usesW > 0
   return (
     <Box flexDirection="column">
       {state.stages.map((v) => {
@@ -72,7 +78,7 @@ function StageGraph({ state, now, look }: { state: UiState; now: number; look: L
               : v.status === 'failed'
                 ? `failed: ${(v.detail ?? '').split('\n')[0]}`
                 : v.status
-        const head = `${ICON[v.status]} ${padEnd(v.id, idW)} ${showUses ? padEnd(usesName(v.uses), usesW) + ' ' : ''}${padStart(stageTime(v, now), 7)}  `
+        const head = `${ICON[v.status]} ${padEnd(v.id, idW)} ${showUses ? padEnd(usesLabel(v), usesW) + ' ' : ''}${padStart(stageTime(v, now), 7)}  `
         return (
           <Box key={v.id}>
             <C look={look} color={COLOR[v.status]}>
@@ -88,6 +94,24 @@ function StageGraph({ state, now, look }: { state: UiState; now: number; look: L
   )
 }
 
+/** Column headers short enough to keep a gap: `runtime_s` and `samples_per_s` would touch their neighbours. */
+const LABEL: Record<string, string> = { runtime_s: 'time (s)', samples_per_s: 'samples/s' }
+const label = (c: string) => LABEL[c] ?? c
+/** Every column is at least two characters wider than its header, so headers never run together. */
+const colWidth = (c: string) => Math.max(10, label(c).length + 2)
+const cellsLine = (cols: readonly string[], cells: readonly string[]) => cells.map((x, i) => padStart(x, colWidth(cols[i]!))).join('')
+/** As many columns as fit in `room` characters. */
+const fitting = (cols: readonly string[], room: number) => {
+  const out: string[] = []
+  let used = 0
+  for (const c of cols) {
+    if (used + colWidth(c) > room) break
+    out.push(c)
+    used += colWidth(c)
+  }
+  return out
+}
+
 function evalCells(r: EvalRow, cols: readonly string[]): string[] {
   return cols.map((c) => {
     const x = metricOf(r, c)
@@ -96,14 +120,15 @@ function evalCells(r: EvalRow, cols: readonly string[]): string[] {
 }
 
 function EvalTable({ v, look }: { v: StageView; look: Look }) {
-  const cols = evalColumns(v.evals).slice(0, Math.max(1, Math.floor((look.width - 12) / 10)))
+  const all = evalColumns(v.evals)
+  const cols = fitting(all, look.width - 10).length > 0 ? fitting(all, look.width - 10) : all.slice(0, 1)
   let rows = v.evals.map((r, i) => ({ r, i })).slice(-EVAL_ROWS)
   if (v.bestEval !== undefined && !rows.some((x) => x.i === v.bestEval)) rows = [{ r: v.evals[v.bestEval]!, i: v.bestEval }, ...rows.slice(1)]
-  const line = (mark: string, step: string, cells: string[]) => `${mark} ${padStart(step, 7)}${cells.map((c) => padStart(c, 10)).join('')}`
+  const line = (mark: string, step: string, cells: string[]) => `${mark} ${padStart(step, 7)}${cellsLine(cols, cells)}`
   return (
     <Box flexDirection="column">
       <C look={look} bold>
-        {fit(line(' ', 'step', cols), look.width)}
+        {fit(line(' ', 'step', cols.map(label)), look.width)}
       </C>
       {rows.map(({ r, i }) => {
         const best = i === v.bestEval
@@ -138,12 +163,12 @@ export function RunningStage({ v, now, look }: { v: StageView; now: number; look
     lines.push({ text: parts.join(' · ') })
   } else lines.push({ text: `running for ${clock(elapsedS)}` })
   if (last) {
-    const head = `loss ${num(last.loss)}  lr ${num(last.learningRate, 6)}  `
+    const head = `loss ${num(last.loss)}  lr ${learningRate(last.learningRate)}  `
     lines.push({ text: head + sparkline(v.train.map((t) => t.loss), Math.min(40, look.width - head.length - 2)) })
   }
   if (latest) {
     const cols = evalColumns([latest])
-    lines.push({ text: `eval @ step ${latest.step}: ${cols.map((c) => `${c} ${num(metricOf(latest, c)!)}`).join('  ')}`, color: 'green' })
+    lines.push({ text: `eval @ step ${latest.step}: ${cols.map((c) => `${label(c)} ${num(metricOf(latest, c)!)}`).join('  ')}`, color: 'green' })
   }
   return (
     <Box flexDirection="column" marginTop={1}>
@@ -194,8 +219,8 @@ function finalMetrics(v: StageView, cols: readonly string[]): string[] {
 function Summary({ state, look, reportPath }: { state: UiState; look: Look; reportPath?: string }) {
   const f = state.finished!
   const idW = Math.min(18, Math.max(5, ...state.stages.map((s) => s.id.length)))
-  const cols = evalColumns(state.stages.flatMap((v) => v.evals)).slice(0, Math.max(0, Math.floor((look.width - idW - 21) / 10)))
-  const line = (cells: string[]) => `${padEnd(cells[0]!, idW)} ${padEnd(cells[1]!, 11)} ${padStart(cells[2]!, 8)}${cells.slice(3).map((c) => padStart(c, 10)).join('')}`
+  const cols = fitting(evalColumns(state.stages.flatMap((v) => v.evals)), look.width - idW - 21)
+  const line = (cells: string[]) => `${padEnd(cells[0]!, idW)} ${padEnd(cells[1]!, 11)} ${padStart(cells[2]!, 8)}${cellsLine(cols, cells.slice(3))}`
   const rel = (x: string) => (state.runDir && x.startsWith(state.runDir) ? relative(state.runDir, x) || '.' : x)
   const outputs = state.stages.flatMap((v) =>
     Object.entries(v.outputs ?? {})
@@ -209,7 +234,7 @@ function Summary({ state, look, reportPath }: { state: UiState; look: Look; repo
         {fit(`run ${state.pipeline ?? ''} ${f.status} in ${duration(f.durationMs)}`, look.width)}
       </C>
       <C look={look} bold>
-        {fit(line(['stage', 'status', 'time', ...cols]), look.width)}
+        {fit(line(['stage', 'status', 'time', ...cols.map(label)]), look.width)}
       </C>
       {state.stages.map((v) => (
         <C key={v.id} look={look} color={COLOR[v.status]}>

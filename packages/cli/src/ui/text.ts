@@ -25,6 +25,30 @@ export function fit(s: string, width: number): string {
   return s.length <= width ? s : width === 1 ? '…' : s.slice(0, width - 1) + '…'
 }
 
+/**
+ * `s` broken into lines of at most `width` characters at spaces (a word longer than a line is
+ * cut), continuation lines starting with `indent`: for messages that must be read whole.
+ */
+export function wrap(s: string, width: number, indent = '  '): string[] {
+  const w = Math.max(indent.length + 8, Math.floor(width))
+  const out: string[] = []
+  let line = ''
+  for (const word of s.split(' ')) {
+    if (line === '') line = (out.length === 0 ? '' : indent) + word
+    else if (line.length + 1 + word.length <= w) line += ' ' + word
+    else {
+      out.push(line)
+      line = indent + word
+    }
+    while (line.length > w) {
+      out.push(line.slice(0, w))
+      line = indent + line.slice(w)
+    }
+  }
+  out.push(line)
+  return out
+}
+
 export const padEnd = (s: string, w: number) => fit(s, w).padEnd(w)
 export const padStart = (s: string, w: number) => fit(s, w).padStart(w)
 

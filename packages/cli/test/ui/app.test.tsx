@@ -39,7 +39,7 @@ describe('terminal UI frames', () => {
   test('the stage graph shows each stage with its state and duration', () => {
     const f = frame(midway)
     assert.match(f, /● train\s+bow-logreg\.ts\s+4s\s+running/)
-    assert.match(f, /○ compare\s+compare\s+waiting for train/)
+    assert.match(f, /○ compare\s+\s+waiting for train/)
   })
 
   test('the running stage: a progress bar at 40% with rates, epoch, elapsed time and ETA', () => {
@@ -55,7 +55,7 @@ describe('terminal UI frames', () => {
   test('learning rate, training loss with its sparkline, and the latest evaluation', () => {
     const f = frame(midway)
     // Losses fall: 0.3, 0.25, 0.2333, 0.225 -> the sparkline descends from its top to its bottom.
-    assert.match(f, /loss 0\.2250 {2}lr 0\.060000 {2}█[▁▂▃▄▅▆▇]*▁/)
+    assert.match(f, /loss 0\.2250 {2}lr 6\.00e-2 {2}█[▁▂▃▄▅▆▇]*▁/)
     assert.match(f, /eval @ step 40: loss 0\.5000 {2}accuracy 0\.7900 {2}f1 0\.7700/)
   })
 
