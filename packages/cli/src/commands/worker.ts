@@ -1,0 +1,46 @@
+// `lorapipe worker --queue URL [--concurrency N]`: takes trials of distributed sweeps from the
+// queue and runs them on this machine until Ctrl-C, which stops its trials cleanly and puts them
+// back on the queue (exit 130).
+import { parse, UsageError } from '../args.ts'
+import { EXIT } from '../exit-codes.ts'
+import { parseQueueUrl, QueueUrlError } from '../queue/connection.ts'
+import { queueTuning, QueueTuningError } from '../queue/tuning.ts'
+import { startQueueWorker } from '../queue/worker.ts'
+import { workerHelp } from './help.ts'
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { queue: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, 'worker')
+  if (values.help) return (process.stdout.write(workerHelp), EXIT.ok)
+  if (positionals.length > 0) throw new UsageError(`\`lorapipe worker\` takes no arguments, got ${positionals[0]}\nsee \`lorapipe worker --help\``)
+  if (values.queue === undefined) throw new UsageError('`lorapipe worker` needs --queue redis://host:6379: the Redis that the sweep coordinator uses')
+  let connection
+  let tuning
+  try {
+    connection = parseQueueUrl(values.queue)
+    tuning = queueTuning()
+  } catch (e) {
+    if (e instanceof QueueUrlError || e instanceof QueueTuningError) throw new UsageError(e.message)
+    throw e
+  }
+  const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency)
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
+  const say = (line: string) => {
+    if (!values.quiet) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+  }
+  say(`worker on ${connection.display}, ${concurrency} trial${concurrency > 1 ? 's' : ''} at a time`)
+  const worker = startQueueWorker({ connection, concurrency, tuning, say })
+  let signals = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++
+    // A second Ctrl-C exits at once; the trials, on their leash, stop themselves cleanly.
+    if (signals > 1) process.exit(EXIT.interrupted)
+    process.stderr.write(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping the trials cleanly and putting them back on the queue (press Ctrl-C again to exit at once)\n`)
+    worker.shutdown()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  await worker.done
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
+  return EXIT.interrupted
+}

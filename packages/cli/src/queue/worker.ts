@@ -1,0 +1,274 @@
+// The worker's side of a distributed sweep (`lorapipe worker --queue URL`): it serves the oldest
+// running sweep that has trials waiting, runs each trial it takes as an ordinary `lorapipe run` in
+// a child process (the local runner, on a leash: the trial stops itself when this process dies or
+// freezes) inside the sweep folder that all machines share, and reports through BullMQ: run events
+// as job progress (tagged with the attempt), evaluations also in the job's log, the result when
+// the trial ends. A result is reported only while this worker still holds the job's lock: a worker
+// that froze past its lock has had its trial taken over, and says nothing.
+import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import * as Effect from 'effect/Effect'
+import * as Fiber from 'effect/Fiber'
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { writeFileAtomic, type RunEvent } from '@lorapipe/core'
+import type { TrialOutcome, TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+import { localTrialRunner } from '../sweep/local-executor.ts'
+import { SWEEP_START_FILE } from '../sweep/folder.ts'
+import { type QueueConnection, redisClient } from './connection.ts'
+import { STOPPED_BY_COORDINATOR, type TrialJobData, type TrialProgress } from './job.ts'
+import { cancelKey, listSweeps, putWorker, removeWorker, type SweepEntry, type WorkerEntry } from './registry.ts'
+import type { QueueTuning } from './tuning.ts'
+
+export interface QueueWorkerOptions {
+  readonly connection: QueueConnection
+  readonly concurrency: number
+  readonly tuning: QueueTuning
+  /** Where the worker says what it does (one line each). */
+  readonly say: (line: string) => void
+}
+
+type TrialJob = Job<TrialJobData, TrialOutcome, 'trial'>
+
+/** A trial this worker runs: how to stop it, and why it was stopped. */
+interface Running {
+  readonly stop: () => void
+  why?: 'cancelled' | 'lost' | 'shutdown'
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const trialName = (spec: TrialSpec) => `trial ${String(spec.trial).padStart(4, '0')} of ${spec.sweep}`
+
+/** The job's pipeline, written beside its run folder, where the trial run reads it. */
+const pipelineFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pipeline.yaml`)
+
+export interface QueueWorker {
+  /** Resolves when the worker has stopped (after `shutdown`). */
+  readonly done: Promise<void>
+  /** Stops every trial cleanly, puts its job back on the queue, and stops. */
+  readonly shutdown: () => void
+}
+
+export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
+  const { connection, tuning, say } = opts
+  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+  const redis: Redis = redisClient(connection)
+  redis.on('error', () => undefined)
+  const running = new Map<string, Running>()
+  const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs } })
+  const startedAt = new Date().toISOString()
+  let serving: SweepEntry | undefined
+  let stopping = false
+  let wake: () => void = () => undefined
+
+  const heartbeat = () => {
+    const w: WorkerEntry = { id, host: hostname(), pid: process.pid, concurrency: opts.concurrency, running: [...running.keys()], heartbeat: Date.now(), startedAt, ...(serving ? { sweep: serving.name } : {}) }
+    return putWorker(redis, w).catch(() => undefined)
+  }
+  const beat = setInterval(() => void heartbeat(), Math.max(1000, tuning.pollMs * 2))
+
+  const processor = async (job: TrialJob, token?: string): Promise<TrialOutcome> => {
+    const { spec, pipeline } = job.data
+    const jobId = job.id!
+    const name = trialName(spec)
+    const sweepDir = dirname(dirname(spec.runDir))
+    if (!existsSync(join(sweepDir, SWEEP_START_FILE))) {
+      const msg = `the worker on ${hostname()} cannot reach the sweep folder ${sweepDir}: trial run folders, checkpoints and adapters are written there, so every worker must see it at the same path (a shared file system: mount the coordinator's --out folder there)`
+      say(`${name}: ${msg}`)
+      throw new UnrecoverableError(msg)
+    }
+    if ((await redis.get(cancelKey(jobId))) !== null) {
+      await redis.del(cancelKey(jobId))
+      throw new UnrecoverableError(STOPPED_BY_COORDINATOR)
+    }
+    const file = pipelineFile(spec.runDir)
+    writeFileAtomic(file, pipeline)
+    const attempt = job.attemptsStarted
+    say(`${name}: started (attempt ${attempt}${existsSync(join(spec.runDir, 'run.json')) ? ', continuing its run folder' : ''})`)
+
+    // Events go out in order; Progress (one a step) at most 4 a second, the latest kept for later.
+    let chain: Promise<unknown> = Promise.resolve()
+    let pendingStep: RunEvent | undefined
+    let lastStepSent = 0
+    let lost = false
+    const send = (event: RunEvent) => {
+      const p: TrialProgress = { attempt, event }
+      chain = chain
+        .then(async () => {
+          if (lost) return
+          await job.updateProgress(p as unknown as object)
+          if (event._tag === 'EvalMetrics') await job.log(JSON.stringify(p))
+        })
+        .catch(() => undefined)
+    }
+    const onEvent = (event: RunEvent) => {
+      if (event._tag === 'Progress') {
+        const now = Date.now()
+        if (now - lastStepSent < 250) return void (pendingStep = event)
+        lastStepSent = now
+        pendingStep = undefined
+        return send(event)
+      }
+      if (pendingStep) send(pendingStep)
+      pendingStep = undefined
+      send(event)
+    }
+
+    const t: TrialSpec = { ...spec, pipeline: { file, sets: [] }, resume: true }
+    const fiber = Effect.runFork(runner.run(t, onEvent))
+    const entry: Running = { stop: () => Effect.runFork(Fiber.interrupt(fiber)) }
+    running.set(jobId, entry)
+    void heartbeat()
+    const stopFor = (why: NonNullable<Running['why']>) => {
+      if (entry.why) return
+      entry.why = why
+      if (why === 'lost') lost = true
+      entry.stop()
+    }
+    const poll = setInterval(() => {
+      redis
+        .get(cancelKey(jobId))
+        .then((v) => {
+          if (v !== null) stopFor('cancelled')
+        })
+        .catch(() => undefined)
+    }, tuning.pollMs)
+    if (stopping) stopFor('shutdown')
+    let outcome: TrialOutcome | undefined
+    try {
+      const exit = await Effect.runPromise(Fiber.await(fiber))
+      outcome = exit._tag === 'Success' ? exit.value : undefined
+      if (pendingStep) send(pendingStep)
+      await chain
+    } finally {
+      clearInterval(poll)
+      running.delete(jobId)
+      void heartbeat()
+    }
+
+    // Only the holder of the job's lock may say how it ended; a worker that froze past its lock
+    // has had the trial taken over by another, and its result is not the trial's.
+    const holds = !lost && (await job.extendLock(token!, tuning.lockMs).catch(() => 0)) === 1
+    if (!holds) {
+      lost = true
+      say(`${name}: this worker lost the job's lock (it was frozen or cut off from Redis for over ${tuning.lockMs} ms); another worker has the trial, so its result is not reported`)
+      throw new Error('lost the lock: the trial belongs to another worker now')
+    }
+    if (entry.why === 'cancelled') {
+      await redis.del(cancelKey(jobId)).catch(() => undefined)
+      say(`${name}: stopped by the coordinator`)
+      throw new UnrecoverableError(STOPPED_BY_COORDINATOR)
+    }
+    if (entry.why === 'shutdown') {
+      // Nothing finished half-way: the trial stopped cleanly at a checkpoint, and its job goes back to wait.
+      await job.moveToWait(token)
+      say(`${name}: stopped cleanly; back on the queue`)
+      throw new WaitingError()
+    }
+    if (!outcome) throw new Error('the trial runner ended without an outcome')
+    if (outcome.status === 'succeeded') {
+      say(`${name}: succeeded`)
+      return outcome
+    }
+    if (outcome.status === 'interrupted') {
+      say(`${name}: interrupted from outside the worker; it will be continued from its checkpoint`)
+      throw new Error('the trial was interrupted from outside its worker (SIGTERM); it continues from its last checkpoint')
+    }
+    say(`${name}: failed (attempt ${attempt} of ${job.opts.attempts ?? 1}): ${outcome.error.split('\n')[0]}`)
+    throw new Error(outcome.error)
+  }
+
+  /** The oldest running sweep with trials to take, if any. */
+  const queues = new Map<string, Queue>()
+  const queueOf = (name: string) => {
+    let q = queues.get(name)
+    if (!q) queues.set(name, (q = new Queue(name, { connection: redis })))
+    return q
+  }
+  const pick = async (): Promise<SweepEntry | undefined> => {
+    for (const s of (await listSweeps(redis)).filter((x) => x.status === 'running')) {
+      const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed')
+      if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0) return s
+    }
+    return undefined
+  }
+
+  /** Whether to keep serving `s`: it runs, and it has work here, or waiting, or running elsewhere (whose stalls this worker notices). */
+  const keepServing = async (s: SweepEntry): Promise<boolean> => {
+    if (running.size > 0) return true
+    const now = (await listSweeps(redis)).find((x) => x.queue === s.queue)
+    if (!now || now.status !== 'running') return false
+    const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active')
+    if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0) return true
+    if ((c.active ?? 0) === 0) return false
+    // Only active jobs left, on other workers: stay, unless another sweep has trials waiting.
+    const other = await pick()
+    return other === undefined || other.queue === s.queue
+  }
+
+  const serve = async (s: SweepEntry) => {
+    serving = s
+    say(`serving sweep ${s.name} (${s.dir})`)
+    const w = new Worker<TrialJobData, TrialOutcome, 'trial'>(s.queue, processor, {
+      connection: connection.options,
+      concurrency: opts.concurrency,
+      lockDuration: tuning.lockMs,
+      stalledInterval: tuning.stalledMs,
+      maxStalledCount: tuning.maxStalled,
+      drainDelay: Math.max(1, Math.round(tuning.pollMs / 1000)),
+    })
+    w.on('error', () => undefined)
+    w.on('lockRenewalFailed', (ids) => {
+      for (const jid of ids) {
+        const r = running.get(jid)
+        if (r && !r.why) {
+          r.why = 'lost'
+          r.stop()
+        }
+      }
+    })
+    try {
+      while (!stopping) {
+        await Promise.race([sleep(tuning.pollMs), new Promise<void>((r) => (wake = r))])
+        if (stopping) break
+        if (!(await keepServing(s).catch(() => true))) break
+      }
+    } finally {
+      // Trials are stopped first (on shutdown), so that close() finds their jobs settled.
+      for (const r of running.values()) if (!r.why) ((r.why = 'shutdown'), r.stop())
+      await w.close()
+      serving = undefined
+    }
+  }
+
+  const done = (async () => {
+    await heartbeat()
+    let idleSaid = false
+    while (!stopping) {
+      const s = await pick().catch(() => undefined)
+      if (s) {
+        idleSaid = false
+        await serve(s)
+        continue
+      }
+      if (!idleSaid) say('waiting for a sweep with trials to run')
+      idleSaid = true
+      await Promise.race([sleep(tuning.pollMs), new Promise<void>((r) => (wake = r))])
+    }
+    clearInterval(beat)
+    await removeWorker(redis, id).catch(() => undefined)
+    redis.disconnect()
+  })()
+
+  return {
+    done,
+    shutdown: () => {
+      if (stopping) return
+      stopping = true
+      for (const r of running.values()) if (!r.why) ((r.why = 'shutdown'), r.stop())
+      wake()
+    },
+  }
+}

@@ -1,0 +1,243 @@
+// Distributed sweeps end to end: a real redis-server (tests/support/redis.ts), a coordinator
+// (`lorapipe sweep --queue`) and two `lorapipe worker` processes, with faults injected: workers
+// killed (SIGKILL) and frozen (SIGSTOP past their lock), the coordinator killed and resumed, Redis
+// shut down and started again, a trial that fails for real. After each: every trial finished
+// exactly once, no job left active, waiting or stalled, one leaderboard row per trial.
+// Lock, stall and leash intervals are cut to seconds (LORAPIPE_QUEUE_*), so faults are noticed fast.
+// The cases are independent (each has its own Redis) and run side by side: most of their time is
+// spent waiting for locks to expire.
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
+import { Queue } from 'bullmq'
+import { lorapipeAsync, startLorapipe } from './support/cli.ts'
+import { needsRedis, startRedis, type TestRedis } from './support/redis.ts'
+import { needsShared, repoRoot, sharedDir } from './support/shared.ts'
+import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
+
+const tuning = {
+  LORAPIPE_QUEUE_LOCK_MS: '4000',
+  LORAPIPE_QUEUE_STALLED_MS: '1500',
+  LORAPIPE_QUEUE_LEASH_MS: '2500',
+  LORAPIPE_QUEUE_POLL_MS: '500',
+  LORAPIPE_QUEUE_BACKOFF_MS: '300',
+}
+const tmp = () => mkdtempSync(join(tmpdir(), 'lorapipe-queue-'))
+const bowBase = join(repoRoot, 'tests', 'fixtures', 'pipelines', 'bow.yaml')
+const tinyBase = join(repoRoot, 'tests', 'fixtures', 'sweeps', 'tiny-base.yaml')
+
+const servers: TestRedis[] = []
+const children: ChildProcess[] = []
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGCONT'), c.kill('SIGKILL'))
+  await Promise.all(servers.map((s) => s.stop()))
+})
+
+async function redis(opts: { password?: string } = {}) {
+  const r = await startRedis(opts)
+  servers.push(r)
+  return r
+}
+
+interface Proc {
+  readonly child: ChildProcess
+  /** Everything it wrote so far (stdout and stderr). */
+  readonly out: () => string
+  readonly exited: Promise<number | null>
+}
+
+function start(args: string[], env: Record<string, string> = {}): Proc {
+  const child = startLorapipe(args, { env: { ...tuning, ...env } })
+  children.push(child)
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+  return { child, out: () => out, exited }
+}
+
+const worker = (url: string, env: Record<string, string> = {}) => start(['worker', '--queue', url], env)
+
+async function waitFor(cond: () => boolean, what: string, procs: Proc[] = [], timeoutMs = 150_000): Promise<void> {
+  const t0 = Date.now()
+  for (;;) {
+    let ok = false
+    try {
+      ok = cond()
+    } catch {
+      ok = false
+    }
+    if (ok) return
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting until ${what}\n${procs.map((p) => p.out()).join('\n---\n')}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+interface Entry {
+  type: string
+  trial?: number
+  resume?: boolean
+  state?: string
+  reason?: string
+  status?: string
+}
+const record = (dir: string): Entry[] => (existsSync(join(dir, 'sweep.jsonl')) ? readFileSync(join(dir, 'sweep.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [])
+const board = (dir: string) => JSON.parse(readFileSync(join(dir, 'leaderboard.json'), 'utf8')).rows as { trial: number; state: string; objective?: number; reason?: string; evaluations: number }[]
+const runEvents = (dir: string, trial: number) =>
+  readFileSync(join(dir, 'trials', String(trial).padStart(4, '0'), 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { _tag: string; step?: number; message?: string })
+
+function sweepFile(dir: string, name: string, base: string, body: string): string {
+  const f = join(dir, `${name}.yaml`)
+  writeFileSync(f, `name: ${name}\nbase: ${base}\nmethod: grid\n${body}`)
+  return f
+}
+
+/** What must hold once a distributed sweep has ended, whatever happened on the way. */
+async function assertSettled(r: TestRedis, name: string, out: string, trials: number, completed: number) {
+  const redisClient = r.client()
+  const queueName = queueNameOf(sweepIdOf(name, out))
+  const q = new Queue(queueName, { connection: redisClient })
+  const counts = await q.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'paused', 'completed', 'failed')
+  assert.deepEqual(counts, { active: 0, waiting: 0, delayed: 0, prioritized: 0, paused: 0, completed, failed: trials - completed })
+  assert.equal(await redisClient.scard(`bull:${queueName}:stalled`), 0, 'no job marked stalled')
+  const rec = record(out)
+  for (let t = 0; t < trials; t++) {
+    assert.equal(rec.filter((e) => e.type === 'finished' && e.trial === t).length, 1, `trial ${t} finished once`)
+    assert.equal(rec.filter((e) => e.type === 'assigned' && e.trial === t).length, 1, `trial ${t} assigned once`)
+    const job = await q.getJob(`${sweepIdOf(name, out)}-${t}`)
+    assert.ok(job, `trial ${t} has one job`)
+  }
+  const rows = board(out)
+  assert.equal(rows.length, trials, 'one leaderboard row per trial')
+  assert.deepEqual(rows.map((x) => x.trial).sort(), [...Array(trials).keys()])
+  assert.equal(rows.filter((x) => x.state === 'completed').length, completed)
+  const sweeps = await redisClient.hgetall('lorapipe:sweeps')
+  assert.equal(JSON.parse(sweeps[queueName]!).status, 'done', 'the registry says the sweep is done')
+}
+
+describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsRedis, concurrency: true }, () => {
+  it('survives Redis restarting mid-sweep and the coordinator killed (SIGKILL) then resumed: 4 trials over two workers, none lost or run twice', async () => {
+    const r = await redis()
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(dir, 'bow-queue', bowBase, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.optimizer: {values: [adam, sgd]}\n  stages.train.with.learning_rate: {values: [0.05, 0.5]}\n`)
+    const args = ['--set', 'stages.train.with.epochs=1', '--set', 'vars.step_ms=60', '--queue', r.url, '--concurrency', '2', '--out', out]
+    const w1 = worker(r.url)
+    const w2 = worker(r.url)
+    const c1 = start(['sweep', f, ...args])
+    await waitFor(() => record(out).some((e) => e.type === 'metrics'), 'a trial evaluated', [c1, w1, w2])
+    // Redis goes down (saving its snapshot) and comes back on the same port and folder.
+    await r.restart(1000)
+    await waitFor(() => record(out).some((e) => e.type === 'started' && e.trial === 2), 'trial 2 started', [c1, w1, w2])
+    c1.child.kill('SIGKILL')
+    await c1.exited
+    const c2 = await lorapipeAsync(['sweep', '--resume', out, '--queue', r.url], { env: tuning })
+    assert.equal(c2.code, 0, c2.stdout + c2.stderr)
+    assert.match(c2.stdout, /sweep bow-queue \(resumed\)/)
+    assert.match(c2.stdout, /every grid point was tried \(4 trials\)/)
+    await assertSettled(r, 'bow-queue', out, 4, 4)
+    // None run twice: each trial was queued once (the resumed coordinator re-attached to the
+    // running ones); both workers took trials.
+    const rec = record(out)
+    assert.deepEqual(rec.filter((e) => e.type === 'started' && !e.resume).map((e) => e.trial), [0, 1, 2, 3])
+    assert.match(w1.out(), /trial \d{4} of bow-queue: succeeded/)
+    assert.match(w2.out(), /trial \d{4} of bow-queue: succeeded/)
+    for (const w of [w1, w2]) w.child.kill('SIGINT')
+    assert.deepEqual(await Promise.all([w1.exited, w2.exited]), [130, 130])
+  })
+
+  it('refuses the late result of a frozen worker (SIGSTOP past its lock, then SIGCONT), retries a failing trial with backoff then records it failed, and never prints the Redis password', async () => {
+    const password = 's3cret-Pw'
+    const r = await redis({ password })
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(dir, 'bow-frozen', bowBase, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.label_column: {values: [label, sentiment]}\n`)
+    const w1 = worker(r.url)
+    const w2 = worker(r.url)
+    const c = start(['sweep', f, '--set', 'stages.train.with.epochs=1', '--set', 'vars.step_ms=60', '--queue', r.url, '--concurrency', '2', '--retries', '1', '--out', out])
+    const runsTrial0 = () => [w1, w2].find((w) => /trial 0000 of bow-frozen: started \(attempt 1/.test(w.out()))
+    await waitFor(() => runsTrial0() !== undefined && runEvents(out, 0).some((e) => e._tag === 'Progress'), 'trial 0 trains', [c, w1, w2])
+    const frozen = runsTrial0()!
+    const other = frozen === w1 ? w2 : w1
+    frozen.child.kill('SIGSTOP')
+    // The lock expires, the other worker takes the stalled job over; then the frozen one wakes up.
+    await waitFor(() => /trial 0000 of bow-frozen: started \(attempt 2/.test(other.out()), 'the other worker took trial 0 over', [c, w1, w2])
+    frozen.child.kill('SIGCONT')
+    assert.equal(await c.exited, 0, c.out())
+    await waitFor(() => /trial 0000 of bow-frozen: this worker lost the job's lock/.test(frozen.out()), 'the frozen worker gave up its result', [frozen])
+    assert.doesNotMatch(frozen.out(), /trial 0000 of bow-frozen: succeeded/)
+    await assertSettled(r, 'bow-frozen', out, 2, 1)
+    const rows = board(out)
+    assert.equal(rows.find((x) => x.trial === 0)!.state, 'completed')
+    const failed = rows.find((x) => x.trial === 1)!
+    assert.equal(failed.state, 'failed')
+    // --retries 1: two attempts, the second after the backoff, then recorded failed with its reason.
+    assert.match(failed.reason!, /needs columns `sentence` and `sentiment`[\s\S]*\(after 2 attempts\)/)
+    const job = await new Queue(queueNameOf(sweepIdOf('bow-frozen', out)), { connection: r.client() }).getJob(`${sweepIdOf('bow-frozen', out)}-1`)
+    assert.equal(job!.attemptsMade, 2)
+    assert.deepEqual(job!.opts.backoff, { type: 'exponential', delay: 300 })
+    assert.match(w1.out() + w2.out(), /trial 0001 of bow-frozen: failed \(attempt 1 of 2\)/)
+
+    // sweep status lists the sweep, its trials and the workers, with the password masked.
+    const status = await lorapipeAsync(['sweep', 'status', '--queue', r.url])
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /queue redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+    assert.match(status.stdout, /bow-frozen {2}done, coordinator seen .* ago {2}.*out\n {4}trials: 0 waiting, 0 running, 1 done, 1 failed, 0 delayed/)
+    assert.match(status.stdout, /workers:\n {2}\S+ pid \d+ {2}seen .* {2}0\/1 running/)
+    const wrong = await lorapipeAsync(['sweep', 'status', '--queue', r.url.replace(encodeURIComponent(password), 'wrong-Pw')])
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /cannot reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+    for (const w of [w1, w2]) w.child.kill('SIGINT')
+    await Promise.all([w1.exited, w2.exited])
+    // Nowhere: not in any output, nor in any file of the sweep folder.
+    const texts = [c.out(), w1.out(), w2.out(), status.stdout, status.stderr, wrong.stdout, wrong.stderr]
+    const files = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(d, e.name)) : [join(d, e.name)]))
+    for (const file of files(out)) texts.push(readFileSync(file, 'latin1'))
+    assert.ok(texts.join('\n').includes('redis://:***@127.0.0.1'), 'the URL is shown, masked')
+    assert.equal(texts.filter((t) => t.includes(password) || t.includes('wrong-Pw')).length, 0, 'the password appears nowhere')
+  })
+
+  it('continues a trial from its checkpoint on another worker when its worker is killed (SIGKILL) mid-trial (tiny DistilBERT)', { skip: needsShared }, async () => {
+    const r = await redis()
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(dir, 'tiny-queue', tinyBase, `metric: {name: eval_loss, goal: minimize}\nparameters:\n  trainer.learning_rate: {values: [1.0e-3, 2.0e-3]}\n`)
+    const env = { LORAPIPE_SHARED: sharedDir!, HF_HUB_OFFLINE: '1' }
+    const w1 = worker(r.url, env)
+    const w2 = worker(r.url, env)
+    const c = start(['sweep', f, '--set', 'trainer.max_steps=8', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '2', '--out', out], env)
+    const checkpointed = () => [0, 1].find((t) => {
+      const d = join(out, 'trials', String(t).padStart(4, '0'), 'checkpoints')
+      return existsSync(d) && readdirSync(d).some((n) => /^step-\d+$/.test(n))
+    })
+    await waitFor(() => checkpointed() !== undefined, 'a trial wrote a checkpoint', [c, w1, w2])
+    const t = checkpointed()!
+    const name = `trial ${String(t).padStart(4, '0')} of tiny-queue`
+    const victim = [w1, w2].find((w) => w.out().includes(`${name}: started (attempt 1`))!
+    const survivor = victim === w1 ? w2 : w1
+    victim.child.kill('SIGKILL')
+    assert.equal(await c.exited, 0, c.out())
+    assert.match(survivor.out(), new RegExp(`${name}: started \\(attempt 2, continuing its run folder\\)`))
+    await assertSettled(r, 'tiny-queue', out, 2, 2)
+    // The trial's run folder shows two runs; the second resumed from a checkpoint, not from step 0.
+    const events = runEvents(out, t)
+    const starts = events.flatMap((e, i) => (e._tag === 'RunStarted' ? [i] : []))
+    assert.equal(starts.length, 2)
+    const second = events.slice(starts[1])
+    const resumed = second.map((e) => /resuming from .*step-\d+ \(step (\d+) of 8\)/.exec(e.message ?? '')).find(Boolean)
+    assert.ok(resumed, 'the second run says it resumed from a checkpoint')
+    const from = Number(resumed[1])
+    assert.ok(from >= 2)
+    assert.equal(Math.min(...second.filter((e) => e._tag === 'Progress').map((e) => e.step!)), from + 1, 'training went on from the checkpoint')
+    const row = board(out).find((x) => x.trial === t)!
+    assert.equal(row.evaluations, 4, 'each evaluation counted once')
+    survivor.child.kill('SIGINT')
+    assert.equal(await survivor.exited, 130)
+  })
+})
