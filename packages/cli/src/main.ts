@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   cache: () => import('./commands/cache.ts').then((m) => m.cacheCommand),
   report: () => import('./commands/report.ts').then((m) => m.reportCommand),
   sweep: () => import('./commands/sweep.ts').then((m) => m.sweepCommand),
+  worker: () => import('./commands/worker.ts').then((m) => m.workerCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {

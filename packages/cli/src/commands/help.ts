@@ -8,6 +8,7 @@ Usage: lorapipe <command> [options]
 Commands:
   run <pipeline.yaml>       run a pipeline (fine-tune, evaluate, compare, ...)
   sweep <sweep.yaml>        search hyperparameters: run trials of a pipeline, rank them, keep the best
+  worker --queue URL       run trials of distributed sweeps (lorapipe sweep --queue URL) on this machine
   validate <pipeline.yaml>  check a pipeline and report every error with file:line:column
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
   predict --model M ...     classify texts with a model (and a LoRA adapter)
@@ -135,8 +136,9 @@ Options:
 Exit codes: 0 written, 2 not a run folder or bad arguments.
 `
 
-export const sweepHelp = `Usage: lorapipe sweep <sweep.yaml> [--concurrency N] [--out DIR] [--set key=value ...] [--json]
-       lorapipe sweep --resume <sweep dir> [--concurrency N]
+export const sweepHelp = `Usage: lorapipe sweep <sweep.yaml> [--concurrency N] [--out DIR] [--set key=value ...] [--json] [--queue URL]
+       lorapipe sweep --resume <sweep dir> [--concurrency N] [--queue URL]
+       lorapipe sweep status --queue URL [--json]
 
 Runs a hyperparameter sweep: trials of the sweep file's base pipeline, each an ordinary
 \`lorapipe run\` in its own process, with parameters from the search (grid, random or TPE), stopped
@@ -158,6 +160,11 @@ Options:
   --out DIR              sweep folder
   --set key.path=value   override a value of the base pipeline for every trial, may repeat
   --resume DIR           continue the sweep in DIR (same sweep file, which must be unchanged)
+  --queue URL            distribute the trials: put them on a queue in Redis
+                         (redis://[:password@]host:6379[/db], rediss:// for TLS) for \`lorapipe worker\`
+                         processes on any machine; --out must be on a file system they all see at
+                         the same path, and --concurrency is how many trials are queued at once
+  --retries N            with --queue: run a failed trial again up to N times, with backoff (default 2)
   --json                 print sweep events (trial run events wrapped as TrialEvent) as JSON lines
   -q, --quiet            print only warnings, errors and the final leaderboard
   --verbose              also print each trial's training lines
@@ -165,4 +172,28 @@ Options:
 
 Exit codes: 0 finished (or stopped at its target), 1 failed (too many trials failed in a row, or
 none completed), 2 bad input, 130 interrupted (resumable).
+`
+
+export const workerHelp = `Usage: lorapipe worker --queue URL [--concurrency N] [-q]
+
+Runs trials of distributed sweeps (\`lorapipe sweep <file> --queue URL\`) on this machine: serves the
+oldest running sweep with trials waiting, one trial per process (each an ordinary \`lorapipe run\` in
+the sweep's folder, which must be reachable here at the same path), and reports each evaluation and
+result back through Redis. Idle workers wait for work and serve sweeps one after another.
+
+A trial whose worker dies or freezes stops itself, and another worker continues it from its last
+checkpoint. Ctrl-C stops this worker's trials cleanly and puts them back on the queue.
+
+Options:
+  --queue URL         redis://[:password@]host:6379[/db] (rediss:// for TLS); the password is never printed
+  --concurrency N     trials at once (default 1); the machine's threads are divided between them
+  -q, --quiet         print nothing but errors
+  -h, --help          show this help
+
+Environment (for tests and tuning): LORAPIPE_QUEUE_LOCK_MS (job lock, default 30000),
+LORAPIPE_QUEUE_STALLED_MS (stalled-job check, 30000), LORAPIPE_QUEUE_LEASH_MS (a trial stops after
+this long without hearing from its worker, default 60% of the lock), LORAPIPE_QUEUE_POLL_MS (1000),
+LORAPIPE_QUEUE_BACKOFF_MS (first retry delay, set on the coordinator, 10000).
+
+Exit codes: 2 bad input, 130 stopped (Ctrl-C).
 `

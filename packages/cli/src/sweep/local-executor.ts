@@ -26,6 +26,13 @@ export interface LocalExecutorOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** How long a trial may take to stop after SIGTERM before it is killed (default 60 s). */
   readonly stopTimeoutMs?: number
+  /**
+   * Ties each trial to this process through its stdin (for queue workers): a byte is written every
+   * second, and the trial stops itself cleanly (SIGTERM) when stdin ends (this process died) or no
+   * byte came for `timeoutMs` (this process is frozen), so it never trains on into a run folder
+   * that another worker has taken over.
+   */
+  readonly leash?: { readonly timeoutMs: number }
 }
 
 /** The lorapipe script: the one this process runs when it is lorapipe, else the CLI package's. */
@@ -43,6 +50,18 @@ export function lorapipeEntry(): string {
 const ORPHAN_GUARD = `data:text/javascript,${encodeURIComponent(
   "const p=process.ppid;const t=setInterval(()=>{if(process.ppid!==p){clearInterval(t);process.kill(process.pid,'SIGTERM')}},250);t.unref()",
 )}`
+
+/**
+ * The leash's end in the trial (see LocalExecutorOptions.leash); stdin is unref'd so the run can
+ * exit. Time during which the trial's own event loop was blocked (start-up, a long step) does not
+ * count as silence: the bytes are waiting to be read then.
+ */
+const leashGuard = (timeoutMs: number) =>
+  `data:text/javascript,${encodeURIComponent(
+    `let last=Date.now(),tick=last,done=false;const stop=()=>{if(!done){done=true;process.kill(process.pid,'SIGTERM')}};` +
+      `process.stdin.on('data',()=>{last=Date.now()});process.stdin.on('end',stop);process.stdin.on('error',stop);process.stdin.unref();` +
+      `setInterval(()=>{const now=Date.now(),gap=now-tick;tick=now;if(gap>500)last+=gap-250;if(now-last>${timeoutMs})stop()},250).unref()`,
+  )}`
 
 /** Where a trial's process id is kept while it runs (beside its run folder, not inside it). */
 const pidFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pid`)
@@ -122,16 +141,21 @@ export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
         () =>
           Effect.async<TrialOutcome>((resume) => {
             mkdirSync(dirname(spec.runDir), { recursive: true })
-            const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, entry, ...trialArgs(spec)], {
+            const guards = ['--import', ORPHAN_GUARD, ...(opts.leash ? ['--import', leashGuard(opts.leash.timeoutMs)] : [])]
+            const child = spawn(process.execPath, [...guards, entry, ...trialArgs(spec)], {
               cwd: opts.cwd ?? process.cwd(),
               // The pipeline's runtime.threads, when set, still wins over LORAPIPE_THREADS.
               env: { ...process.env, ...opts.env, LORAPIPE_THREADS: String(threads), NO_COLOR: '1', FORCE_COLOR: '0' },
-              stdio: ['ignore', 'pipe', 'pipe'],
+              // stdin is the leash when there is one; else it is closed at once (as /dev/null would be).
+              stdio: ['pipe', 'pipe', 'pipe'],
               // Its own process group: a Ctrl-C on the terminal reaches the sweep, which stops each
               // trial once; a second signal would make a trial exit at once without its checkpoint.
               detached: true,
             })
             if (child.pid !== undefined) writeFileSync(pidFile(spec.runDir), `${child.pid}\n`)
+            child.stdin.on('error', () => undefined)
+            const leash = opts.leash ? setInterval(() => child.stdin.write('.'), Math.min(1000, opts.leash.timeoutMs / 3)) : undefined
+            if (!leash) child.stdin.end()
             const stderr = new Tail()
             let lastFailure: string | undefined
             let done = false
@@ -149,6 +173,7 @@ export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
               onEvent(e)
             })
             const finish = (o: TrialOutcome) => {
+              if (leash) clearInterval(leash)
               if (done) return
               done = true
               rmSync(pidFile(spec.runDir), { force: true })
