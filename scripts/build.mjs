@@ -20,7 +20,7 @@ import * as esbuild from 'esbuild'
 import { builtinModules, createRequire } from 'node:module'
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const pkgDir = join(root, 'packages', 'lorapipe')
@@ -58,6 +58,7 @@ const externalDependencies = {
     }
     build.onResolve({ filter: /^[^./]/ }, (a) => {
       if (a.path.startsWith('node:') || builtins.has(a.path)) return { external: true }
+      if (a.namespace === 'precompiled') return undefined // ajv's runtime helpers, bundled with the validators
       if (a.path.startsWith('@lorapipe/')) return undefined
       // tfjs-core's ES module files (the runner imports its gradient definitions one by one) use
       // extensionless imports, which only a bundler or tsx resolves: bundle them, with what they
@@ -67,6 +68,69 @@ const externalDependencies = {
       externals.add(name)
       return { external: true, sideEffects: !isPure(name) }
     })
+  },
+}
+
+/**
+ * ajv standalone code for the schemas every run validates against (see
+ * core/src/schema/precompiled.ts): the pipeline file's schema and the built-in stages' parameters,
+ * taken from the sources, compiled with the same options, keyed by the same content hash.
+ */
+async function precompileValidators() {
+  const entry = join(pkgDir, `.precompile-${process.pid}.mjs`)
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      stdin: {
+        contents: [
+          "export { pipelineSchema } from '@lorapipe/core/schema/pipeline-schema.ts'",
+          "export { builtinSpecs } from '@lorapipe/core/stage/builtins.ts'",
+          "export { ajvOptions, schemaKey } from '@lorapipe/core/schema/precompiled.ts'",
+        ].join('\n'),
+        resolveDir: root,
+        loader: 'js',
+      },
+      outfile: entry,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      logLevel: 'warning',
+      plugins: [{ name: 'npm-external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@lorapipe/') ? undefined : { external: true })) }],
+    })
+    const m = await import(pathToFileURL(entry).href)
+    const ajvModule = (await import('ajv/dist/2020.js')).default
+    const Ajv = ajvModule.default ?? ajvModule
+    const standaloneModule = (await import('ajv/dist/standalone/index.js')).default
+    const standalone = standaloneModule.default ?? standaloneModule
+    const schemas = [[m.pipelineSchema(), false], ...m.builtinSpecs.map((spec) => [spec.params, true])]
+    return schemas.map(([schema, useDefaults]) => {
+      const ajv = new Ajv({ ...m.ajvOptions(useDefaults), code: { source: true, esm: true } })
+      return { key: m.schemaKey(schema, useDefaults), code: standalone(ajv, ajv.compile(schema)) }
+    })
+  } finally {
+    rmSync(entry, { force: true })
+  }
+}
+
+const validators = await precompileValidators().catch((e) => {
+  if (strict) throw e
+  console.error(`build: warning: no precompiled validators (${e.message.split('\n')[0]}); lorapipe compiles the schemas when it starts`)
+  return []
+})
+
+const precompiledValidators = {
+  name: 'precompiled-validators',
+  setup(build) {
+    const declaration = 'export const precompiled: ReadonlyMap<string, ValidateFunction> = new Map()'
+    build.onLoad({ filter: /[\\/]core[\\/]src[\\/]schema[\\/]precompiled\.ts$/ }, (a) => {
+      const source = readFileSync(a.path, 'utf8')
+      if (!source.includes(declaration)) throw new Error(`${a.path} no longer declares \`${declaration}\`, which the build replaces`)
+      const imports = validators.map((_, i) => `import validate${i} from 'lorapipe-precompiled:${i}'`).join('\n')
+      const entries = validators.map((v, i) => `[${JSON.stringify(v.key)}, validate${i} as unknown as ValidateFunction]`).join(', ')
+      return { contents: `${imports}\n${source.replace(declaration, `${declaration.slice(0, -'new Map()'.length)}new Map([${entries}])`)}`, loader: 'ts' }
+    })
+    build.onResolve({ filter: /^lorapipe-precompiled:\d+$/ }, (a) => ({ path: a.path.slice('lorapipe-precompiled:'.length), namespace: 'precompiled' }))
+    build.onLoad({ filter: /.*/, namespace: 'precompiled' }, (a) => ({ contents: validators[Number(a.path)].code, resolveDir: root, loader: 'js' }))
   },
 }
 
@@ -89,7 +153,7 @@ const result = await esbuild
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [externalDependencies],
+    plugins: [precompiledValidators, externalDependencies],
   })
   .catch((e) => {
     // Sources that do not compile must not stop `npm ci`: without a build, bin/lorapipe.js runs
@@ -120,8 +184,23 @@ if (undeclared.length > 0) {
   console.error(`build: warning: ${message}`)
 }
 
+// esbuild keeps an `import "./chunk.js"` (for its side effects) of every chunk that holds a module
+// the importing chunk reaches, even one reached only through an index's re-exports that it does
+// not use. Core declares itself free of side effects (its package.json), so a chunk made of core
+// modules only is not worth loading for effect: `validate` would load Effect Schema for nothing.
+const coreOnly = new Set(
+  Object.entries(result.metafile.outputs)
+    .filter(([, o]) => Object.keys(o.inputs).length > 0 && Object.keys(o.inputs).every((i) => i.startsWith('packages/core/src/')))
+    .map(([file]) => file.slice(file.lastIndexOf('/') + 1)),
+)
+for (const file of Object.keys(result.metafile.outputs)) {
+  const text = readFileSync(join(root, file), 'utf8')
+  const pruned = text.replace(/^import "\.\/([\w.-]+\.js)";\n/gm, (line, chunk) => (coreOnly.has(chunk) ? '' : line))
+  if (pruned !== text) writeFileSync(join(root, file), pruned)
+}
+
 const inputs = [
-  ...Object.keys(result.metafile.inputs),
+  ...Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('precompiled:')), // the generated validators are not files
   'scripts/build.mjs',
   'packages/lorapipe/package.json',
   ...['core', 'runner', 'cli'].map((p) => `packages/${p}/package.json`),

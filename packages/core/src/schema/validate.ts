@@ -6,6 +6,7 @@ import { pointerToPath } from '../diagnostics.ts'
 import { placeOf, type SourceMap } from '../source/document.ts'
 import { didYouMean } from '../suggest.ts'
 import { knownNameHint } from './foreign-names.ts'
+import { ajvOptions, precompiledValidator } from './precompiled.ts'
 import { PATTERN_WORDS, type JSONSchema } from './job.ts'
 
 // ajv ships CommonJS with a default export; under NodeNext the class sits on `.default`.
@@ -16,8 +17,7 @@ const cache = new WeakMap<object, ValidateFunction>()
 function compile(schema: JSONSchema, useDefaults: boolean): ValidateFunction {
   const hit = cache.get(schema)
   if (hit) return hit
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false, useDefaults })
-  const fn = ajv.compile(schema)
+  const fn = precompiledValidator(schema, useDefaults) ?? new Ajv2020(ajvOptions(useDefaults)).compile(schema)
   cache.set(schema, fn)
   return fn
 }
