@@ -1,6 +1,7 @@
 // A diagnostic is one problem in a pipeline, with enough data to point at it and explain the fix.
 // All problems of a file are collected as diagnostics and reported together.
 import * as Data from 'effect/Data'
+import { escapeControl } from './text/control-chars.ts'
 
 /** A place in an input: a file (or a `--set` argument) and a 1-based line and column. */
 export interface Location {
@@ -61,14 +62,15 @@ export type SourceTexts = ReadonlyMap<string, string>
 export function formatDiagnostic(d: Diagnostic, sources?: SourceTexts, lines?: (file: string) => readonly string[] | undefined): string {
   const where = d.location ? formatLocation(d.location) : '(pipeline)'
   const at = d.pointer !== undefined && d.pointer !== '' ? ` (at ${pointerToPath(d.pointer)})` : ''
-  const out = [`${where}: error: ${d.message}${at}`]
-  if (d.hint) out.push(`  hint: ${d.hint}`)
+  // Messages quote input (keys, values, file names): its control characters are shown, not obeyed.
+  const out = [escapeControl(`${where}: error: ${d.message}${at}`)]
+  if (d.hint) out.push(`  hint: ${escapeControl(d.hint)}`)
   const file = d.location && (lines ? lines(d.location.file) : sources?.get(d.location.file)?.split(/\r?\n/))
   if (file && d.location && d.location.line > 0) {
     const src = file[d.location.line - 1]
     if (src !== undefined) {
       const num = String(d.location.line)
-      out.push(`  ${num} | ${src}`)
+      out.push(`  ${num} | ${escapeControl(src)}`)
       out.push(`  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, d.location.column - 1))}^`)
     }
   }

@@ -2,6 +2,14 @@ import { existsSync } from 'node:fs'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { predictHelp } from './help.ts'
+import { escapeControl, escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
+import { reportFailure } from '../errors.ts'
+import { num } from '../output/format.ts'
+
+/** `./model`, `/abs/dir`, `~/m`, `a/b/c`: a path; `name` and `org/name` may be hub ids. */
+function looksLikePath(s: string): boolean {
+  return /^(\.{1,2}[\\/]|[\\/]|~)/.test(s) || s.split('/').length > 2 || s.includes('\\') || s.endsWith('/')
+}
 
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -36,6 +44,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
       throw new UsageError(`${values.model} is a PEFT adapter folder, not a model: use --adapter ${values.model} (its base model is read from adapter_config.json; --model overrides it)`)
     }
   }
+  // A path that is not there is a missing folder, not a hub id with a typo.
+  if (values.model && !existsSync(values.model) && looksLikePath(values.model)) {
+    process.stderr.write(`error: the model folder ${escapeControl(values.model)} does not exist\n  hint: give a model folder (config.json, model.safetensors, tokenizer files) or a hub id such as \`distilbert-base-uncased\`\n`)
+    return EXIT.badInput
+  }
   try {
     const { readInputs } = await import('@lorapipe/runner/predict/inputs.ts')
     const texts = values.input ? readInputs(values.input, values['text-column']) : values.text!
@@ -65,14 +78,15 @@ export async function predictCommand(argv: string[]): Promise<number> {
       process.stdout.write(
         values.json
           ? JSON.stringify({ text: p.text, label: p.label, logits: p.logits }) + '\n'
-          : `${p.label}\t${p.probabilities[p.labelId]!.toFixed(4)}\t${p.text}\n`,
+          : `${escapeControlLine(p.label)}\t${num(p.probabilities[p.labelId]!)}\t${escapeControlLine(p.text)}\n`,
       )
     }
     return EXIT.ok
   } catch (e) {
     if (e instanceof UsageError) throw e
-    const msg = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? (e as { message: string }).message : String(e)
-    process.stderr.write(`error: ${msg}\n`)
+    // Reported like every error (path and errno in words, no stack); a model or input that cannot
+    // be used is bad input.
+    reportFailure(e)
     return EXIT.badInput
   }
 }

@@ -1,6 +1,7 @@
 // Line charts as SVG text, for the run report: axes with "nice" ticks, axis labels, a legend and
 // any number of series (overlaid methods). Inline SVG without an xmlns attribute, so the report
 // stays one file with no reference to anything outside it.
+import { roundToUnit } from '../output/format.ts'
 
 export type Point = readonly [x: number, y: number]
 
@@ -49,9 +50,8 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   const lo = Math.floor(min / step + 1e-9) * step
   const hi = Math.ceil(max / step - 1e-9) * step
   const out: number[] = []
-  // Round away the float noise of repeated addition (0.1 + 0.2 ...).
-  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1)
-  for (let i = 0; lo + i * step <= hi + step * 1e-9; i++) out.push(Number((lo + i * step).toFixed(digits)))
+  // Round away the float noise of repeated addition (0.1 + 0.2 ...), at any magnitude.
+  for (let i = 0; lo + i * step <= hi + step * 1e-9; i++) out.push(roundToUnit(lo + i * step, step))
   return out
 }
 

@@ -6,6 +6,7 @@ import { now, type EventSink } from '@lorapipe/core'
 import { LiveApp } from './app.tsx'
 import { initialState } from './state.ts'
 import { createStore, type UiStore } from './store.ts'
+import { escapeControlDeep } from '@lorapipe/core/text/control-chars.ts'
 
 export interface InkUi {
   readonly sink: EventSink
@@ -35,11 +36,14 @@ export function inkUi(opts: InkUiOptions = {}): InkUi {
   }
 }
 
-/** A sink that never throws: a drawing problem must not stop a training run. */
+/**
+ * A sink that never throws: a drawing problem must not stop a training run. Text in events comes
+ * from input (data headers, server messages): its control characters are shown, not obeyed.
+ */
 export function guarded<E>(dispatch: (e: E) => void): (e: E) => void {
   return (e) => {
     try {
-      dispatch(e)
+      dispatch(escapeControlDeep(e))
     } catch {
       // Ignored on purpose (see above).
     }

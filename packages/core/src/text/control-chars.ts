@@ -15,3 +15,13 @@ export function escapeControl(s: string): string {
 export function escapeControlLine(s: string): string {
   return escapeControl(s).replace(/\n/g, '\\n')
 }
+
+/** `escapeControl` on every string inside a value (an event on its way to the terminal). */
+export function escapeControlDeep<T>(v: T): T {
+  if (typeof v === 'string') return escapeControl(v) as T
+  if (Array.isArray(v)) return v.map(escapeControlDeep) as T
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeControlDeep(x)])) as T
+  }
+  return v
+}

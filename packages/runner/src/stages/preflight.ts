@@ -48,7 +48,10 @@ export async function preflightStage(uses: string, params: Record<string, any>, 
   try {
     await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')
   } catch (e) {
-    if (BAD_INPUT.has(tagOf(e) ?? '')) problems.push({ message: (e as Error).message, ...(/num_labels/.test((e as Error).message) ? { pointer: '/model/num_labels' } : {}) })
+    if (BAD_INPUT.has(tagOf(e) ?? '')) {
+      const pointer = /num_labels/.test((e as Error).message) ? '/model/num_labels' : dataPathPointer(e, params.dataset, ctx.resolvePath)
+      problems.push({ message: (e as Error).message, ...(pointer ? { pointer } : {}) })
+    }
     else unchecked.push(`the data is not local or cached (${firstLine(e)}); it is checked when the run downloads it`)
   }
   if (uses === 'finetune' && params.lora) {
@@ -56,6 +59,17 @@ export async function preflightStage(uses: string, params: Record<string, any>, 
     if (p) problems.push(p)
   }
   return { problems, unchecked }
+}
+
+/** A data file's error points at the `path` key that named the file (`dataset.train.path`, ...). */
+function dataPathPointer(e: unknown, dataset: Record<string, any> | undefined, resolvePath: (p: string) => string): string | undefined {
+  const file = tagOf(e) === 'DatasetError' ? (e as { file?: string }).file : undefined
+  if (!file || !dataset) return undefined
+  for (const split of ['train', 'eval'] as const) {
+    const p = dataset[split]?.path
+    if (typeof p === 'string' && resolvePath(p) === resolve(file)) return `/dataset/${split}/path`
+  }
+  return undefined
 }
 
 /** LoRA targets against the model's modules, from its config alone (no weights are read). */
