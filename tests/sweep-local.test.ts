@@ -63,7 +63,7 @@ function waitFor(cond: () => boolean, what: string, child: { exitCode: number | 
 }
 
 describe('lorapipe sweep (bag-of-words fixture, no ../shared needed)', () => {
-  it('runs a grid with concurrency 2: failed trials are recorded and the sweep finishes with the full leaderboard and a best.yaml that runs', async () => {
+  it('runs a grid with concurrency 2: trials that throw or are killed are recorded as failed, and the sweep finishes with the full leaderboard and a best.yaml that runs', async () => {
     const dir = tmp()
     const out = join(dir, 'out')
     const f = sweepFile(
@@ -74,32 +74,39 @@ parameters:
   stages.train.with.label_column: {values: [label, sentiment]}
 `,
     )
-    const r = await lorapipeAsync(['sweep', f, '--concurrency', '2', '--out', out, ...short])
-    assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /sweep bow-sweep: grid over stages\.train\.with\.learning_rate, stages\.train\.with\.label_column; maximize eval_accuracy; up to 4 trials, 2 at a time/)
-    assert.match(r.stdout, /\[trial 0000\] started: stages\.train\.with\.learning_rate=0\.05 stages\.train\.with\.label_column=label/)
-    assert.match(r.stdout, /\[trial 0000\] eval 2 \(step 40\): eval_accuracy 0\.\d{4}/)
-    assert.match(r.stdout, /sweep finished in .*: every grid point was tried \(4 trials\); best: trial \d/)
-    assert.match(r.stdout, /best: trial \d; run it with: lorapipe run .*best\.yaml/)
+    const child = startLorapipe(['sweep', f, '--concurrency', '2', '--out', out, ...short, '--set', 'vars.step_ms=30'])
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    // Trial 0 is killed from outside (as the kernel's OOM killer would) while it trains.
+    await waitFor(() => readFileSync(join(out, 'trials', '0000', 'events.jsonl'), 'utf8').includes('"RunStarted"'), 'trial 0 started', child)
+    process.kill(Number(readFileSync(join(out, 'trials', '.0000.pid'), 'utf8')), 'SIGKILL')
+    const code = await new Promise((res) => child.on('close', res))
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /sweep bow-sweep: grid over stages\.train\.with\.learning_rate, stages\.train\.with\.label_column; maximize eval_accuracy; up to 4 trials, 2 at a time/)
+    assert.match(stdout, /\[trial 0002\] started: stages\.train\.with\.learning_rate=0\.2 stages\.train\.with\.label_column=label/)
+    assert.match(stdout, /\[trial 0002\] eval 2 \(step 40\): eval_accuracy 0\.\d{4}/)
+    assert.match(stdout, /sweep finished in .*: every grid point was tried \(4 trials\); best: trial 2/)
+    assert.match(stdout, /best: trial 2; run it with: lorapipe run .*best\.yaml/)
     // The column the data does not have fails those trials at run time; the sweep goes on.
-    assert.match(r.stderr, /\[trial 000\d\] failed after .*:\n {4}.*needs columns `sentence` and `sentiment`/)
-    assert.doesNotMatch(r.stdout + r.stderr, /\x1b\[/, 'no escape codes when not a terminal')
+    assert.match(stderr, /\[trial 000\d\] failed after .*:\n {4}.*needs columns `sentence` and `sentiment`/)
+    assert.match(stderr, /\[trial 0000\] failed after .*:\n {4}killed by SIGKILL/)
+    assert.doesNotMatch(stdout + stderr, /\x1b\[/, 'no escape codes when not a terminal')
 
     const rows = board(out)
-    assert.equal(rows.length, 4)
-    assert.deepEqual(rows.map((x) => x.state), ['completed', 'completed', 'failed', 'failed'])
-    assert.ok(rows[0]!.objective! >= rows[1]!.objective!, 'best first')
+    assert.deepEqual(rows.map((x) => [x.trial, x.state]), [[2, 'completed'], [0, 'failed'], [1, 'failed'], [3, 'failed']])
+    assert.match(rows[1]!.reason!, /^killed by SIGKILL \(out of memory, or killed from outside\)/)
     for (const row of rows.slice(2)) {
       assert.equal(row.parameters['stages.train.with.label_column'], 'sentiment')
       assert.match(row.reason!, /stage `train` failed: .*sentiment/)
     }
-    for (const row of rows.slice(0, 2)) {
-      assert.equal(row.evaluations, 2)
-      // An ordinary run folder: `lorapipe report` and `run --resume` read it.
-      for (const file of ['run.json', 'config.resolved.yaml', 'events.jsonl', 'train/stage.json', 'train/metrics.json', 'report.html']) assert.ok(existsSync(join(out, row.run_dir, file)), `${row.run_dir}/${file}`)
-      const m = JSON.parse(readFileSync(join(out, row.run_dir, 'train', 'metrics.json'), 'utf8'))
-      assert.equal(m.eval.accuracy, row.objective, 'the objective is the trial\'s last evaluation')
-    }
+    const won = rows[0]!
+    assert.equal(won.evaluations, 2)
+    // An ordinary run folder: `lorapipe report` and `run --resume` read it.
+    for (const file of ['run.json', 'config.resolved.yaml', 'events.jsonl', 'train/stage.json', 'train/metrics.json', 'report.html']) assert.ok(existsSync(join(out, won.run_dir, file)), `${won.run_dir}/${file}`)
+    const m = JSON.parse(readFileSync(join(out, won.run_dir, 'train', 'metrics.json'), 'utf8'))
+    assert.equal(m.eval.accuracy, won.objective, "the objective is the trial's last evaluation")
     const csv = readFileSync(join(out, 'leaderboard.csv'), 'utf8').trim().split('\n')
     assert.equal(csv[0], 'rank,trial,state,eval_accuracy,stages.train.with.learning_rate,stages.train.with.label_column,step,evaluations,duration_s,run_dir,reason')
     assert.equal(csv.length, 5)
@@ -109,11 +116,10 @@ parameters:
     assert.deepEqual(rec.at(-1)!.status, 'finished')
 
     // best.yaml validates (run checks it first) and, run on its own, reproduces the winner's number (same seed).
-    const best = join(out, 'best.yaml')
     const again = join(dir, 'again')
-    const run = await lorapipeAsync(['run', best, '--out', again, '-q'], { cwd: tmpdir() })
+    const run = await lorapipeAsync(['run', join(out, 'best.yaml'), '--out', again, '-q'], { cwd: tmpdir() })
     assert.equal(run.code, 0, run.stderr)
-    assert.equal(JSON.parse(readFileSync(join(again, 'train', 'metrics.json'), 'utf8')).eval.accuracy, rows[0]!.objective)
+    assert.equal(JSON.parse(readFileSync(join(again, 'train', 'metrics.json'), 'utf8')).eval.accuracy, won.objective)
   })
 
   it('refuses an invalid sweep before any trial: exit 2, nothing written', () => {
