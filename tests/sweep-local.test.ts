@@ -3,7 +3,7 @@
 // own process. Trials are one epoch (2 evaluations) so the whole file stays fast.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lorapipe, lorapipeAsync, startLorapipe } from './support/cli.ts'
@@ -131,6 +131,16 @@ parameters:
     assert.match(r.stderr, /sweep\.yaml:\d+:\d+: error: .*lerning_rate/)
     assert.match(r.stderr, /nothing was run/)
     assert.equal(existsSync(out), false)
+
+    // A valid sweep is not written into a folder that holds other files.
+    const other = join(dir, 'other')
+    mkdirSync(other)
+    writeFileSync(join(other, 'notes.txt'), 'mine')
+    const g = sweepFile(dir, `method: grid\nparameters:\n  stages.train.with.learning_rate: {values: [0.05]}\n`)
+    const taken = lorapipe(['sweep', g, '--out', other])
+    assert.equal(taken.code, 2, taken.stderr)
+    assert.match(taken.stderr, /is not empty and holds no sweep/)
+    assert.deepEqual(readdirSync(other), ['notes.txt'])
   })
 
   const ashaSweep = (dir: string) =>

@@ -1,6 +1,6 @@
 // `lorapipe sweep <file>`: runs a hyperparameter sweep, each trial an ordinary run in its own
 // process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
@@ -103,6 +103,15 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
     if (holdsSweep(dir)) {
       process.stderr.write(`error: ${dir} already holds a sweep\n  hint: \`lorapipe sweep --resume ${values.out ?? dir}\` continues it; or choose another --out\n`)
+      return EXIT.badInput
+    }
+    // As for a run folder: a new or empty folder, never one with someone else's files in it.
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      process.stderr.write(`error: --out ${dir} is a file, not a folder\n  hint: name a new or empty folder\n`)
+      return EXIT.badInput
+    }
+    if (existsSync(dir) && readdirSync(dir).length > 0) {
+      process.stderr.write(`error: ${dir} is not empty and holds no sweep; lorapipe writes a sweep only into a new or empty folder\n  hint: choose another --out\n`)
       return EXIT.badInput
     }
     start = { ...start, sweep: sweep.name, concurrency: conc }
