@@ -1,5 +1,6 @@
 // Microbenchmark of the matmul forms a transformer trains with, tfjs' own (matMul with transposes,
-// its default gradients) against ours (ops/linear.ts, ops/matmul.ts): GFLOPS per form.
+// its default gradients) against ours (ops/linear.ts, ops/matmul.ts), on the wasm kernels, and
+// (when a system BLAS is found) our forms on BLAS: GFLOPS per form.
 // usage: node --import tsx packages/runner/bench/matmul.ts [--backend wasm] [--threads T] [--reps N]
 import * as tf from '@tensorflow/tfjs-core'
 import { parseArgs } from 'node:util'
@@ -7,6 +8,7 @@ import '../src/nn/register-gradients.ts'
 import { selectBackend, describeBackend } from '../src/backend/select.ts'
 import { linear } from '../src/ops/linear.ts'
 import { batchMatMul, setMatmulStrategy, type MatmulStrategy } from '../src/ops/matmul.ts'
+import { activeBlas, useBlasKernels } from '../src/backend/blas/kernels.ts'
 
 const { values: args } = parseArgs({
   options: { backend: { type: 'string', default: 'wasm' }, threads: { type: 'string' }, reps: { type: 'string', default: '3' } },
@@ -70,13 +72,17 @@ for (const L of [32, 64]) {
   })
 }
 
-console.log(`${'form'.padEnd(52)} ${'tfjs'.padStart(8)} ${'ours'.padStart(8)}  GFLOPS`)
+const blas = activeBlas()
+const columns: MatmulStrategy[] = blas ? ['tfjs', 'fast', 'blas'] : ['tfjs', 'fast']
+console.log(`${'form'.padEnd(52)} ${'tfjs'.padStart(8)} ${'ours'.padStart(8)}${blas ? ' ours+BLAS'.padStart(10) : ''}  GFLOPS`)
 for (const f of forms) {
   const out: number[] = []
-  for (const s of ['tfjs', 'fast'] as const) {
+  for (const s of columns) {
+    useBlasKernels(s === 'blas' ? blas : null)
     setMatmulStrategy(s)
     out.push(gflops(f.flops, f.run(s)))
   }
   setMatmulStrategy(undefined)
-  console.log(`${f.name.padEnd(52)} ${out[0]!.toFixed(1).padStart(8)} ${out[1]!.toFixed(1).padStart(8)}`)
+  console.log(`${f.name.padEnd(52)} ${out.map((v) => v.toFixed(1).padStart(8)).join(' ')}`)
 }
+useBlasKernels(blas)

@@ -3,15 +3,17 @@
 // depthwise convolutions (the wasm path's batched product) and Softmax are attention; gathers and
 // scatters are the embeddings and the unpadded-token layout; transposes/reshapes/casts are layout;
 // the rest (add, mul, rsqrt, mean, sigmoid, ...) is the layer norms, GELU, softmax's gradient,
-// dropout and the loss. Our composite kernels (Lorapipe*) run other kernels inside and are not
-// counted themselves. "JS overhead" is the phase's wall time minus the kernels' time.
+// dropout and the loss. Composite ops (our Lorapipe* kernels, customGrad functions) run other
+// kernels inside and are not counted themselves. "JS overhead" is the phase's wall time minus the kernels' time.
 import * as tf from '@tensorflow/tfjs-core'
 
 export type Family = 'matmul (linear)' | 'attention' | 'layernorm/GELU/softmax/elementwise' | 'embedding/gather' | 'layout (transpose/reshape)'
 
 function family(k: { name: string; inputShapes: (number[] | null)[] }): Family | null {
   const n = k.name
-  if (n.startsWith('Lorapipe')) return null
+  // Composite ops (our Lorapipe* kernels, customGrad's forward functions, recorded under their
+  // scope's name) contain kernels that are recorded themselves.
+  if (n.startsWith('Lorapipe') || tf.getKernel(n, tf.getBackend()) === undefined) return null
   if (n === 'BatchMatMul' || n === '_FusedMatMul') {
     const a = k.inputShapes[0] ?? []
     const batch = a.length > 2 ? a.slice(0, -2).reduce((x, y) => x * y, 1) : 1
