@@ -226,6 +226,14 @@ describe('choosing the matrix-product path', () => {
     assert.match((r as { why: string }).why, /libc\.so\.6 has no cblas_sgemm/)
   })
 
+  test('when no candidate loads, the reason lists every library looked for', () => {
+    if (process.platform !== 'linux') return
+    // the Windows names cannot load on Linux: the search comes back empty, with the list
+    const r = loadBlas({ threads: 1, platform: 'win32' })
+    assert.equal(r.ok, false)
+    assert.equal((r as { why: string }).why, 'no BLAS library found (looked for libopenblas.dll, mkl_rt.2.dll)')
+  })
+
   test('a library named by path is used and reported as requested', { skip: needsBlas }, async () => {
     const info = await selectBackend({ backend: 'wasm', threads: 2, blas: OPENBLAS!, env: {} })
     assert.equal(info.blas?.path, OPENBLAS)

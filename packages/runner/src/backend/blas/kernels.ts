@@ -7,6 +7,8 @@
 // views are made from the current buffer on each call, after the output is allocated.
 // Anything these kernels do not cover (int32, broadcasting across several batch dimensions, fused
 // activations other than linear, a bias that is not a vector) goes to the original wasm kernel.
+// (That kernel's _FusedMatMul ignores transposeB in tfjs-backend-wasm 4.22; ops/linear.ts only
+// asks for it on the BLAS path, where the product here handles it.)
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import type { BlasLibrary, Sgemm } from './library.ts'
