@@ -6,11 +6,12 @@
 //  - checkout: `node packages/lorapipe/bin/lorapipe.js` as it is (the build when current, else the
 //    TypeScript sources through tsx; the line says which);
 //  - sources: the TypeScript sources through tsx (what every start cost before the build).
-// The machine's load is printed with each figure: other work on the machine slows all of them.
+// The machine's load is printed with each figure: other work on the machine slows all of them;
+// with GNU time installed, the median CPU time (user + system) of the runs is printed too.
 //
 // `node scripts/bench-startup.mjs [N=15]`
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,6 +47,11 @@ const variants = {
 }
 const commands = { '--help': ['--help'], validate: ['validate', pipeline] }
 
+const opts = { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }
+// GNU time, when installed, adds each run's CPU time (user + system), steadier than wall time on a
+// busy machine.
+const timeCmd = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
@@ -56,23 +62,29 @@ for (const [name, pre] of Object.entries(variants)) {
   const mode = name === 'checkout' ? ` [${checkoutMode()}]` : ''
   for (const [label, args] of Object.entries(commands)) {
     const times = []
+    const cpu = []
     for (let i = 0; i < n; i++) {
       const t = process.hrtime.bigint()
-      const r = spawnSync(process.execPath, [...pre, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+      const r = timeCmd ? spawnSync(timeCmd, ['-f', '\ncpu %U %S', process.execPath, ...pre, ...args], opts) : spawnSync(process.execPath, [...pre, ...args], opts)
       times.push(Number(process.hrtime.bigint() - t) / 1e6)
       if (r.status !== 0) throw new Error(`${name} ${label} exited ${r.status}: ${r.stderr}`)
+      const m = timeCmd && /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
+      if (m) cpu.push((Number(m[1]) + Number(m[2])) * 1000)
     }
     const s = [...times].sort((a, b) => a - b)
     console.log(
-      `${`${name} ${label}`.padEnd(20)} median ${median(times).toFixed(0).padStart(5)} ms  (min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)})  load ${loadavg()[0].toFixed(2)}${mode}`,
+      `${`${name} ${label}`.padEnd(20)} median ${median(times).toFixed(0).padStart(5)} ms  (min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)})${cpu.length ? `  cpu ${median(cpu).toFixed(0)} ms` : ''}  load ${loadavg()[0].toFixed(2)}${mode}`,
     )
   }
 }
 const bare = []
+const bareCpu = []
 for (let i = 0; i < n; i++) {
   const t = process.hrtime.bigint()
-  spawnSync(process.execPath, ['-e', '0'])
+  const r = timeCmd ? spawnSync(timeCmd, ['-f', '\ncpu %U %S', process.execPath, '-e', '0'], opts) : spawnSync(process.execPath, ['-e', '0'])
   bare.push(Number(process.hrtime.bigint() - t) / 1e6)
+  const m = timeCmd && /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
+  if (m) bareCpu.push((Number(m[1]) + Number(m[2])) * 1000)
 }
-console.log(`${'node -e 0'.padEnd(20)} median ${median(bare).toFixed(0).padStart(5)} ms  (Node's own start-up, for scale)`)
+console.log(`${'node -e 0'.padEnd(20)} median ${median(bare).toFixed(0).padStart(5)} ms${bareCpu.length ? `  cpu ${median(bareCpu).toFixed(0)} ms` : ''}  (Node's own start-up, for scale)`)
 rmSync(copy, { recursive: true, force: true })

@@ -34,6 +34,11 @@ const builtins = new Set(builtinModules)
 const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/')
 const externals = new Set()
 const bundledDeepImports = /^@tensorflow\/tfjs-core\/dist\//
+// Plain-JavaScript libraries that `validate` needs, bundled into the chunks: loading them as
+// packages means ~160 CommonJS files read and resolved one by one at every start. (effect stays a
+// package: users' stages must share its copy; TensorFlow.js, ink and the rest load their own
+// files and binaries.)
+const bundledPackages = new Set(['yaml', 'ajv', 'fastest-levenshtein'])
 
 /**
  * Workspace packages (@lorapipe/*) are bundled; everything else from npm stays an import. A
@@ -64,6 +69,7 @@ const externalDependencies = {
       // extensionless imports, which only a bundler or tsx resolves: bundle them, with what they
       // import in turn.
       if (bundledDeepImports.test(a.path) || a.importer.includes('/node_modules/')) return undefined
+      if (bundledPackages.has(packageName(a.path))) return undefined
       const name = packageName(a.path)
       externals.add(name)
       return { external: true, sideEffects: !isPure(name) }
@@ -152,6 +158,8 @@ const result = await esbuild
     target: 'node20',
     metafile: true,
     legalComments: 'none',
+    // The bundled CommonJS libraries require() Node's built-ins; an ES module has no require.
+    banner: { js: "import { createRequire as __lorapipeRequire } from 'node:module'; const require = __lorapipeRequire(import.meta.url);" },
     logLevel: 'warning',
     plugins: [precompiledValidators, externalDependencies],
   })
@@ -173,7 +181,7 @@ const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 
 const workspaceDeps = ['core', 'runner', 'cli'].flatMap((p) => Object.keys(JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8')).dependencies ?? {}))
 // In a checkout the workspace's node_modules has them all, so `npm ci` only warns; a package made
 // for installing elsewhere (`npm pack`, --strict) would fail there, so that is an error.
-const undeclared = [...new Set([...externals, ...workspaceDeps])].filter((d) => !d.startsWith('@lorapipe/') && !declared.has(d) && !optional.has(d)).sort()
+const undeclared = [...new Set([...externals, ...workspaceDeps])].filter((d) => !d.startsWith('@lorapipe/') && !bundledPackages.has(d) && !declared.has(d) && !optional.has(d)).sort()
 if (undeclared.length > 0) {
   const message = `lorapipe's code needs ${undeclared.join(', ')}, which packages/lorapipe/package.json does not list in dependencies; add them there (same range as the workspace package that uses them)`
   if (strict) {
