@@ -208,7 +208,9 @@ for (const file of Object.keys(result.metafile.outputs)) {
 }
 
 const inputs = [
-  ...Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('precompiled:')), // the generated validators are not files
+  // Our sources only: the generated validators are not files, and installed packages change only
+  // through npm, which runs this build again (`prepare`).
+  ...Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('precompiled:') && !i.includes('node_modules/')),
   'scripts/build.mjs',
   'packages/lorapipe/package.json',
   ...['core', 'runner', 'cli'].map((p) => `packages/${p}/package.json`),
