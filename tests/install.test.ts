@@ -24,8 +24,16 @@ const unreachable = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETU
 describe('lorapipe installed into a project of its own', () => {
   test('npm pack + npm install <tarball>: npx lorapipe validates and runs a pipeline with custom stages', async (t) => {
     const base = mkdtempSync(join(tmpdir(), 'lorapipe-install-'))
+    // How long each step took, reported with the test (the whole suite must stay fast).
+    const took: string[] = []
+    let t0 = performance.now()
+    const lap = (what: string) => {
+      took.push(`${what} ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+      t0 = performance.now()
+    }
     const pack = sh('npm', ['pack', '-w', 'lorapipe', '--pack-destination', base, '--json'], repoRoot)
     assert.equal(pack.code, 0, pack.out)
+    lap('npm pack')
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[]
     const files = packed!.files.map((f) => f.path)
     assert.ok(files.includes('bin/lorapipe.js') && files.includes('dist/cli.js') && files.includes('dist/index.js') && files.includes('dist/stage-module-hooks.js'), files.join(' '))
@@ -42,6 +50,7 @@ describe('lorapipe installed into a project of its own', () => {
       return
     }
     assert.equal(install.code, 0, install.out)
+    lap('npm install')
 
     // A user's project: stages and data beside the pipeline, nothing else of lorapipe's.
     cpSync(join(repoRoot, 'tests', 'fixtures', 'data'), join(project, 'data'), { recursive: true })
@@ -61,6 +70,7 @@ describe('lorapipe installed into a project of its own', () => {
     assert.equal(run.code, 0, run.out)
     const table = JSON.parse(readFileSync(join(project, 'run', 'compare', 'comparison.json'), 'utf8')) as { rows: { method: string }[] }
     assert.equal(readFileSync(join(project, 'run', 'summary', 'summary.txt'), 'utf8'), `Tiny baselines: ${table.rows[0]!.method} wins with accuracy 0.6667\n`)
+    lap('npx lorapipe validate + run')
 
     // The stage API under its public name, for the user's own scripts too.
     const api = sh(process.execPath, ['--input-type=module', '-e', "import('lorapipe').then((m) => console.log(typeof m.defineStage, typeof m.writeJsonAtomic))"], project)
@@ -68,7 +78,7 @@ describe('lorapipe installed into a project of its own', () => {
     assert.deepEqual(readdirSync(join(project, 'node_modules', 'lorapipe')).sort(), ['bin', 'dist', 'package.json'])
 
     // Training with the installed TensorFlow.js: the seed pipeline on the tiny fixture, 2 steps.
-    if (!sharedDir) return t.diagnostic(`training part ${needsShared}`)
+    if (!sharedDir) return t.diagnostic(`${took.join(', ')}; training part ${needsShared}`)
     cpSync(join(repoRoot, 'pipelines', 'sst2-lora.yaml'), join(project, 'pipelines', 'sst2-lora.yaml'))
     const train = npx([
       'run', 'pipelines/sst2-lora.yaml', '--out', 'train', '-q',
@@ -80,5 +90,7 @@ describe('lorapipe installed into a project of its own', () => {
     ])
     assert.equal(train.code, 0, train.out)
     assert.ok(existsSync(join(project, 'train', 'adapter', 'adapter_config.json')), readdirSync(join(project, 'train')).join(' '))
+    lap('npx lorapipe run (2 training steps)')
+    t.diagnostic(took.join(', '))
   })
 })
