@@ -50,6 +50,8 @@ export interface HubServer {
   beforeBody: ((req: IncomingMessage) => Promise<void>) | undefined
   /** Answer Range requests with the whole file (200), as some proxies do. */
   ignoreRange: boolean
+  /** Answer every hub request with a 500 whose X-Error-Message and body repeat the request's Authorization header (a careless server). */
+  echoAuthorization: boolean
   close(): Promise<void>
 }
 
@@ -103,6 +105,7 @@ export async function startHubServer(repos: HubRepoSpec[], token = 'hf_test_secr
     failNext: (pathPart, afterBytes) => failures.push({ pathPart, afterBytes }),
     beforeBody: undefined,
     ignoreRange: false,
+    echoAuthorization: false,
     close: async () => {},
   }
 
@@ -149,6 +152,12 @@ export async function startHubServer(repos: HubRepoSpec[], token = 'hf_test_secr
   const handle = async (req: IncomingMessage, res: ServerResponse, which: 'hub' | 'cdn') => {
     const u = new URL(req.url ?? '/', 'http://x')
     server.log.push({ server: which, method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization, range: req.headers.range })
+    if (server.echoAuthorization && which === 'hub') {
+      const echo = `internal error handling ${req.method} ${u.pathname} (authorization: ${req.headers.authorization ?? 'none'})`
+      res.writeHead(500, { 'x-error-message': echo, 'content-type': 'text/plain' })
+      res.end(`${echo}\nrequest headers: ${JSON.stringify(req.headers)}`)
+      return
+    }
 
     if (u.pathname.startsWith('/cdn/')) {
       const sha = u.pathname.slice(5)
