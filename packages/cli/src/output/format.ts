@@ -33,5 +33,6 @@ export function bytes(n: number): string {
 export function roundToUnit(x: number, unit: number): number {
   if (x === 0 || !Number.isFinite(x) || !Number.isFinite(unit) || unit === 0) return x
   const digits = Math.floor(Math.log10(Math.abs(x))) - Math.floor(Math.log10(Math.abs(unit))) + 2
-  return Number(x.toPrecision(Math.min(100, Math.max(1, digits))))
+  const rounded = Number(x.toPrecision(Math.min(100, Math.max(1, digits))))
+  return Number.isFinite(rounded) ? rounded : x // next to the largest double, rounding up overflows
 }
