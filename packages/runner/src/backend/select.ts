@@ -223,7 +223,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       if (r.note) notes.push(r.note)
       let blas: Pick<BackendInfo, 'blas' | 'blasReason'> = { blas: null }
       if (candidate === 'wasm') {
-        const b = chooseBlas({ blas: opts.blas, env, threads: r.info.threads })
+        // the threads asked for, even where wasm itself got fewer (no SharedArrayBuffer)
+        const b = chooseBlas({ blas: opts.blas, env, threads })
         if (!b.ok) throw new BackendError({ requested: b.requested, source: b.source, message: b.message })
         blas = { blas: b.choice.blas, blasReason: b.choice.reason }
       } else {
