@@ -180,7 +180,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, Tri
       if (e.state === 'failed' && plan.maxConsecutiveFailures !== undefined && state.consecutiveFailures >= plan.maxConsecutiveFailures && !stop)
         stop = {
           status: 'failed',
-          reason: `${state.consecutiveFailures} trials failed in a row (the cap is ${plan.maxConsecutiveFailures}); the last one: ${e.reason ?? 'no message'}. Fix the base pipeline or the parameter values, then start a new sweep`,
+          reason: `${state.consecutiveFailures} trials failed in a row (the cap is ${plan.maxConsecutiveFailures}); the last one: ${e.reason?.split('\n')[0] ?? 'no message'}. Fix the base pipeline or the parameter values, then start a new sweep`,
         }
     }
 
