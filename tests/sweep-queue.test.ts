@@ -17,6 +17,7 @@ import { lorapipeAsync, startLorapipe } from './support/cli.ts'
 import { needsRedis, startRedis, type TestRedis } from './support/redis.ts'
 import { needsShared, repoRoot, sharedDir } from './support/shared.ts'
 import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
+import { parseQueueUrl } from '../packages/cli/src/queue/connection.ts'
 
 const tuning = {
   LORAPIPE_QUEUE_LOCK_MS: '4000',
@@ -103,8 +104,8 @@ async function assertSettled(r: TestRedis, name: string, out: string, trials: nu
   const redisClient = r.client()
   const queueName = queueNameOf(sweepIdOf(name, out))
   const q = new Queue(queueName, { connection: redisClient })
-  const counts = await q.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'paused', 'completed', 'failed')
-  assert.deepEqual(counts, { active: 0, waiting: 0, delayed: 0, prioritized: 0, paused: 0, completed, failed: trials - completed })
+  const counts = await q.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed')
+  assert.deepEqual(counts, { active: 0, waiting: 0, delayed: 0, prioritized: 0, completed, failed: trials - completed })
   assert.equal(await redisClient.scard(`bull:${queueName}:stalled`), 0, 'no job marked stalled')
   const rec = record(out)
   for (let t = 0; t < trials; t++) {
@@ -120,6 +121,28 @@ async function assertSettled(r: TestRedis, name: string, out: string, trials: nu
   const sweeps = await redisClient.hgetall('lorapipe:sweeps')
   assert.equal(JSON.parse(sweeps[queueName]!).status, 'done', 'the registry says the sweep is done')
 }
+
+describe('queue URLs and bad input (no Redis needed)', () => {
+  it('turns redis:// and rediss:// URLs into connection options and shows them only with the password masked', () => {
+    const c = parseQueueUrl('rediss://alice:p%40ss@queue.example:6380/3')
+    assert.deepEqual([c.options.host, c.options.port, c.options.db, c.options.username, c.options.password, c.options.tls], ['queue.example', 6380, 3, 'alice', 'p@ss', {}])
+    assert.equal(c.display, 'rediss://alice:***@queue.example:6380/3')
+    assert.equal(parseQueueUrl('redis://:secret@127.0.0.1').display, 'redis://:***@127.0.0.1')
+    assert.deepEqual([parseQueueUrl('redis://h').options.port, parseQueueUrl('redis://h').options.db], [6379, 0])
+    assert.throws(() => parseQueueUrl('http://:secret@h:6379'), (e: Error) => /must start with redis:\/\/ or rediss:\/\//.test(e.message) && !e.message.includes('secret'))
+    assert.throws(() => parseQueueUrl('redis://:secret@h/x'), /`\/x` is not a Redis database number/)
+  })
+
+  it('refuses a worker without --queue or with a bad URL, and says so without the password (exit 2)', async () => {
+    const none = await lorapipeAsync(['worker'])
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /needs --queue redis:\/\/host:6379/)
+    const bad = await lorapipeAsync(['sweep', 'status', '--queue', 'http://:hunter2@h'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--queue: the queue URL must start with redis:\/\/ or rediss:\/\//)
+    assert.doesNotMatch(bad.stderr + bad.stdout, /hunter2/)
+  })
+})
 
 describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsRedis, concurrency: true }, () => {
   it('survives Redis restarting mid-sweep and the coordinator killed (SIGKILL) then resumed: 4 trials over two workers, none lost or run twice', async () => {
@@ -193,6 +216,28 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     const wrong = await lorapipeAsync(['sweep', 'status', '--queue', r.url.replace(encodeURIComponent(password), 'wrong-Pw')])
     assert.equal(wrong.code, 1)
     assert.match(wrong.stderr, /cannot reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+
+    // A worker that cannot see a sweep's folder fails its trial at once with an error saying so
+    // (a sweep started on another machine whose --out is not shared here).
+    const elsewhere = join(dir, 'not-mounted-here')
+    const registry = r.client()
+    const queueName = queueNameOf(sweepIdOf('elsewhere', elsewhere))
+    await registry.hset('lorapipe:sweeps', queueName, JSON.stringify({ id: sweepIdOf('elsewhere', elsewhere), queue: queueName, name: 'elsewhere', dir: elsewhere, status: 'running', startedAt: new Date().toISOString(), heartbeat: Date.now() }))
+    const q = new Queue(queueName, { connection: registry })
+    const spec = { sweep: 'elsewhere', trial: 0, assignment: {}, pipeline: { file: bowBase, sets: [] }, runDir: join(elsewhere, 'trials', '0000'), resume: false }
+    const lost = await q.add('trial', { spec, pipeline: readFileSync(bowBase, 'utf8') }, { jobId: 'elsewhere-0', attempts: 3 })
+    await waitFor(() => /trial 0000 of elsewhere: .*cannot reach the sweep folder/.test(w1.out() + w2.out()), 'a worker refused the unreachable trial', [w1, w2], 60_000)
+    let refused = await q.getJob(lost.id!)
+    for (let i = 0; i < 100 && (await refused!.getState()) !== 'failed'; i++) {
+      await new Promise((res) => setTimeout(res, 100))
+      refused = await q.getJob(lost.id!)
+    }
+    assert.equal(await refused!.getState(), 'failed')
+    assert.match(refused!.failedReason, /cannot reach the sweep folder .*not-mounted-here: .*same path/)
+    assert.equal(refused!.attemptsMade, 1, 'not retried blindly')
+    assert.equal(existsSync(elsewhere), false, 'nothing was written where the folder should be')
+    await registry.hset('lorapipe:sweeps', queueName, JSON.stringify({ ...JSON.parse((await registry.hget('lorapipe:sweeps', queueName))!), status: 'done' }))
+
     for (const w of [w1, w2]) w.child.kill('SIGINT')
     await Promise.all([w1.exited, w2.exited])
     // Nowhere: not in any output, nor in any file of the sweep folder.
