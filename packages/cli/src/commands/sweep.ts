@@ -191,7 +191,8 @@ async function inkUi(verbose: boolean | undefined): Promise<SweepUi | undefined>
   try {
     const m = (await import('../ui/sweep-sink.tsx')) as { inkSweepUi?: (o: { verbose?: boolean }) => SweepUi }
     return m.inkSweepUi?.({ ...(verbose ? { verbose } : {}) })
-  } catch {
+  } catch (e) {
+    process.stderr.write(`warning: the terminal UI could not start (${(e as Error).message}); plain lines instead\n`)
     return undefined
   }
 }
