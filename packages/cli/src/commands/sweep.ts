@@ -2,9 +2,11 @@
 // process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import * as Cause from 'effect/Cause'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
+import * as Option from 'effect/Option'
 import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
@@ -147,8 +149,14 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       code = result.status === 'finished' || result.status === 'stopped' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failed
     } else if (Exit.isInterrupted(exit)) code = EXIT.interrupted
     else {
-      process.stderr.write(`error: the sweep failed: ${String(exit.cause)}\n`)
-      code = EXIT.failed
+      const busy = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      if (busy) {
+        process.stderr.write(`error: ${busy.message}\n  hint: ${busy.hint}\n`)
+        code = EXIT.badInput
+      } else {
+        process.stderr.write(`error: the sweep failed: ${Cause.pretty(exit.cause)}\n`)
+        code = EXIT.failed
+      }
     }
   } finally {
     process.off('SIGINT', onSignal)

@@ -9,11 +9,13 @@
 // All decisions happen in one fiber that takes messages (trial events, trial ends) from a queue in
 // order, so the record is a faithful log of what the coordinator saw and did.
 import * as Cause from 'effect/Cause'
+import * as Data from 'effect/Data'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Queue from 'effect/Queue'
 import { dirname, join } from 'node:path'
+import { LockBusy, tryAcquireLock } from '../../fs/lock.ts'
 import { describeError } from '../../graph/run.ts'
 import { now, type RunEvent } from '../../events.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
@@ -74,6 +76,18 @@ export interface SweepResult {
 
 export const trialDirName = (n: number) => String(n).padStart(4, '0')
 
+export const SWEEP_LOCK = 'sweep.lock'
+
+/** Another coordinator is running this sweep: two would sample and record over each other. */
+export class SweepFolderBusy extends Data.TaggedError('SweepFolderBusy')<{ readonly dir: string; readonly holder: string }> {
+  override get message(): string {
+    return `the sweep in ${this.dir} is being run by ${this.holder}`
+  }
+  get hint(): string {
+    return `wait for it to finish (or stop it); if no such process is running, delete ${join(this.dir, SWEEP_LOCK)}`
+  }
+}
+
 type Message =
   | { readonly kind: 'event'; readonly trial: number; readonly event: RunEvent }
   | { readonly kind: 'done'; readonly trial: number; readonly exit: Exit.Exit<TrialOutcome> }
@@ -89,9 +103,15 @@ export function readSweepState(dir: string): SweepState {
   return replay(readRecord(join(dir, RECORD_FILE)).entries)
 }
 
-export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, never, TrialExecutor> {
+export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolderBusy, TrialExecutor> {
   return Effect.gen(function* () {
     const executor = yield* TrialExecutor
+    // One coordinator per sweep folder, for the whole sweep. A killed one leaves the file, but its
+    // process is dead, so the resumed sweep takes the lock over (on another host: after 10 minutes
+    // without a heartbeat).
+    const lock = tryAcquireLock(join(plan.dir, SWEEP_LOCK), { staleMs: 10 * 60_000, trustLocalPid: true })
+    if (lock instanceof LockBusy) return yield* Effect.fail(new SweepFolderBusy({ dir: plan.dir, holder: lock.holder }))
+    yield* Effect.addFinalizer(() => Effect.sync(() => lock.release()))
     const started = Date.now()
     const sinks = plan.sinks ?? []
     const publish = (e: SweepEvent) => {

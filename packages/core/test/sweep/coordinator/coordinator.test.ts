@@ -219,4 +219,21 @@ describe('sweep coordinator', () => {
     assert.deepEqual(r.leaderboard.rows.map((x) => [x.trial, x.state]), [[1, 'completed'], [0, 'pruned']])
     assert.deepEqual(log.map((l) => [l.spec.trial, l.spec.resume]), [[0, false], [1, false]])
   })
+
+  it('refuses a second coordinator on a sweep folder while the first runs', async () => {
+    const dir = tempDir()
+    const layer = fakeExecutor(scripts, [], { evalMs: 30 })
+    const first = Effect.runFork(runSweep(plan(dir, ['a', 'b'])).pipe(Effect.provide(layer)))
+    while (!entries(dir).some((e) => e.type === 'started')) await new Promise((r) => setTimeout(r, 2))
+    const second = await Effect.runPromise(Effect.either(runSweep(plan(dir, ['a', 'b'])).pipe(Effect.provide(layer))))
+    assert.equal(second._tag, 'Left')
+    if (second._tag === 'Left') {
+      assert.equal(second.left._tag, 'SweepFolderBusy')
+      assert.match(second.left.message, new RegExp(`the sweep in .* is being run by .*${process.pid}`))
+    }
+    const r = await Effect.runPromise(Fiber.join(first))
+    assert.equal(r.status, 'finished')
+    // Released at the end: the folder can be resumed (here: it has ended, so nothing runs).
+    assert.match((await run(plan(dir, ['a', 'b']), layer)).reason, /already ended/)
+  })
 })
