@@ -53,7 +53,7 @@ describe('seed pipelines end to end', { skip: needsShared }, () => {
     const typo = join(tmp(), 'typo')
     const bad = lorapipe(['run', 'pipelines/sst2-lora.yaml', ...short, '--set', 'dataset.eval.split=validaton', '--out', typo], { env: { ...env, HF_HUB_OFFLINE: '1' } })
     assert.equal(bad.code, 2, bad.stderr)
-    assert.match(bad.stderr, /stage `finetune`: .*validaton/)
+    assert.match(bad.stderr, /^--set dataset\.eval\.split=validaton: error: .*'validaton'/m)
     assert.equal(existsSync(typo), false)
   })
 
@@ -131,9 +131,9 @@ describe('seed pipelines end to end', { skip: needsShared }, () => {
       [['--set', 'trainer.batch_size=0'], /--set trainer\.batch_size=0: error: `trainer\.batch_size` must be >= 1, not 0/],
       [['--set', 'trainer.learning_rate=fast'], /`trainer\.learning_rate` must be a number, not the string "fast"/],
       [['--set', 'model.num_labels=1'], /`model\.labels` has 2 names but `model\.num_labels` is 1/],
-      [['--set', 'model.num_labels=1', '--set', 'model.labels=[only]'], /sst2-lora\.yaml:\d+:\d+: error: stage `finetune`: labels do not fit the model: the train split .* has 2 classes .* but the model has num_labels 1/],
-      [['--set', 'dataset.text_column=text'], /stage `finetune`: .*(column|text)/],
-      [['--set', `dataset.eval.path=${join(tmp(), 'missing.tsv')}`], /stage `finetune`: .*missing\.tsv/],
+      [['--set', 'model.num_labels=1', '--set', 'model.labels=[only]'], /^--set model\.num_labels=1: error: labels do not fit the model: the train split .* has 2 classes .* but the model has num_labels 1/m],
+      [['--set', 'dataset.text_column=text'], /^--set dataset\.text_column=text: error: .*text_column "text" is not a column/m],
+      [['--set', `dataset.eval.path=${join(tmp(), 'missing.tsv')}`], /^--set dataset\.eval\.path=.*missing\.tsv: error: .*missing\.tsv/m],
     ]
     for (const [sets, expected] of cases) {
       const out = join(tmp(), 'bad')

@@ -49,7 +49,7 @@ export async function preflightStage(uses: string, params: Record<string, any>, 
     await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')
   } catch (e) {
     if (BAD_INPUT.has(tagOf(e) ?? '')) {
-      const pointer = /num_labels/.test((e as Error).message) ? '/model/num_labels' : dataPathPointer(e, params.dataset, ctx.resolvePath)
+      const pointer = /num_labels/.test((e as Error).message) ? '/model/num_labels' : (dataKeyPointer(e, params.dataset) ?? dataPathPointer(e, params.dataset, ctx.resolvePath))
       problems.push({ message: (e as Error).message, ...(pointer ? { pointer } : {}) })
     }
     else unchecked.push(`the data is not local or cached (${firstLine(e)}); it is checked when the run downloads it`)
@@ -59,6 +59,16 @@ export async function preflightStage(uses: string, params: Record<string, any>, 
     if (p) problems.push(p)
   }
   return { problems, unchecked }
+}
+
+/** A missing column points at the `*_column` key, a missing hub split at its `split` key. */
+function dataKeyPointer(e: unknown, dataset: Record<string, any> | undefined): string | undefined {
+  if (tagOf(e) === 'DatasetSplitNotFoundError') {
+    const s = (['train', 'eval'] as const).find((k) => dataset?.[k]?.split === (e as { split?: string }).split)
+    return s ? `/dataset/${s}/split` : undefined
+  }
+  const column = /\b(text_column|label_column|text_pair_column) "[^"]*" is not a column\b/.exec(String((e as Error).message))?.[1]
+  return column ? `/dataset/${column}` : undefined
 }
 
 /** A data file's error points at the `path` key that named the file (`dataset.train.path`, ...). */
