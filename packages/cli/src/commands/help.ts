@@ -26,14 +26,19 @@ Docs: README.md; the pipeline schema is schemas/pipeline.schema.json.
 export const validateHelp = `Usage: lorapipe validate <pipeline.yaml | sweep.yaml> [--set key=value ...] [--json]
 
 Checks a pipeline without running it: YAML syntax, \`extends\`, vars and env interpolation, the
-schema (unknown keys, types, ranges), stage names, \`needs\`, output references and cycles.
-Every error is reported with file:line:column, its path and a suggested fix.
+schema (unknown keys, types, ranges; names from transformers, PEFT, Axolotl or Ludwig are mapped
+to lorapipe's), stage names, \`needs\`, output references and cycles; then what \`run\` checks
+before it starts: local files, model folders, data columns, labels against num_labels, and LoRA
+targets against the model's modules (when the model is local or cached; what needs a download
+is listed as not checked yet). Nothing is trained.
+Every error is reported with file:line:column (or the --set argument it came from), its path and
+a suggested fix.
 A sweep file is checked as \`lorapipe sweep\` checks it before its first trial: its keys and
 bounds, the base pipeline with --set, and the trial pipelines its parameters can produce.
 
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat
-  --json                 print {"valid": bool, "errors": [...]} as JSON
+  --json                 print {"valid": bool, "errors": [...], "unchecked": [...]} as JSON
   -h, --help             show this help
 
 Exit codes: 0 valid, 2 invalid.
