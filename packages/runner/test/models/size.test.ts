@@ -7,11 +7,14 @@ import { readFileSync } from 'node:fs'
 import { parseModelConfig, ModelConfigError } from '../../src/models/config.ts'
 import { modelSpec } from '../../src/models/architecture.ts'
 import { elementCount } from '../../src/models/spec.ts'
-import { parameterCount, sizeProblem } from '../../src/models/size.ts'
+import { memoryLimit, parameterCount, sizeProblem } from '../../src/models/size.ts'
 import { planLora } from '../../src/lora/inject.ts'
 import { loraConfig } from '../../src/lora/config.ts'
 import { LoraError } from '../../src/lora/error.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
+import { totalmem } from 'node:os'
+import * as tf from '@tensorflow/tfjs-core'
+import { useBackend } from './support.ts'
 
 const distil = { model_type: 'distilbert', vocab_size: 100, dim: 16, n_layers: 3, n_heads: 2, hidden_dim: 40, max_position_embeddings: 20, num_labels: 3 }
 const bert = { model_type: 'bert', vocab_size: 90, hidden_size: 12, num_hidden_layers: 2, num_attention_heads: 3, intermediate_size: 30, max_position_embeddings: 16, type_vocab_size: 2, num_labels: 4 }
@@ -32,7 +35,7 @@ describe('model size from the config', () => {
 
   test('a config that cannot fit in memory is refused with the figures, at once', () => {
     for (const [raw, count] of [
-      [{ ...distil, dim: 768, n_heads: 12, hidden_dim: 3072, n_layers: 1_000_000 }, /this model has [\d,]+ parameters, [\d.]+ \w+ in memory, more than this machine's/],
+      [{ ...distil, dim: 768, n_heads: 12, hidden_dim: 3072, n_layers: 1_000_000 }, /this model has [\d,]+ parameters, [\d.]+ \w+ in memory, more than (this machine's memory|the wasm backend's memory|LORAPIPE_MEMORY_LIMIT) \(/],
       [{ ...distil, dim: 1e7, n_heads: 1, vocab_size: 30522 }, /check n_layers, dim, hidden_dim, vocab_size and max_position_embeddings/],
       [{ ...distil, hidden_dim: 1e12 }, /parameters/],
       [{ ...distil, vocab_size: 1e13 }, /parameters/],
@@ -45,6 +48,23 @@ describe('model size from the config', () => {
     }
   })
 
+  test('on the wasm backend a model must fit in its 4 GiB memory, however much the machine has', async () => {
+    // 1.6e9 parameters: 6 GiB as float32.
+    const big = { ...distil, dim: 4000, n_heads: 4, hidden_dim: 16000, n_layers: 12 }
+    await useBackend('wasm')
+    assert.equal(tf.getBackend(), 'wasm')
+    assert.throws(() => parseModelConfig(big), (e: unknown) => e instanceof ModelConfigError && (totalmem() <= 4 * 1024 ** 3 || /more than the wasm backend's memory \(4\.0 GiB\)/.test(e.reason)))
+    await useBackend('cpu')
+    if (totalmem() > 8 * 1024 ** 3) assert.doesNotThrow(() => parseModelConfig(big))
+  })
+
+  test('LORAPIPE_MEMORY_LIMIT lowers the limit, and names itself', () => {
+    const l = memoryLimit({ LORAPIPE_MEMORY_LIMIT: '4096' })
+    assert.deepEqual(l, { bytes: 4096, name: 'LORAPIPE_MEMORY_LIMIT' })
+    assert.match(sizeProblem('this model', parameterCount(parseModelConfig(distil)), 4, l) ?? '', /more than LORAPIPE_MEMORY_LIMIT \(4\.0 KiB\)/)
+    assert.equal(memoryLimit({ LORAPIPE_MEMORY_LIMIT: 'lots' }).name, "this machine's memory")
+  })
+
   test('absurd num_labels is refused before label maps are built', () => {
     assert.throws(() => parseModelConfig({ ...distil, num_labels: 1e9 }), /num_labels is 1,000,000,000; at most 1,000,000 classes/)
     assert.throws(() => parseModelConfig(distil, 'c', { numLabels: 5e6 }), /at most 1,000,000/)
@@ -52,8 +72,9 @@ describe('model size from the config', () => {
 
   test('sizeProblem names the need and the limit', () => {
     assert.equal(sizeProblem('x', 10, 4, 40), undefined)
-    assert.equal(sizeProblem('x', 11, 4, 40), "x has 11 parameters, 44 bytes in memory, more than this machine's 40 bytes")
-    assert.equal(sizeProblem('x', 3e12, 16, 16 * 1024 ** 3), "x has 3,000,000,000,000 parameters, 44 TiB in memory, more than this machine's 16 GiB")
+    assert.equal(sizeProblem('x', 11, 4, 40), "x has 11 parameters, 44 bytes in memory, more than this machine's memory (40 bytes)")
+    assert.equal(sizeProblem('x', 3e12, 16, 16 * 1024 ** 3), "x has 3,000,000,000,000 parameters, 44 TiB in memory, more than this machine's memory (16 GiB)")
+    assert.equal(sizeProblem('x', 2e9, 4, { bytes: 4 * 1024 ** 3, name: "the wasm backend's memory" }), "x has 2,000,000,000 parameters, 7.5 GiB in memory, more than the wasm backend's memory (4.0 GiB)")
   })
 
   test('a LoRA rank whose adapter cannot fit is a LoraError naming r, before any LoRA weight exists', () => {
