@@ -8,6 +8,7 @@ import { stringify } from 'yaml'
 import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
 import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
+import { redactDeep } from '@lorapipe/core/text/redact.ts'
 
 /** How a sweep was started. */
 export interface SweepStart {
@@ -60,7 +61,8 @@ export function startSweepFolder(dir: string, sweep: ValidatedSweep, start: Swee
 /** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
 export function sweepEventsFile(dir: string): SweepEventSink {
   const file = join(dir, SWEEP_EVENTS_FILE)
-  return (e) => appendFileSync(file, JSON.stringify(e) + '\n')
+  // Secrets never reach the file (trial errors can quote a server's message): see core's redact.ts.
+  return (e) => appendFileSync(file, JSON.stringify(redactDeep(e)) + '\n')
 }
 
 /** The sweep's report.html, written by the report module when this installation has it; a failure is a warning. */
