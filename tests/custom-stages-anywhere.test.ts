@@ -79,21 +79,26 @@ stages:
     uses: ./top.js
     with:
       counts: \${stages.count.outputs.counts}
+  once_more:
+    uses: ./top.mts
+    with:
+      counts: \${stages.count.outputs.counts}
 `
 
 describe('custom stages in a folder of their own', () => {
-  test('a .ts stage importing lorapipe and effect, and .mjs/.js stages importing @lorapipe/core, validate and run', () => {
-    const dir = userFolder({ 'count.ts': countStage, 'words.ts': wordsModule, 'top.mjs': topStage, 'top.js': topStage, 'pipeline.yaml': pipeline })
+  test('a .ts stage importing lorapipe and effect, and .mjs/.js/.mts stages importing @lorapipe/core, validate and run', () => {
+    const dir = userFolder({ 'count.ts': countStage, 'words.ts': wordsModule, 'top.mjs': topStage, 'top.js': topStage, 'top.mts': topStage, 'pipeline.yaml': pipeline })
     assert.equal(existsSync(join(dir, 'package.json')), false)
     const v = lorapipe(['validate', 'pipeline.yaml'], { cwd: dir })
     assert.equal(v.code, 0, v.stderr)
-    assert.match(v.stdout, /pipeline\.yaml is valid: pipeline `anywhere`, 3 stages \(count: \.\/count\.ts, top: \.\/top\.mjs, again: \.\/top\.js\)/)
+    assert.match(v.stdout, /pipeline\.yaml is valid: pipeline `anywhere`, 4 stages \(count: \.\/count\.ts, top: \.\/top\.mjs, again: \.\/top\.js, once_more: \.\/top\.mts\)/)
 
     const r = lorapipe(['run', 'pipeline.yaml', '--out', 'run', '-q'], { cwd: dir })
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'run', 'count', 'counts.json'), 'utf8')), { a: 6, rose: 6, is: 4 })
     assert.equal(readFileSync(join(dir, 'run', 'top', 'top.txt'), 'utf8'), 'a 6\n')
     assert.equal(readFileSync(join(dir, 'run', 'again', 'top.txt'), 'utf8'), 'a 6\n')
+    assert.equal(readFileSync(join(dir, 'run', 'once_more', 'top.txt'), 'utf8'), 'a 6\n')
   })
 
   test("an Effect Schema stage's parameters are checked before anything runs", () => {
