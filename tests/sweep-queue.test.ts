@@ -233,6 +233,7 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
       refused = await q.getJob(lost.id!)
     }
     assert.equal(await refused!.getState(), 'failed')
+    refused = await q.getJob(lost.id!)
     assert.match(refused!.failedReason, /cannot reach the sweep folder .*not-mounted-here: .*same path/)
     assert.equal(refused!.attemptsMade, 1, 'not retried blindly')
     assert.equal(existsSync(elsewhere), false, 'nothing was written where the folder should be')
@@ -248,40 +249,39 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     assert.equal(texts.filter((t) => t.includes(password) || t.includes('wrong-Pw')).length, 0, 'the password appears nowhere')
   })
 
-  it('continues a trial from its checkpoint on another worker when its worker is killed (SIGKILL) mid-trial (tiny DistilBERT)', { skip: needsShared }, async () => {
+  it('continues a trial from its checkpoint on another worker when its worker is killed (SIGKILL) mid-trial, even a worker that joined while none was waiting (tiny DistilBERT)', { skip: needsShared }, async () => {
     const r = await redis()
     const dir = tmp()
     const out = join(dir, 'out')
     const f = sweepFile(dir, 'tiny-queue', tinyBase, `metric: {name: eval_loss, goal: minimize}\nparameters:\n  trainer.learning_rate: {values: [1.0e-3, 2.0e-3]}\n`)
     const env = { LORAPIPE_SHARED: sharedDir!, HF_HUB_OFFLINE: '1' }
-    const w1 = worker(r.url, env)
-    const w2 = worker(r.url, env)
-    const c = start(['sweep', f, '--set', 'trainer.max_steps=8', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '2', '--out', out], env)
-    const checkpointed = () => [0, 1].find((t) => {
-      const d = join(out, 'trials', String(t).padStart(4, '0'), 'checkpoints')
-      return existsSync(d) && readdirSync(d).some((n) => /^step-\d+$/.test(n))
-    })
-    await waitFor(() => checkpointed() !== undefined, 'a trial wrote a checkpoint', [c, w1, w2])
-    const t = checkpointed()!
-    const name = `trial ${String(t).padStart(4, '0')} of tiny-queue`
-    const victim = [w1, w2].find((w) => w.out().includes(`${name}: started (attempt 1`))!
-    const survivor = victim === w1 ? w2 : w1
+    const victim = worker(r.url, env)
+    // One trial at a time: the second worker, started once the first trial runs, finds nothing
+    // waiting; it watches the sweep and takes the trial over when its worker dies.
+    const c = start(['sweep', f, '--set', 'trainer.max_steps=10', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '1', '--out', out], env)
+    const name = 'trial 0000 of tiny-queue'
+    await waitFor(() => victim.out().includes(`${name}: started (attempt 1`), 'trial 0 started', [c, victim])
+    const survivor = worker(r.url, env)
+    await waitFor(() => survivor.out().includes('serving sweep tiny-queue'), 'the second worker watches the sweep', [c, victim, survivor])
+    const ckpts = join(out, 'trials', '0000', 'checkpoints')
+    await waitFor(() => existsSync(ckpts) && readdirSync(ckpts).some((n) => /^step-\d+$/.test(n)), 'trial 0 wrote a checkpoint', [c, victim, survivor])
     victim.child.kill('SIGKILL')
     assert.equal(await c.exited, 0, c.out())
     assert.match(survivor.out(), new RegExp(`${name}: started \\(attempt 2, continuing its run folder\\)`))
+    assert.match(survivor.out(), /trial 0001 of tiny-queue: succeeded/)
     await assertSettled(r, 'tiny-queue', out, 2, 2)
     // The trial's run folder shows two runs; the second resumed from a checkpoint, not from step 0.
-    const events = runEvents(out, t)
+    const events = runEvents(out, 0)
     const starts = events.flatMap((e, i) => (e._tag === 'RunStarted' ? [i] : []))
     assert.equal(starts.length, 2)
     const second = events.slice(starts[1])
-    const resumed = second.map((e) => /resuming from .*step-\d+ \(step (\d+) of 8\)/.exec(e.message ?? '')).find(Boolean)
+    const resumed = second.map((e) => /resuming from .*step-\d+ \(step (\d+) of 10\)/.exec(e.message ?? '')).find(Boolean)
     assert.ok(resumed, 'the second run says it resumed from a checkpoint')
     const from = Number(resumed[1])
     assert.ok(from >= 2)
     assert.equal(Math.min(...second.filter((e) => e._tag === 'Progress').map((e) => e.step!)), from + 1, 'training went on from the checkpoint')
-    const row = board(out).find((x) => x.trial === t)!
-    assert.equal(row.evaluations, 4, 'each evaluation counted once')
+    const row = board(out).find((x) => x.trial === 0)!
+    assert.equal(row.evaluations, 5, 'each evaluation counted once')
     survivor.child.kill('SIGINT')
     assert.equal(await survivor.exited, 130)
   })

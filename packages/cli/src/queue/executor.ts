@@ -151,8 +151,10 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
           resume(Effect.succeed(o))
         }
         let checking = false
+        // While a stopped job is replaced by a new one (same id), its absence means nothing.
+        let replacing = false
         const check = async () => {
-          if (finished || checking) return
+          if (finished || checking || replacing) return
           checking = true
           try {
             const job = (await queue.getJob(jobId)) as TrialJob | undefined
@@ -175,8 +177,13 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
           const state = await job.getState()
           if (state === 'failed' && job.failedReason === STOPPED_BY_COORDINATOR) {
             // Stopped with an earlier coordinator (Ctrl-C): run it again, from its checkpoint.
-            await job.remove()
-            return add({ ...spec, resume: true }, jobId)
+            replacing = true
+            try {
+              await job.remove()
+              return await add({ ...spec, resume: true }, jobId)
+            } finally {
+              replacing = false
+            }
           }
           const o = outcomeOf(job, state)
           if (o) finish(o)
@@ -199,6 +206,8 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
             }
             if (state === 'completed' || state === 'failed' || state === 'unknown') return
             await redis.set(cancelKey(jobId), '1', 'EX', 24 * 3600)
+            // No worker holds it (its worker died): nobody to wait for; whoever takes it next sees the flag.
+            if ((await redis.exists(`${queue.toKey(jobId)}:lock`)) === 0) return
             await Promise.race([over, new Promise((r) => setTimeout(r, opts.stopTimeoutMs ?? 120_000))])
           } catch {
             // Redis unreachable: the trial's worker stops it when it sees the sweep stopped.

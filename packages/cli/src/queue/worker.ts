@@ -5,7 +5,7 @@
 // as job progress (tagged with the attempt), evaluations also in the job's log, the result when
 // the trial ends. A result is reported only while this worker still holds the job's lock: a worker
 // that froze past its lock has had its trial taken over, and says nothing.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -34,7 +34,8 @@ type TrialJob = Job<TrialJobData, TrialOutcome, 'trial'>
 
 /** A trial this worker runs: how to stop it, and why it was stopped. */
 interface Running {
-  readonly stop: () => void
+  /** Stops the trial (once; the first reason wins). */
+  readonly stop: (why: 'cancelled' | 'lost' | 'shutdown') => void
   why?: 'cancelled' | 'lost' | 'shutdown'
 }
 
@@ -43,6 +44,20 @@ const trialName = (spec: TrialSpec) => `trial ${String(spec.trial).padStart(4, '
 
 /** The job's pipeline, written beside its run folder, where the trial run reads it. */
 const pipelineFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pipeline.yaml`)
+
+/** The evaluations recorded in a run folder's events.jsonl (a line cut short by a kill is skipped). */
+function earlierEvaluations(runDir: string): RunEvent[] {
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const e = JSON.parse(line) as RunEvent
+        return e._tag === 'EvalMetrics' ? [e] : []
+      } catch {
+        return []
+      }
+    })
+}
 
 export interface QueueWorker {
   /** Resolves when the worker has stopped (after `shutdown`). */
@@ -116,17 +131,24 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       send(event)
     }
 
+    // A run folder that another attempt started: its evaluations are reported again (the
+    // coordinator counts each once), since those made after that attempt's worker died reached nobody.
+    if (existsSync(join(spec.runDir, 'events.jsonl'))) for (const e of earlierEvaluations(spec.runDir)) send(e)
+
     const t: TrialSpec = { ...spec, pipeline: { file, sets: [] }, resume: true }
     const fiber = Effect.runFork(runner.run(t, onEvent))
-    const entry: Running = { stop: () => Effect.runFork(Fiber.interrupt(fiber)) }
+    const entry: Running = {
+      stop: (why) => {
+        if (entry.why) return
+        entry.why = why
+        // A worker that lost the job says nothing more about it.
+        if (why === 'lost') lost = true
+        Effect.runFork(Fiber.interrupt(fiber))
+      },
+    }
     running.set(jobId, entry)
     void heartbeat()
-    const stopFor = (why: NonNullable<Running['why']>) => {
-      if (entry.why) return
-      entry.why = why
-      if (why === 'lost') lost = true
-      entry.stop()
-    }
+    const stopFor = entry.stop
     const poll = setInterval(() => {
       redis
         .get(cancelKey(jobId))
@@ -180,19 +202,25 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     throw new Error(outcome.error)
   }
 
-  /** The oldest running sweep with trials to take, if any. */
   const queues = new Map<string, Queue>()
   const queueOf = (name: string) => {
     let q = queues.get(name)
     if (!q) queues.set(name, (q = new Queue(name, { connection: redis })))
     return q
   }
-  const pick = async (): Promise<SweepEntry | undefined> => {
+  /**
+   * The oldest running sweep with trials to take; else (`watch`) the oldest with trials running
+   * elsewhere: a worker on its queue notices when one of them stalls (its worker died) and takes
+   * it over, which no worker would do if all of them only waited for new trials.
+   */
+  const pick = async (watch = false): Promise<SweepEntry | undefined> => {
+    let busy: SweepEntry | undefined
     for (const s of (await listSweeps(redis)).filter((x) => x.status === 'running')) {
-      const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed')
+      const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active')
       if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0) return s
+      if ((c.active ?? 0) > 0) busy ??= s
     }
-    return undefined
+    return watch ? busy : undefined
   }
 
   /** Whether to keep serving `s`: it runs, and it has work here, or waiting, or running elsewhere (whose stalls this worker notices). */
@@ -221,13 +249,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     })
     w.on('error', () => undefined)
     w.on('lockRenewalFailed', (ids) => {
-      for (const jid of ids) {
-        const r = running.get(jid)
-        if (r && !r.why) {
-          r.why = 'lost'
-          r.stop()
-        }
-      }
+      for (const jid of ids) running.get(jid)?.stop('lost')
     })
     try {
       while (!stopping) {
@@ -237,7 +259,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       }
     } finally {
       // Trials are stopped first (on shutdown), so that close() finds their jobs settled.
-      for (const r of running.values()) if (!r.why) ((r.why = 'shutdown'), r.stop())
+      for (const r of running.values()) r.stop('shutdown')
       await w.close()
       serving = undefined
     }
@@ -247,7 +269,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     await heartbeat()
     let idleSaid = false
     while (!stopping) {
-      const s = await pick().catch(() => undefined)
+      const s = await pick(true).catch(() => undefined)
       if (s) {
         idleSaid = false
         await serve(s)
@@ -267,7 +289,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     shutdown: () => {
       if (stopping) return
       stopping = true
-      for (const r of running.values()) if (!r.why) ((r.why = 'shutdown'), r.stop())
+      for (const r of running.values()) r.stop('shutdown')
       wake()
     },
   }
