@@ -27,6 +27,8 @@ export interface StagePlanEntry {
   readonly id: string
   readonly uses: string
   readonly needs: readonly string[]
+  /** `compute` for stages that take turns on the CPU (see StageSpec.resource). */
+  readonly resource?: 'compute'
 }
 
 export type RunEvent =

@@ -70,9 +70,14 @@ function StageGraph({ state, now, look }: { state: UiState; now: number; look: L
   return (
     <Box flexDirection="column">
       {state.stages.map((v) => {
+        const pending = v.needs.filter((n) => state.stages.find((s) => s.id === n)?.status !== 'done')
+        // Needs met, but another training or evaluation has the CPU: it waits its turn.
+        const busy = v.resource === 'compute' ? state.stages.find((s) => s.resource === 'compute' && s.status === 'running') : undefined
         const what =
-          v.status === 'waiting' && v.needs.length > 0
-            ? `waiting for ${v.needs.join(', ')}`
+          v.status === 'waiting' && pending.length > 0
+            ? `waiting for ${pending.join(', ')}`
+            : v.status === 'waiting' && busy
+              ? `waiting for ${busy.id} (one compute stage at a time)`
             : v.status === 'skipped'
               ? `skipped: ${v.detail ?? ''}`
               : v.status === 'failed'

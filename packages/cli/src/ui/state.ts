@@ -35,6 +35,8 @@ export interface StageView {
   readonly id: string
   readonly uses: string
   readonly needs: readonly string[]
+  /** `compute`: waits for its turn while another compute stage runs. */
+  readonly resource?: 'compute'
   readonly status: StageStatus
   readonly startedAt?: number
   readonly durationMs?: number
@@ -97,7 +99,7 @@ export function metricOf(row: EvalRow, name: string): number | undefined {
   return row.metrics[name] ?? row.metrics[`eval_${name}`]
 }
 
-const emptyStage = (s: StagePlanEntry): StageView => ({ id: s.id, uses: s.uses, needs: s.needs, status: 'waiting', train: [], evals: [] })
+const emptyStage = (s: StagePlanEntry): StageView => ({ id: s.id, uses: s.uses, needs: s.needs, ...(s.resource ? { resource: s.resource } : {}), status: 'waiting', train: [], evals: [] })
 
 function pickBest(evals: readonly EvalRow[]): number | undefined {
   let best: number | undefined

@@ -82,6 +82,30 @@ for (const width of [80, 120]) {
   })
 }
 
+describe('stages that take turns on the CPU', () => {
+  test('a compute stage whose needs are met says which stage it waits for; a light one runs', () => {
+    const events: RunEvent[] = [
+      {
+        _tag: 'RunStarted',
+        time: at(0),
+        pipeline: 'sst2-lora-vs-full',
+        file: '/p/vs.yaml',
+        runDir: '/runs/vs/1',
+        stages: [
+          { id: 'lora', uses: 'finetune', needs: [], resource: 'compute' },
+          { id: 'full', uses: 'finetune', needs: [], resource: 'compute' },
+          { id: 'compare', uses: 'compare', needs: ['lora', 'full'] },
+        ],
+      },
+      { _tag: 'StageStarted', time: at(0), stage: 'lora', uses: 'finetune' },
+    ]
+    const f = frame(events, 100)
+    assert.match(f, /● lora\s+finetune\s+\d+s\s+running/)
+    assert.match(f, /○ full\s+finetune\s+waiting for lora \(one compute stage at a time\)/)
+    assert.match(f, /○ compare\s+waiting for lora, full/)
+  })
+})
+
 describe('one form for the learning rate', () => {
   test('the UI, the plain log and the formatter agree', () => {
     assert.equal(learningRate(1.6e-4), '1.60e-4')

@@ -76,7 +76,10 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
       pipeline: p.name,
       file: p.file,
       runDir: opts.runDir,
-      stages: graph.order.map((id) => ({ id, uses: graph.nodes.get(id)!.uses, needs: graph.nodes.get(id)!.needs })),
+      stages: graph.order.map((id) => {
+        const n = graph.nodes.get(id)!
+        return { id, uses: n.uses, needs: n.needs, ...(n.spec.resource ? { resource: n.spec.resource } : {}) }
+      }),
     })
 
     const finish = (id: string, r: StageResult) =>
