@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { needsShared, repoRoot, shared, sharedDir } from './support/shared.ts'
@@ -24,6 +24,7 @@ const unreachable = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETU
 describe('lorapipe installed into a project of its own', () => {
   test('npm pack + npm install <tarball>: npx lorapipe validates and runs a pipeline with custom stages', async (t) => {
     const base = mkdtempSync(join(tmpdir(), 'lorapipe-install-'))
+    t.after(() => rmSync(base, { recursive: true, force: true })) // an installed project is ~200 MB
     // How long each step took, reported with the test (the whole suite must stay fast).
     const took: string[] = []
     let t0 = performance.now()
