@@ -30,6 +30,7 @@ import { injectLora, loraConfig } from '../src/lora/index.ts'
 import { valueAndGrads } from '../src/nn/grads.ts'
 import { crossEntropy } from '../src/nn/loss.ts'
 import { Rng } from '../src/nn/rng.ts'
+import { AdamW } from '../src/trainer/adamw.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -155,28 +156,11 @@ const params = model.trainableParameters()
 const count = (ps: { size: number }[]) => ps.reduce((s, p) => s + p.size, 0)
 log(`model: ${model.name}, ${mode}: ${count(params).toLocaleString('en')} trainable of ${count(model.namedParameters()).toLocaleString('en')}`)
 
-// Adam as torch.optim.AdamW with weight_decay 0, one parameter at a time in its own scope (as the
-// trainer's optimizer does): tf.train.adam updates every variable inside one tf.tidy, which holds
-// ~10 temporaries of each weight's size at once (4 GB of wasm heap for full fine-tuning).
-const adamState = params.map((p) => ({ m: tf.variable(tf.zerosLike(p.value), false), v: tf.variable(tf.zerosLike(p.value), false) }))
-let adamStep = 0
+// The trainer's own AdamW (torch.optim.AdamW semantics) with weight_decay 0, as the peer.
+const optimizer = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 })
 function adam(grads: Map<string, tf.Tensor>): void {
-  const [lr, b1, b2, eps] = [2e-4, 0.9, 0.999, 1e-8]
-  adamStep++
-  const stepSize = lr / (1 - b1 ** adamStep)
-  const c2 = 1 - b2 ** adamStep
-  params.forEach((p, i) => {
-    const g = grads.get(p.name)!
-    const { m, v } = adamState[i]!
-    tf.tidy(() => {
-      const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1))
-      const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2))
-      m.assign(m1)
-      v.assign(v1)
-      p.variable!.assign(tf.sub(p.value, tf.mul(tf.div(m1, tf.add(tf.sqrt(tf.div(v1, c2)), eps)), stepSize)))
-    })
-    g.dispose()
-  })
+  optimizer.apply(grads, 2e-4)
+  for (const g of grads.values()) g.dispose()
 }
 
 function step(b: Batch): void {
