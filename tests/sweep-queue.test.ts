@@ -249,6 +249,42 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     assert.equal(texts.filter((t) => t.includes(password) || t.includes('wrong-Pw')).length, 0, 'the password appears nowhere')
   })
 
+  it('Ctrl-C on a worker puts its trial back on the queue for another; Ctrl-C on the coordinator stops the trial, and --resume --queue runs it to the end once', async () => {
+    const r = await redis()
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(dir, 'bow-ctrlc', bowBase, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.learning_rate: {values: [0.05]}\n`)
+    const w1 = worker(r.url)
+    const w2 = worker(r.url)
+    const c1 = start(['sweep', f, '--set', 'stages.train.with.epochs=1', '--set', 'vars.step_ms=100', '--queue', r.url, '--out', out])
+    /** The trial's run has started `n` times and the last one trains. */
+    const trains = (n: number) => () => {
+      const events = runEvents(out, 0)
+      const starts = events.flatMap((e, i) => (e._tag === 'RunStarted' ? [i] : []))
+      return starts.length === n && events.slice(starts[n - 1]).some((e) => e._tag === 'Progress')
+    }
+    const runs = () => [w1, w2].find((w) => /trial 0000 of bow-ctrlc: started \(attempt 1/.test(w.out()))
+    await waitFor(() => runs() !== undefined && trains(1)(), 'trial 0 trains', [c1, w1, w2])
+    const first = runs()!
+    const second = first === w1 ? w2 : w1
+    first.child.kill('SIGINT')
+    assert.equal(await first.exited, 130)
+    assert.match(first.out(), /trial 0000 of bow-ctrlc: stopped cleanly; back on the queue/)
+    await waitFor(() => /trial 0000 of bow-ctrlc: started \(attempt 2, continuing its run folder\)/.test(second.out()) && trains(2)(), 'the other worker continues trial 0', [c1, second])
+    c1.child.kill('SIGINT')
+    assert.equal(await c1.exited, 130, c1.out())
+    assert.match(c1.out(), /resume with: lorapipe sweep --resume .* --queue redis:\/\/127\.0\.0\.1:\d+/)
+    assert.match(second.out(), /trial 0000 of bow-ctrlc: stopped by the coordinator/)
+    assert.ok(!record(out).some((e) => e.type === 'finished'), 'the stopped trial is unfinished, so resumable')
+    const c2 = await lorapipeAsync(['sweep', '--resume', out, '--queue', r.url], { env: tuning })
+    assert.equal(c2.code, 0, c2.stdout + c2.stderr)
+    await assertSettled(r, 'bow-ctrlc', out, 1, 1)
+    assert.equal(runEvents(out, 0).filter((e) => e._tag === 'RunStarted').length, 3, 'one run, continued twice')
+    assert.deepEqual(record(out).filter((e) => e.type === 'started').map((e) => e.resume), [false, true])
+    second.child.kill('SIGINT')
+    assert.equal(await second.exited, 130)
+  })
+
   it('continues a trial from its checkpoint on another worker when its worker is killed (SIGKILL) mid-trial, even a worker that joined while none was waiting (tiny DistilBERT)', { skip: needsShared }, async () => {
     const r = await redis()
     const dir = tmp()
