@@ -55,6 +55,13 @@ describe('hostile pipeline files', () => {
     assertClean(lorapipe(['validate', file]), 2, /p\.yaml:6:8: error: YAML aliases expand to more than 10,000 values/)
   })
 
+  test('a flat file of 30,000 keys is validated in linear time (every YAML reader of the CLI)', { timeout: 90_000 }, () => {
+    const file = writePipeline(tinyJob() + Array.from({ length: 30_000 }, (_, i) => `k${i}: ${i}\n`).join(''))
+    const r = lorapipe(['validate', file])
+    assertClean(r, 2, /p\.yaml:9:1: error: unknown key `k0`/)
+    assert.match(r.stderr, /\.\.\. and 29900 more\n30000 errors in /)
+  })
+
   test('infinity and NaN from the file or --set are exit 2 at their place', () => {
     const file = writePipeline(tinyJob().replace('trainer: { max_steps: 1 }', 'trainer: { max_steps: .inf, weight_decay: .nan, learning_rate: 1e400 }'))
     const r = lorapipe(['validate', file, '--set', 'trainer.adam_epsilon=.inf'])
