@@ -151,10 +151,11 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
           resume(Effect.succeed(o))
         }
         let checking = false
-        // While a stopped job is replaced by a new one (same id), its absence means nothing.
-        let replacing = false
+        // Until the job is on the queue (or while a stopped one is replaced by a new one with the
+        // same id), its absence means nothing.
+        let attached = false
         const check = async () => {
-          if (finished || checking || replacing) return
+          if (finished || checking || !attached) return
           checking = true
           try {
             const job = (await queue.getJob(jobId)) as TrialJob | undefined
@@ -177,21 +178,25 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
           const state = await job.getState()
           if (state === 'failed' && job.failedReason === STOPPED_BY_COORDINATOR) {
             // Stopped with an earlier coordinator (Ctrl-C): run it again, from its checkpoint.
-            replacing = true
-            try {
-              await job.remove()
-              return await add({ ...spec, resume: true }, jobId)
-            } finally {
-              replacing = false
-            }
+            await job.remove()
+            return await add({ ...spec, resume: true }, jobId)
           }
           const o = outcomeOf(job, state)
           if (o) finish(o)
         }
-        attach().catch((e) => finish({ status: 'failed', error: `could not queue the trial: ${(e as Error).message}` }))
+        const attaching = attach().then(
+          () => {
+            attached = true
+            // An end announced while it was being attached is not missed.
+            void check().catch(() => undefined)
+          },
+          (e) => finish({ status: 'failed', error: `could not queue the trial: ${(e as Error).message}` }),
+        )
         // Interrupted (pruned, or the sweep stops): remove a job nobody started; else ask its
         // worker to stop the trial cleanly, and wait until it has.
         return Effect.promise(async () => {
+          // A job being added now would otherwise run with nobody listening.
+          await attaching
           if (finished) return
           try {
             const job = (await queue.getJob(jobId)) as TrialJob | undefined
