@@ -266,16 +266,16 @@ describe('secrets and terminal escapes', () => {
     const dir = tmp()
     writeFileSync(join(dir, 'evil.tsv'), '\x1b]0;PWNED\x07\x1b[2Jtext\tlabel\nhello\t1\nbye\t0\n')
     const r = lorapipe(['run', 'pipelines/sst2-lora.yaml', '--set', `model.path=${shared('fixtures', 'tiny-distilbert')}`, '--set', `dataset.train.path=${join(dir, 'evil.tsv')}`, '--set', `dataset.eval.path=${join(dir, 'evil.tsv')}`, '--out', join(dir, 'run')])
-    assertClean(r, 2, /--set dataset\.train\.path=.*evil\.tsv: error: .*columns present: \\x1b\]0;PWNED\\x07\\x1b\[2Jtext, label/)
+    assertClean(r, 2, /error: .*evil\.tsv: text_column "sentence" is not a column of this file; columns present: \\x1b\]0;PWNED\\x07\\x1b\[2Jtext, label/)
     assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stderr + r.stdout), 'no raw control characters')
   })
 
-  test('a data error points at the `path` key that named the file', { skip: needsShared }, () => {
+  test('an error in a data file points at the `path` key that named the file', { skip: needsShared }, () => {
     const dir = tmp()
-    writeFileSync(join(dir, 'data.tsv'), 'words\tlabel\nhello\t1\n')
+    writeFileSync(join(dir, 'data.tsv'), 'sentence\tlabel\nhello\t1\nbroken row without a tab\n')
     const file = join(dir, 'p.yaml')
     writeFileSync(file, `name: d\nmodel: { path: ${shared('fixtures', 'tiny-distilbert')}, num_labels: 2 }\nlora: null\ndataset:\n  text_column: sentence\n  train:\n    path: data.tsv\n  eval: { path: data.tsv }\ntrainer: { max_steps: 1 }\n`)
     const r = lorapipe(['validate', file])
-    assertClean(r, 2, /p\.yaml:7:11: error: .*data\.tsv: text_column "sentence" is not a column of this file/)
+    assertClean(r, 2, /p\.yaml:7:11: error: .*data\.tsv:3: this row has 1 field but the header has 2/)
   })
 })
