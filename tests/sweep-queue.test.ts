@@ -32,7 +32,16 @@ const tinyBase = join(repoRoot, 'tests', 'fixtures', 'sweeps', 'tiny-base.yaml')
 
 const servers: TestRedis[] = []
 const children: ChildProcess[] = []
+/** Trial processes a test stopped (SIGSTOP): woken up at the end whatever happened, so they can exit. */
+const held: number[] = []
 after(async () => {
+  for (const pid of held) {
+    try {
+      process.kill(pid, 'SIGCONT')
+    } catch {
+      // already gone
+    }
+  }
   for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGCONT'), c.kill('SIGKILL'))
   await Promise.all(servers.map((s) => s.stop()))
 })
@@ -294,14 +303,19 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     const victim = worker(r.url, env)
     // One trial at a time: the second worker, started once the first trial runs, finds nothing
     // waiting; it watches the sweep and takes the trial over when its worker dies.
-    const c = start(['sweep', f, '--set', 'trainer.max_steps=10', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '1', '--out', out], env)
+    const c = start(['sweep', f, '--set', 'trainer.max_steps=8', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '1', '--out', out], env)
     const name = 'trial 0000 of tiny-queue'
-    await waitFor(() => victim.out().includes(`${name}: started (attempt 1`), 'trial 0 started', [c, victim])
+    const ckpts = join(out, 'trials', '0000', 'checkpoints')
+    await waitFor(() => existsSync(ckpts) && readdirSync(ckpts).some((n) => /^step-\d+$/.test(n)), 'trial 0 wrote a checkpoint', [c, victim])
+    assert.match(victim.out(), new RegExp(`${name}: started \\(attempt 1\\)`))
+    // The trial is held still (SIGSTOP) while the second worker starts, so that it is mid-trial when its worker dies.
+    const trialPid = Number(readFileSync(join(out, 'trials', '.0000.pid'), 'utf8'))
+    held.push(trialPid)
+    process.kill(trialPid, 'SIGSTOP')
     const survivor = worker(r.url, env)
     await waitFor(() => survivor.out().includes('serving sweep tiny-queue'), 'the second worker watches the sweep', [c, victim, survivor])
-    const ckpts = join(out, 'trials', '0000', 'checkpoints')
-    await waitFor(() => existsSync(ckpts) && readdirSync(ckpts).some((n) => /^step-\d+$/.test(n)), 'trial 0 wrote a checkpoint', [c, victim, survivor])
     victim.child.kill('SIGKILL')
+    process.kill(trialPid, 'SIGCONT')
     assert.equal(await c.exited, 0, c.out())
     assert.match(survivor.out(), new RegExp(`${name}: started \\(attempt 2, continuing its run folder\\)`))
     assert.match(survivor.out(), /trial 0001 of tiny-queue: succeeded/)
@@ -311,13 +325,13 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     const starts = events.flatMap((e, i) => (e._tag === 'RunStarted' ? [i] : []))
     assert.equal(starts.length, 2)
     const second = events.slice(starts[1])
-    const resumed = second.map((e) => /resuming from .*step-\d+ \(step (\d+) of 10\)/.exec(e.message ?? '')).find(Boolean)
+    const resumed = second.map((e) => /resuming from .*step-\d+ \(step (\d+) of 8\)/.exec(e.message ?? '')).find(Boolean)
     assert.ok(resumed, 'the second run says it resumed from a checkpoint')
     const from = Number(resumed[1])
     assert.ok(from >= 2)
     assert.equal(Math.min(...second.filter((e) => e._tag === 'Progress').map((e) => e.step!)), from + 1, 'training went on from the checkpoint')
     const row = board(out).find((x) => x.trial === 0)!
-    assert.equal(row.evaluations, 5, 'each evaluation counted once')
+    assert.equal(row.evaluations, 4, 'each evaluation counted once')
     survivor.child.kill('SIGINT')
     assert.equal(await survivor.exited, 130)
   })
