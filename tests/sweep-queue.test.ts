@@ -294,11 +294,11 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     assert.equal(await second.exited, 130)
   })
 
-  it('continues a trial from its checkpoint on another worker when its worker is killed (SIGKILL) mid-trial, even a worker that joined while none was waiting (tiny DistilBERT)', { skip: needsShared }, async () => {
+  it('a 4-trial sweep over two workers finishes when one is killed (SIGKILL) mid-trial: the other, which joined while none was waiting, continues that trial from its checkpoint (tiny DistilBERT)', { skip: needsShared }, async () => {
     const r = await redis()
     const dir = tmp()
     const out = join(dir, 'out')
-    const f = sweepFile(dir, 'tiny-queue', tinyBase, `metric: {name: eval_loss, goal: minimize}\nparameters:\n  trainer.learning_rate: {values: [1.0e-3, 2.0e-3]}\n`)
+    const f = sweepFile(dir, 'tiny-queue', tinyBase, `metric: {name: eval_loss, goal: minimize}\nparameters:\n  trainer.learning_rate: {values: [1.0e-3, 2.0e-3, 3.0e-3, 5.0e-3]}\n`)
     const env = { LORAPIPE_SHARED: sharedDir!, HF_HUB_OFFLINE: '1' }
     const victim = worker(r.url, env)
     // One trial at a time: the second worker, started once the first trial runs, finds nothing
@@ -318,8 +318,8 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     process.kill(trialPid, 'SIGCONT')
     assert.equal(await c.exited, 0, c.out())
     assert.match(survivor.out(), new RegExp(`${name}: started \\(attempt 2, continuing its run folder\\)`))
-    assert.match(survivor.out(), /trial 0001 of tiny-queue: succeeded/)
-    await assertSettled(r, 'tiny-queue', out, 2, 2)
+    for (const t of ['0001', '0002', '0003']) assert.match(survivor.out(), new RegExp(`trial ${t} of tiny-queue: succeeded`))
+    await assertSettled(r, 'tiny-queue', out, 4, 4)
     // The trial's run folder shows two runs; the second resumed from a checkpoint, not from step 0.
     const events = runEvents(out, 0)
     const starts = events.flatMap((e, i) => (e._tag === 'RunStarted' ? [i] : []))
