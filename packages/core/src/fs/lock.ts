@@ -226,9 +226,9 @@ function hold(path: string, me: LockHolder, staleMs: number): LockHandle {
   }
 }
 
-/** Runs `fn` while holding the lock. */
-export async function withLock<T>(path: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(path, opts)
+/** Runs `fn` while holding the lock (taken by `acquire`: a caller may map the busy error to its own). */
+export async function withLock<T>(path: string, opts: LockOptions, fn: () => Promise<T>, acquire: (path: string, opts: LockOptions) => Promise<LockHandle> = acquireLock): Promise<T> {
+  const lock = await acquire(path, opts)
   try {
     return await fn()
   } finally {

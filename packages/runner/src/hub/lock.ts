@@ -1,6 +1,6 @@
 // The hub cache's lock file, at the place huggingface_hub puts its own (.locks/<repo folder>/<etag>.lock):
 // core's lock file (pid, host, heartbeat, stale detection), with the hub's error when waiting times out.
-import { acquireLock as acquire, LockBusy, type LockHandle, type LockOptions } from '@lorapipe/core/fs/lock.ts'
+import { acquireLock as acquire, LockBusy, withLock as withCoreLock, type LockHandle, type LockOptions } from '@lorapipe/core/fs/lock.ts'
 import { HubLockError } from './errors.ts'
 
 export { lockIsLive, type LockHandle, type LockOptions } from '@lorapipe/core/fs/lock.ts'
@@ -20,11 +20,4 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
 }
 
 /** Runs `fn` while holding the lock. */
-export async function withLock<T>(path: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(path, opts)
-  try {
-    return await fn()
-  } finally {
-    lock.release()
-  }
-}
+export const withLock = <T>(path: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> => withCoreLock(path, opts, fn, acquireLock)
