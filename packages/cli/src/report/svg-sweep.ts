@@ -35,14 +35,16 @@ function rank(points: readonly SweepPoint[], goal: 'minimize' | 'maximize'): (v:
 
 const cut = (s: string, n: number) => (s.length <= n ? s : s.slice(0, n - 1) + '…')
 
-export function parallelCoordinates(opts: {
-  readonly parameters: readonly string[]
+/** What every sweep chart is drawn from. */
+interface SweepChartInput {
   readonly metric: string
   readonly goal: 'minimize' | 'maximize'
   readonly points: readonly SweepPoint[]
   readonly width?: number
   readonly height?: number
-}): string {
+}
+
+export function parallelCoordinates(opts: SweepChartInput & { readonly parameters: readonly string[] }): string {
   const width = opts.width ?? 1080
   const height = opts.height ?? 360
   const top = 48
@@ -85,14 +87,7 @@ export function parallelCoordinates(opts: {
   return `<svg class="chart parallel" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" font-family="system-ui, sans-serif">${parts.join('')}</svg>`
 }
 
-export function scatter(opts: {
-  readonly parameter: string
-  readonly metric: string
-  readonly goal: 'minimize' | 'maximize'
-  readonly points: readonly SweepPoint[]
-  readonly width?: number
-  readonly height?: number
-}): string {
+export function scatter(opts: SweepChartInput & { readonly parameter: string }): string {
   const width = opts.width ?? 340
   const height = opts.height ?? 260
   const plot = { left: 62, right: width - 16, top: 30, bottom: height - 58 }
