@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
-import type { RunEvent } from '@lorapipe/core'
+import { processAlive, processCommandLine, type RunEvent } from '@lorapipe/core'
 import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
 
 export interface LocalExecutorOptions {
@@ -66,28 +66,15 @@ const leashGuard = (timeoutMs: number) =>
 /** Where a trial's process id is kept while it runs (beside its run folder, not inside it). */
 const pidFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pid`)
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** A trial process left over from a sweep that was killed: the pid in its file, when it still runs this trial. */
 function leftover(runDir: string): number | undefined {
   const f = pidFile(runDir)
   if (!existsSync(f)) return undefined
   const pid = Number(readFileSync(f, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined
-  try {
-    // Not a reused pid: the process must be running this very trial.
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir)) return undefined
-  } catch {
-    // no /proc (not Linux): trust the pid file
-  }
-  return pid
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined
+  // Not a reused pid: the process must be running this very trial (without /proc, trust the file).
+  const cmdline = processCommandLine(pid)
+  return cmdline === undefined || cmdline.includes(runDir) ? pid : undefined
 }
 
 /** Waits for a leftover trial process to stop (asking it to, then forcing it), so that two never share a run folder. */
@@ -100,7 +87,7 @@ async function settleLeftover(runDir: string, timeoutMs: number): Promise<void> 
     return
   }
   const t0 = Date.now()
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() - t0 > timeoutMs) {
       try {
         process.kill(pid, 'SIGKILL')

@@ -10,6 +10,7 @@ import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as Data from 'effect/Data'
+import { processAlive, processStart } from '../os/process.ts'
 
 export interface LockOptions {
   /** A lock whose heartbeat is older than this is abandoned (default 60 s; holders beat every staleMs/4). */
@@ -59,28 +60,6 @@ function readHolder(path: string): LockHolder | undefined {
     // empty or foreign (Python's filelock) lock file
   }
   return undefined
-}
-
-/** A process's start time from /proc (Linux); undefined elsewhere or when it is gone. */
-function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces and parentheses): field 22 is starttime.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const start = Number(fields[19])
-    return Number.isFinite(start) ? start : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Whether the holder recorded in a lock file is a live process on this host (the same one, where /proc tells). */
