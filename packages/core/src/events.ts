@@ -19,7 +19,8 @@ export type StageEvent =
       readonly gradNorm?: number
       readonly samplesPerSecond?: number
     }
-  | { readonly _tag: 'EvalMetrics'; readonly step: number; readonly epoch: number; readonly metrics: Readonly<Record<string, number>>; readonly best?: boolean }
+  /** `replayed`: an evaluation made before the checkpoint a resumed run continues from, reported again. */
+  | { readonly _tag: 'EvalMetrics'; readonly step: number; readonly epoch: number; readonly metrics: Readonly<Record<string, number>>; readonly best?: boolean; readonly replayed?: boolean }
   | { readonly _tag: 'Download'; readonly repo: string; readonly file: string; readonly bytes: number; readonly total?: number; readonly bytesPerSecond?: number; readonly done?: boolean }
   | { readonly _tag: 'Log'; readonly level: LogLevel; readonly message: string }
 

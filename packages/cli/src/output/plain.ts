@@ -43,7 +43,7 @@ export function plainSink(opts: PlainOptions = {}): EventSink {
           `${tag}step ${e.step} epoch ${e.epoch.toFixed(2)} loss ${num(e.loss)} lr ${learningRate(e.learningRate)}${e.gradNorm !== undefined ? ` grad_norm ${num(e.gradNorm)}` : ''}${e.samplesPerSecond !== undefined ? ` ${e.samplesPerSecond.toFixed(1)} samples/s` : ''}`,
         )
       case 'EvalMetrics':
-        return info(`${tag}eval step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`).join(' ')}${e.best ? ' (best)' : ''}`)
+        return info(`${tag}eval step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`).join(' ')}${e.best ? ' (best)' : ''}${e.replayed ? ' (before the checkpoint)' : ''}`)
       case 'Download': {
         // At most one line per file per 5 s, plus the last.
         const key = `${e.repo}/${e.file}`

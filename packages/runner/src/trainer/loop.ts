@@ -219,6 +219,17 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         resumedFrom = state.step
         for (const c of listCheckpoints(ckRoot)) checkpointDirs.set(c.step, c.dir)
         emit({ _tag: 'Log', level: 'info', message: `resuming from ${last.dir} (step ${state.step} of ${plan.totalSteps})` })
+        // The evaluations made before the checkpoint, again: whoever watches this run (the UI, a
+        // sweep that was killed before it saw them) gets its whole history, not only what follows.
+        for (const r of state.history.eval)
+          emit({
+            _tag: 'EvalMetrics',
+            step: r.step,
+            epoch: r.epoch,
+            metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s },
+            ...(state.best?.step === r.step ? { best: true } : {}),
+            replayed: true,
+          })
       }
     }
 

@@ -180,6 +180,10 @@ describe('checkpoints and resume (no ../shared)', () => {
     const res = await run(second, t, { dir: out, onEvent: (e) => events.push(e) })
     assert.equal(res.resumedFrom, 6)
     assert.ok(events.some((e) => e._tag === 'Log' && /resuming from .*step-6/.test(e.message)))
+    // The evaluation made before the checkpoint (step 6) is reported again, flagged, ahead of the new ones.
+    const evals = events.flatMap((e) => (e._tag === 'EvalMetrics' ? [e] : []))
+    assert.deepEqual(evals.map((e) => [e.step, e.replayed ?? false]), ref.history.eval.map((r) => [r.step, r.step <= 6]))
+    assert.equal(evals[0]!.metrics.accuracy, ref.history.eval[0]!.accuracy)
     assert.deepEqual(weightsOf(second), weightsOf(full))
     const strip = (r: TrainResult) => r.history.eval.map((e) => ({ ...e, runtime_s: 0, samples_per_s: 0 }))
     assert.deepEqual(strip(res), strip(ref))
