@@ -35,10 +35,26 @@ const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 
 const externals = new Set()
 const bundledDeepImports = /^@tensorflow\/tfjs-core\/dist\//
 // Plain-JavaScript libraries that `validate` needs, bundled into the chunks: loading them as
-// packages means ~160 CommonJS files read and resolved one by one at every start. (effect stays a
-// package: users' stages must share its copy; TensorFlow.js, ink and the rest load their own
+// packages means hundreds of files read, resolved and compiled one by one at every start (effect
+// alone is ~160 ES modules, a third of `validate`'s time). Users' stages must share lorapipe's
+// copy of effect: the build also writes it as modules of its own, effect.js (`effect`) and
+// effect.<Module>.js (`effect/<Module>`), made from the same chunks, and the stage module hooks
+// resolve users' imports of `effect` to them. (TensorFlow.js, ink and the rest load their own
 // files and binaries.)
-const bundledPackages = new Set(['yaml', 'ajv', 'fastest-levenshtein'])
+const bundledPackages = new Set(['yaml', 'ajv', 'fastest-levenshtein', 'effect'])
+
+const pure = new Map()
+/** Whether an npm package declares itself free of side effects (package.json `sideEffects`). */
+function isPure(name) {
+  if (!pure.has(name)) {
+    let sideEffects
+    try {
+      sideEffects = JSON.parse(readFileSync(createRequire(join(root, 'package.json')).resolve(`${name}/package.json`), 'utf8')).sideEffects
+    } catch {} // no package.json export: assume side effects
+    pure.set(name, sideEffects === false || (Array.isArray(sideEffects) && sideEffects.length === 0))
+  }
+  return pure.get(name)
+}
 
 /**
  * Workspace packages (@lorapipe/*) are bundled; everything else from npm stays an import. A
@@ -49,18 +65,6 @@ const bundledPackages = new Set(['yaml', 'ajv', 'fastest-levenshtein'])
 const externalDependencies = {
   name: 'external-dependencies',
   setup(build) {
-    const require = createRequire(join(root, 'package.json'))
-    const pure = new Map()
-    const isPure = (name) => {
-      if (!pure.has(name)) {
-        let sideEffects
-        try {
-          sideEffects = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).sideEffects
-        } catch {} // no package.json export: assume side effects
-        pure.set(name, sideEffects === false || (Array.isArray(sideEffects) && sideEffects.length === 0))
-      }
-      return pure.get(name)
-    }
     build.onResolve({ filter: /^[^./]/ }, (a) => {
       if (a.path.startsWith('node:') || builtins.has(a.path)) return { external: true }
       if (a.namespace === 'precompiled') return undefined // ajv's runtime helpers, bundled with the validators
@@ -140,6 +144,55 @@ const precompiledValidators = {
   },
 }
 
+/**
+ * Modules of effect that are entries of their own besides the index: those lorapipe's sources
+ * import. esbuild puts the modules that the same entries reach into one chunk; were the index the
+ * only effect entry, Effect's core would share a chunk with Schema and fast-check, and `validate`
+ * would load them all.
+ */
+const effectEntryModules = (() => {
+  const found = new Set()
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name))
+      else if (/\.tsx?$/.test(e.name)) for (const m of readFileSync(join(dir, e.name), 'utf8').matchAll(/from 'effect\/(\w+)'/g)) found.add(m[1])
+    }
+  }
+  for (const p of ['core', 'runner', 'cli']) walk(join(root, 'packages', p, 'src'))
+  return [...found].sort()
+})()
+
+/** The `effect` entries: the whole library (and effect.<Module>.js for effectEntryModules), from the chunks lorapipe's own code uses. */
+const effectEntry = {
+  name: 'effect-entry',
+  setup(build) {
+    build.onResolve({ filter: /^lorapipe-effect:\w+$/ }, (a) => ({ path: a.path.slice('lorapipe-effect:'.length), namespace: 'lorapipe-effect' }))
+    build.onLoad({ filter: /.*/, namespace: 'lorapipe-effect' }, (a) => ({ contents: `export * from '${a.path === 'index' ? 'effect' : `effect/${a.path}`}'`, resolveDir: root, loader: 'js' }))
+  },
+}
+
+/**
+ * effect.<Module>.js for every `effect/<Module>` that effect's package.json exports: the module's
+ * names, taken from the namespace that effect.js exports under that name (so, the same objects).
+ */
+async function effectModuleFiles() {
+  const require = createRequire(join(root, 'package.json'))
+  const exported = Object.keys(JSON.parse(readFileSync(require.resolve('effect/package.json'), 'utf8')).exports)
+  const index = await import('effect')
+  const files = {}
+  for (const sub of exported) {
+    const name = sub.slice(2)
+    if (!/^[A-Z]\w*$/.test(name) || effectEntryModules.includes(name)) continue // `.`, `./index` (effect.js itself), `./package.json`, entries
+    const ns = index[name]
+    if (!ns || typeof ns !== 'object') throw new Error(`effect exports ./${name}, but its index has no namespace ${name}`)
+    const names = Object.keys(ns)
+    files[`effect.${name}.js`] =
+      `import { ${name} as M } from './effect.js'\n` +
+      (names.length ? `const ${names.map((k, i) => `x${i} = M[${JSON.stringify(k)}]`).join(', ')}\nexport { ${names.map((k, i) => `x${i} as ${k}`).join(', ')} }\n` : 'export {}\n')
+  }
+  return files
+}
+
 const tmp = `${outdir}.tmp-${process.pid}`
 rmSync(tmp, { recursive: true, force: true })
 const result = await esbuild
@@ -149,6 +202,8 @@ const result = await esbuild
       cli: 'packages/cli/src/main.ts',
       index: 'packages/lorapipe/src/index.ts',
       'stage-module-hooks': 'packages/core/src/stage/module-hooks.ts',
+      effect: 'lorapipe-effect:index',
+      ...Object.fromEntries(effectEntryModules.map((m) => [`effect.${m}`, `lorapipe-effect:${m}`])),
     },
     outdir: tmp,
     bundle: true,
@@ -161,7 +216,7 @@ const result = await esbuild
     // The bundled CommonJS libraries require() Node's built-ins; an ES module has no require.
     banner: { js: "import { createRequire as __lorapipeRequire } from 'node:module'; const require = __lorapipeRequire(import.meta.url);" },
     logLevel: 'warning',
-    plugins: [precompiledValidators, externalDependencies],
+    plugins: [precompiledValidators, effectEntry, externalDependencies],
   })
   .catch((e) => {
     // Sources that do not compile must not stop `npm ci`: without a build, bin/lorapipe.js runs
@@ -194,23 +249,32 @@ if (undeclared.length > 0) {
 
 // esbuild keeps an `import "./chunk.js"` (for its side effects) of every chunk that holds a module
 // the importing chunk reaches, even one reached only through an index's re-exports that it does
-// not use. Core declares itself free of side effects (its package.json), so a chunk made of core
-// modules only is not worth loading for effect: `validate` would load Effect Schema for nothing.
-const coreOnly = new Set(
+// not use. Core declares itself free of side effects (its package.json), and so do effect and
+// the packages it bundles (fast-check for Schema's arbitraries): a chunk made of such modules
+// only is not worth loading for effect. Without this, `validate` would load Effect Schema and
+// fast-check (2 MB) for nothing.
+const inPurePackage = (input) => {
+  const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+  return m !== null && isPure(m[1])
+}
+const sideEffectFree = new Set(
   Object.entries(result.metafile.outputs)
-    .filter(([, o]) => Object.keys(o.inputs).length > 0 && Object.keys(o.inputs).every((i) => i.startsWith('packages/core/src/')))
+    .filter(([, o]) => Object.keys(o.inputs).length > 0 && Object.keys(o.inputs).every((i) => i.startsWith('packages/core/src/') || inPurePackage(i)))
     .map(([file]) => file.slice(file.lastIndexOf('/') + 1)),
 )
 for (const file of Object.keys(result.metafile.outputs)) {
   const text = readFileSync(join(root, file), 'utf8')
-  const pruned = text.replace(/^import "\.\/([\w.-]+\.js)";\n/gm, (line, chunk) => (coreOnly.has(chunk) ? '' : line))
+  const pruned = text.replace(/^import "\.\/([\w.-]+\.js)";\n/gm, (line, chunk) => (sideEffectFree.has(chunk) ? '' : line))
   if (pruned !== text) writeFileSync(join(root, file), pruned)
 }
 
+for (const [file, text] of Object.entries(await effectModuleFiles())) writeFileSync(join(tmp, file), text)
+
 const inputs = [
-  // Our sources only: the generated validators are not files, and installed packages change only
+  // Our sources only: the generated validators and the effect entry are not files (esbuild names
+  // them `<namespace>:<path>`), and installed packages change only
   // through npm, which runs this build again (`prepare`).
-  ...Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('precompiled:') && !i.includes('node_modules/')),
+  ...Object.keys(result.metafile.inputs).filter((i) => !/^[\w-]+:/.test(i) && !i.includes('node_modules/')),
   'scripts/build.mjs',
   'packages/lorapipe/package.json',
   ...['core', 'runner', 'cli'].map((p) => `packages/${p}/package.json`),

@@ -3,7 +3,7 @@
 // and `effect`, and lorapipe supplies both from its own installation, in TypeScript or JavaScript.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lorapipe } from './support/cli.ts'
@@ -89,6 +89,10 @@ describe('custom stages in a folder of their own', () => {
   test('a .ts stage importing lorapipe and effect, and .mjs/.js/.mts stages importing @lorapipe/core, validate and run', () => {
     const dir = userFolder({ 'count.ts': countStage, 'words.ts': wordsModule, 'top.mjs': topStage, 'top.js': topStage, 'top.mts': topStage, 'pipeline.yaml': pipeline })
     assert.equal(existsSync(join(dir, 'package.json')), false)
+    // A copy of effect in the user's folder is not the one lorapipe runs stages with: never loaded.
+    mkdirSync(join(dir, 'node_modules', 'effect'), { recursive: true })
+    writeFileSync(join(dir, 'node_modules', 'effect', 'package.json'), JSON.stringify({ name: 'effect', type: 'module', exports: { '.': './decoy.js', './*': './decoy.js' } }))
+    writeFileSync(join(dir, 'node_modules', 'effect', 'decoy.js'), "throw new Error('the user folder copy of effect was loaded')\n")
     const v = lorapipe(['validate', 'pipeline.yaml'], { cwd: dir })
     assert.equal(v.code, 0, v.stderr)
     assert.match(v.stdout, /pipeline\.yaml is valid: pipeline `anywhere`, 4 stages \(count: \.\/count\.ts, top: \.\/top\.mjs, again: \.\/top\.js, once_more: \.\/top\.mts\)/)

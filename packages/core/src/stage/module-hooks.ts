@@ -16,6 +16,12 @@ export interface StageModuleHooksData {
   readonly api: string
   /** a URL inside lorapipe's installation, from which `effect` is resolved */
   readonly anchor: string
+  /**
+   * In the bundle: the URL of effect.js, the copy of effect that lorapipe's code is built with
+   * (`effect/<Module>` is effect.<Module>.js beside it). Running from the sources, effect is the
+   * installed package, resolved from `anchor`.
+   */
+  readonly effect?: string
   /** URL prefixes of lorapipe's own code (not users' files) */
   readonly own: readonly string[]
 }
@@ -52,7 +58,11 @@ export async function resolve(specifier: string, context: ResolveContext, next: 
   if (!data || !isUserFile(context.parentURL)) return next(specifier, context)
   // through the rest of the chain, so that tsx compiles the API module when lorapipe runs from its sources
   if (isApi(specifier)) return next(data.api, { ...context, parentURL: data.anchor })
-  if (isEffect(specifier)) return next(specifier, { ...context, parentURL: data.anchor })
+  if (isEffect(specifier)) {
+    if (!data.effect) return next(specifier, { ...context, parentURL: data.anchor })
+    const sub = specifier.slice('effect/'.length)
+    return next(specifier === 'effect' || sub === 'index' ? data.effect : new URL(`./effect.${sub}.js`, data.effect).href, context)
+  }
   try {
     return await next(specifier, context)
   } catch (e) {

@@ -5,8 +5,8 @@
 //
 // lorapipe runs either from its TypeScript sources (through tsx, in a checkout) or from the
 // bundle scripts/build.mjs writes into packages/lorapipe/dist (flat: index.js is the stage API,
-// built from packages/lorapipe/src/index.ts, and stage-module-hooks.js the hooks, beside the
-// chunk this module is bundled into).
+// built from packages/lorapipe/src/index.ts, stage-module-hooks.js the hooks, and effect.js the
+// bundled effect, beside the chunk this module is bundled into).
 import { register } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import type { StageModuleHooksData } from './module-hooks.ts'
@@ -20,7 +20,7 @@ function registerHooks(): void {
   registered = true
   const here = import.meta.url
   const data: StageModuleHooksData = bundled
-    ? { api: new URL('./index.js', here).href, anchor: here, own: [new URL('../', here).href] }
+    ? { api: new URL('./index.js', here).href, anchor: here, effect: new URL('./effect.js', here).href, own: [new URL('../', here).href] }
     : // the sources, from packages/core/src/stage/: every workspace package is lorapipe's own
       { api: new URL('../../../lorapipe/src/index.ts', here).href, anchor: here, own: [new URL('../../../', here).href] }
   register(new URL(bundled ? './stage-module-hooks.js' : './module-hooks.ts', here), { data })
