@@ -11,6 +11,7 @@
 //   layout) is a row copy; we do that and hand every other gather to the original kernel.
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
+import { registerAdamWKernel } from './adamw-kernel.ts'
 
 type Typed = Float32Array | Int32Array | Uint8Array
 
@@ -123,6 +124,7 @@ const registered = new Set<string>()
 export function registerMissingKernels(backendName: string): void {
   if (registered.has(backendName)) return
   registered.add(backendName)
+  registerAdamWKernel(backendName)
   if (backendName === 'wasm' && tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: wasmUnsortedSegmentSum })
   }

@@ -1,4 +1,4 @@
-import { before, describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs-core'
 import { Param } from '../../src/nn/params.ts'
@@ -15,7 +15,12 @@ const close = (a: ArrayLike<number>, b: readonly number[], tol: number, what: st
   for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`)
 }
 
-describe('AdamW (torch.optim.AdamW semantics)', () => {
+// On wasm the update is one kernel (backend/adamw-kernel.ts); on cpu it is composed of tf ops.
+for (const backend of ['cpu', 'wasm'] as const)
+describe(`AdamW (torch.optim.AdamW semantics) on ${backend}`, () => {
+  before(() => useTestBackend(backend))
+  after(() => useTestBackend())
+
   test('decoupled weight decay, bias corrections, and no decay for biases: three steps match torch', () => {
     const w = new Param('dense.weight', tf.tensor1d([1, -2, 0]), true)
     const b = new Param('dense.bias', tf.tensor1d([0.5, 0.25]), true)
@@ -35,7 +40,15 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
     ]
     steps.forEach(([gw, gb, lr], i) => {
       const grads = new Map([['dense.weight', tf.tensor1d(gw)], ['dense.bias', tf.tensor1d(gb)]])
-      opt.apply(grads, lr)
+      const kernels = new Set<string>()
+      const spy = tf.engine().runKernel.bind(tf.engine())
+      tf.engine().runKernel = (name, inputs, attrs) => (kernels.add(name), spy(name, inputs, attrs))
+      try {
+        opt.apply(grads, lr)
+      } finally {
+        tf.engine().runKernel = spy
+      }
+      assert.equal(kernels.has('LorapipeAdamW'), backend === 'wasm', `kernels: ${[...kernels]}`)
       tf.dispose([...grads.values()])
       close(w.read(), expected[i]![0], 2e-6, `weight after step ${i + 1}`)
       close(b.read(), expected[i]![1], 2e-6, `bias after step ${i + 1}`)
@@ -61,7 +74,8 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
     assert.throws(() => optB.load({ step: 1, m: new Map(), v: new Map() }), /no \(or a wrongly sized\) entry for w/)
   })
 
-  test('keeps the tensor count flat across steps', () => {
+  test('keeps the tensor count flat across steps, and holds exactly m and v besides the weights', () => {
+    const start = tf.memory().numBytes
     const p = new Param('w', tf.tensor2d([[1, 2], [3, 4]]), true)
     const opt = new AdamW([p], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 })
     const before = tf.memory().numTensors
@@ -70,7 +84,11 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
       opt.apply(new Map([['w', g]]), 0.1)
       g.dispose()
       assert.equal(tf.memory().numTensors, before)
+      // w, m and v: 3 x 4 floats (the initial zeros of m and v are not kept once replaced)
+      assert.equal(tf.memory().numBytes - start, 3 * 4 * 4)
     }
+    opt.dispose()
+    p.dispose()
   })
 })
 
