@@ -1,6 +1,8 @@
 // The checks `run` makes before it writes anything, shared with `validate` so that a pipeline
 // `validate` calls valid does not then fail `run` with exit 2: local files, model folders, data
-// columns, labels against num_labels, LoRA targets against the model's modules.
+// columns, labels against num_labels, LoRA targets against the model's modules, and a sweep
+// stage's sweep file with every trial pipeline it makes.
+import { isAbsolute, resolve } from 'node:path'
 import { findStageRefs, placeOf, type Diagnostic, type ValidatedPipeline } from '@lorapipe/core'
 
 export interface Preflight {
@@ -16,6 +18,10 @@ export async function preflight(p: ValidatedPipeline): Promise<Preflight> {
   for (const node of p.stages.values()) {
     // Parameters that come from another stage's outputs exist only once that stage has run.
     if (findStageRefs(node.params).length > 0) continue
+    if (node.uses === 'sweep') {
+      diagnostics.push(...(await sweepFileProblems(node.params as Record<string, unknown>, p.dir, p.shortForm ? '' : `stage \`${node.id}\`: `)))
+      continue
+    }
     const r = await preflightStage(node.uses, node.params as Record<string, unknown>, p.dir, p.seed)
     const who = p.shortForm ? '' : `stage \`${node.id}\`: `
     for (const problem of r.problems) {
@@ -31,4 +37,12 @@ export async function preflight(p: ValidatedPipeline): Promise<Preflight> {
     unchecked.push(...r.unchecked.map((u) => who + u))
   }
   return { diagnostics, unchecked }
+}
+
+/** What `lorapipe sweep` would refuse in a sweep stage's file (diagnostics at the sweep file's lines). */
+async function sweepFileProblems(params: Record<string, unknown>, dir: string, who: string): Promise<Diagnostic[]> {
+  const [{ loadSweep }, Effect] = await Promise.all([import('@lorapipe/core/sweep/file/load.ts'), import('effect/Effect')])
+  const file = String(params.sweep)
+  const r = await Effect.runPromise(Effect.either(loadSweep(isAbsolute(file) ? file : resolve(dir, file), { sets: (params.set as string[] | undefined) ?? [] })))
+  return r._tag === 'Left' ? r.left.diagnostics.map((d) => ({ ...d, message: who + d.message })) : []
 }
