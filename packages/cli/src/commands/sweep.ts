@@ -14,6 +14,7 @@ import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coo
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { num } from '../output/format.ts'
+import { paramTitles, paramValue } from '../output/parameters.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
@@ -179,8 +180,8 @@ export function summaryText(r: SweepResult, s: Pick<ValidatedSweep, 'metric'>, t
   const rows = r.leaderboard.rows.slice(0, top)
   if (rows.length === 0) return 'no trials\n'
   const params = [...new Set(rows.flatMap((x) => Object.keys(x.parameters)))]
-  const cell = (v: unknown) => (v === undefined ? '' : typeof v === 'number' ? num(v).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') : typeof v === 'string' ? v : JSON.stringify(v))
-  const table = [['#', 'trial', 'state', s.metric.name, ...params, 'step'], ...rows.map((x) => [String(x.rank), String(x.trial), x.state, cell(x.objective), ...params.map((p) => cell(x.parameters[p])), String(x.step)])]
+  const cell = (v: unknown) => (v === undefined ? '' : paramValue(v))
+  const table = [['#', 'trial', 'state', s.metric.name, ...paramTitles(params), 'step'], ...rows.map((x) => [String(x.rank), String(x.trial), x.state, x.objective === undefined ? '' : num(x.objective), ...params.map((p) => cell(x.parameters[p])), String(x.step)])]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   const lines = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
   const more = r.leaderboard.rows.length > top ? `(${r.leaderboard.rows.length - top} more in ${join(r.dir, 'leaderboard.csv')})\n` : ''

@@ -3,6 +3,7 @@
 // own training lines follow, prefixed by the trial. Failures and warnings go to stderr.
 import type { Assignment, SweepEvent, SweepEventSink } from '@lorapipe/core'
 import { duration, num } from './format.ts'
+import { paramValue } from './parameters.ts'
 import { plainSink } from './plain.ts'
 
 export interface SweepPlainOptions {
@@ -17,7 +18,7 @@ export const trialLabel = (n: number) => `[trial ${String(n).padStart(4, '0')}]`
 /** `lora.r=8 trainer.learning_rate=0.0001`: values as short text, lists and maps as JSON. */
 export function assignmentText(a: Assignment): string {
   return Object.entries(a)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? num(v).replace(/\.?0+$/, '') || '0' : typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${paramValue(v)}`)
     .join(' ')
 }
 
