@@ -5,12 +5,14 @@
 // else shares or caches) are updated where they are, and only the new weights are allocated: a
 // new tensor, so caches keyed on the weights' data (transposes, XNNPACK's packed weights) see a
 // new value.
-// The loop is WebAssembly SIMD (adamw.wat) running on the backend's memory itself, which the
-// threaded wasm backend shares as a WebAssembly.Memory; 4-6x faster than the same loop in
-// JavaScript, which is the fallback on a backend without threads (its memory is not exposed).
+// The loop is WebAssembly SIMD (adamw.wat) running on the backend's memory itself (shared by the
+// threaded backend, exported by the other), 4-6x faster than the same loop in JavaScript. Its
+// float32 arithmetic does not depend on the thread count, so a trial run with one thread and
+// its best.yaml rerun with two give the same numbers; the JavaScript fallback rounds every
+// operation to float32 (Math.fround) for the same reason.
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
-import { wasmBase64 } from './adamw-wasm.ts'
+import { wasmBase64, wasmBase64Unshared } from './adamw-wasm.ts'
 
 export const ADAMW_KERNEL = 'LorapipeAdamW'
 
@@ -28,37 +30,42 @@ export interface AdamWStep {
 
 /**
  * torch.optim.AdamW's update, element by element: m and v in place, the new weights into `out`
- * (which may be `w`).
+ * (which may be `w`). Every operation rounded to float32 as adamw.wat's are, so both give the
+ * same bits.
  */
 export function adamwUpdateInto(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, s: AdamWStep): void {
-  const { beta1, beta2, eps, stepSize, bc2Sqrt, decay } = s
-  const c1 = 1 - beta1
-  const c2 = 1 - beta2
+  const f = Math.fround
+  const [beta1, beta2, eps, step, bc2, decay] = [s.beta1, s.beta2, s.eps, s.stepSize, s.bc2Sqrt, s.decay].map(f) as [number, number, number, number, number, number]
+  const c1 = f(1 - beta1)
+  const c2 = f(1 - beta2)
   for (let i = 0; i < w.length; i++) {
     const gi = g[i]!
-    const mi = beta1 * m[i]! + c1 * gi
-    const vi = beta2 * v[i]! + c2 * gi * gi
+    const mi = f(f(beta1 * m[i]!) + f(c1 * gi))
+    const vi = f(f(beta2 * v[i]!) + f(c2 * f(gi * gi)))
     m[i] = mi
     v[i] = vi
-    out[i] = w[i]! * decay - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps))
+    out[i] = f(w[i]! * decay) - f(step * f(mi / f(f(f(Math.sqrt(vi)) / bc2) + eps)))
   }
 }
 
 interface WasmInternals {
-  wasm: { wasmMemory?: WebAssembly.Memory }
+  /** wasmMemory: the shared memory of the threaded build; asm.memory: the export of the other */
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: unknown } }
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
 }
 type AdamWExport = (w: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, eps: number, step: number, bc2: number, decay: number) => void
 
 const instances = new WeakMap<WebAssembly.Memory, AdamWExport>()
 
-/** The SIMD loop instantiated on the backend's memory, or undefined when it does not share it. */
+/** The SIMD loop instantiated on the backend's memory, or undefined when that is out of reach. */
 function simdLoop(backend: BackendWasm): AdamWExport | undefined {
-  const memory = (backend as unknown as WasmInternals).wasm.wasmMemory
+  const w = (backend as unknown as WasmInternals).wasm
+  const memory = w.wasmMemory ?? w.asm?.memory
   if (!(memory instanceof WebAssembly.Memory)) return undefined
   let f = instances.get(memory)
   if (!f) {
-    const module = new WebAssembly.Module(Buffer.from(wasmBase64, 'base64'))
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
+    const module = new WebAssembly.Module(Buffer.from(shared ? wasmBase64 : wasmBase64Unshared, 'base64'))
     f = new WebAssembly.Instance(module, { env: { memory } }).exports.adamw as AdamWExport
     instances.set(memory, f)
   }

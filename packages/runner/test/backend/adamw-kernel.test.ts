@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
 import { selectBackend } from '../../src/backend/select.ts'
 import { adamwUpdateInto, fusedAdamW, type AdamWStep } from '../../src/backend/adamw-kernel.ts'
+import { wasmBase64, wasmBase64Unshared } from '../../src/backend/adamw-wasm.ts'
 import { generatedModule, root, wasmSources } from '../../../../scripts/gen-wasm.ts'
 
 describe('the fused AdamW kernel (wasm)', () => {
@@ -15,6 +16,28 @@ describe('the fused AdamW kernel (wasm)', () => {
 
   test('adamw-wasm.ts is the assembly of adamw.wat (run `npm run gen` if not)', async () => {
     for (const [wat, out] of Object.entries(wasmSources)) assert.equal(readFileSync(`${root}/${out}`, 'utf8'), await generatedModule(wat), out)
+  })
+
+  test('the WebAssembly for a shared and for a plain memory computes the same bits as the reference loop', () => {
+    for (const shared of [true, false]) {
+      const n = 4 * 33 + 2
+      const memory = new WebAssembly.Memory(shared ? { initial: 1, maximum: 16, shared: true } : { initial: 1 })
+      const bytes = Buffer.from(shared ? wasmBase64 : wasmBase64Unshared, 'base64')
+      const adamw = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.adamw as (...a: number[]) => void
+      const heap = new Float32Array(memory.buffer)
+      const at = (k: number) => 16 + k * n * 4 // five arrays, byte offsets
+      const init = [0, 1, 2, 3].map((k) => Float32Array.from({ length: n }, (_, i) => (k === 3 ? 1e-3 : 0.1) * Math.abs(Math.sin(k * 7 + i)) * (k === 1 ? -1 : 1)))
+      init.forEach((a, k) => heap.set(a, at(k) / 4))
+      const s: AdamWStep = { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3, bc2Sqrt: 0.0447, decay: 0.99998 }
+      adamw(at(0), at(1), at(2), at(3), at(4), n, s.beta1, s.beta2, s.eps, s.stepSize, s.bc2Sqrt, s.decay)
+      const [w, g, m, v] = init.map((a) => a.slice())
+      const out = new Float32Array(n)
+      adamwUpdateInto(w!, g!, m!, v!, out, s)
+      const view = (k: number) => heap.slice(at(k) / 4, at(k) / 4 + n)
+      assert.deepEqual(view(4), out, `weights (${shared ? 'shared' : 'plain'} memory)`)
+      assert.deepEqual(view(2), m, 'm')
+      assert.deepEqual(view(3), v, 'v')
+    }
   })
 
   test('updates m and v in place and returns new weights equal to the reference loop, tail included', () => {
@@ -31,9 +54,8 @@ describe('the fused AdamW kernel (wasm)', () => {
     assert.ok(out, 'the wasm backend has the kernel')
     const ref = { w: new Float32Array(n), m: m0.slice(), v: v0.slice() }
     adamwUpdateInto(w0, g0, ref.m, ref.v, ref.w, step)
-    const close = (a: Float32Array, b: Float32Array, what: string) => {
-      for (let i = 0; i < n; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-6 * Math.max(1, Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`)
-    }
+    // Both round every operation to float32: the same bits.
+    const close = (a: Float32Array, b: Float32Array, what: string) => assert.deepEqual(a, b, what)
     close(out.dataSync() as Float32Array, ref.w, 'weights')
     close(m!.dataSync() as Float32Array, ref.m, 'm')
     close(v!.dataSync() as Float32Array, ref.v, 'v')
