@@ -54,6 +54,17 @@ function outcomeOf(job: TrialJob, state: string): TrialOutcome | undefined {
   return undefined
 }
 
+/**
+ * The outcome of a job that has ended, else undefined. A job read before its state may be older
+ * than that state (its last attempt failed in between: the first attempt's reason and count), so
+ * an ended job is read again: once completed or failed, it no longer changes.
+ */
+async function endedOutcome(queue: Queue<TrialJobData, TrialOutcome, 'trial'>, job: TrialJob, state: string): Promise<TrialOutcome | undefined> {
+  if (state !== 'completed' && state !== 'failed') return undefined
+  const final = ((await queue.getJob(job.id!)) as TrialJob | undefined) ?? job
+  return outcomeOf(final, state)
+}
+
 /** An evaluation's identity within a trial: the same one reported twice (replayed log, resumed run) counts once. */
 const evalKey = (e: RunEvent) => (e._tag === 'EvalMetrics' ? `${e.stage ?? ''}@${e.step}` : undefined)
 
@@ -160,7 +171,7 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
           try {
             const job = (await queue.getJob(jobId)) as TrialJob | undefined
             if (!job) return finish({ status: 'failed', error: `the job ${jobId} is gone from the queue` })
-            const o = outcomeOf(job, await job.getState())
+            const o = await endedOutcome(queue, job, await job.getState())
             if (o) {
               await catchUp()
               finish(o)
@@ -181,7 +192,7 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
             await job.remove()
             return await add({ ...spec, resume: true }, jobId)
           }
-          const o = outcomeOf(job, state)
+          const o = await endedOutcome(queue, job, state)
           if (o) finish(o)
         }
         const attaching = attach().then(
