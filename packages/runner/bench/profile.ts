@@ -3,14 +3,17 @@
 // depthwise convolutions (the wasm path's batched product) and Softmax are attention; gathers and
 // scatters are the embeddings and the unpadded-token layout; transposes/reshapes/casts are layout;
 // the rest (add, mul, rsqrt, mean, sigmoid, ...) is the layer norms, GELU, softmax's gradient,
-// dropout and the loss. Composite ops (our Lorapipe* kernels, customGrad functions) run other
+// dropout and the loss; the fused AdamW kernel is the optimizer. Composite ops (our Lorapipe* kernels, customGrad functions) run other
 // kernels inside and are not counted themselves. "JS overhead" is the phase's wall time minus the kernels' time.
 import * as tf from '@tensorflow/tfjs-core'
+import { ADAMW_KERNEL } from '../src/backend/adamw-kernel.ts'
 
-export type Family = 'matmul (linear)' | 'attention' | 'layernorm/GELU/softmax/elementwise' | 'embedding/gather' | 'layout (transpose/reshape)'
+export type Family = 'matmul (linear)' | 'attention' | 'layernorm/GELU/softmax/elementwise' | 'embedding/gather' | 'layout (transpose/reshape)' | 'optimizer (fused AdamW)'
 
 function family(k: { name: string; inputShapes: (number[] | null)[] }): Family | null {
   const n = k.name
+  // The fused AdamW update (backend/adamw-kernel.ts) is a kernel of its own, not a composite.
+  if (n === ADAMW_KERNEL) return 'optimizer (fused AdamW)'
   // Composite ops (our Lorapipe* kernels, customGrad's forward functions, recorded under their
   // scope's name) contain kernels that are recorded themselves.
   if (n.startsWith('Lorapipe') || tf.getKernel(n, tf.getBackend()) === undefined) return null
