@@ -9,6 +9,7 @@ export const root = fileURLToPath(new URL('..', import.meta.url))
 /** .wat source -> generated module, relative to the repository root. */
 export const wasmSources: Record<string, string> = {
   'packages/runner/src/backend/adamw.wat': 'packages/runner/src/backend/adamw-wasm.ts',
+  'packages/runner/src/backend/gelu.wat': 'packages/runner/src/backend/gelu-wasm.ts',
 }
 
 /**

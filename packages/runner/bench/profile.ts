@@ -7,13 +7,15 @@
 // kernels inside and are not counted themselves. "JS overhead" is the phase's wall time minus the kernels' time.
 import * as tf from '@tensorflow/tfjs-core'
 import { ADAMW_KERNEL } from '../src/backend/adamw-kernel.ts'
+import { GELU_KERNEL } from '../src/backend/gelu-kernel.ts'
 
 export type Family = 'matmul (linear)' | 'attention' | 'layernorm/GELU/softmax/elementwise' | 'embedding/gather' | 'layout (transpose/reshape)' | 'optimizer (fused AdamW)'
 
 function family(k: { name: string; inputShapes: (number[] | null)[] }): Family | null {
   const n = k.name
-  // The fused AdamW update (backend/adamw-kernel.ts) is a kernel of its own, not a composite.
+  // Our WebAssembly kernels (backend/*-kernel.ts) are kernels of their own, not composites.
   if (n === ADAMW_KERNEL) return 'optimizer (fused AdamW)'
+  if (n === GELU_KERNEL) return 'layernorm/GELU/softmax/elementwise'
   // Composite ops (our Lorapipe* kernels, customGrad's forward functions, recorded under their
   // scope's name) contain kernels that are recorded themselves.
   if (n.startsWith('Lorapipe') || tf.getKernel(n, tf.getBackend()) === undefined) return null

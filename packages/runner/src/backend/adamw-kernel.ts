@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { wasmBase64, wasmBase64Unshared } from './adamw-wasm.ts'
+import { memoryOffset, onBackendMemory, type WasmBinaries } from './wasm-module.ts'
 
 export const ADAMW_KERNEL = 'LorapipeAdamW'
 
@@ -48,38 +49,18 @@ export function adamwUpdateInto(w: Float32Array, g: Float32Array, m: Float32Arra
   }
 }
 
-interface WasmInternals {
-  /** wasmMemory: the shared memory of the threaded build; asm.memory: the export of the other */
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: unknown } }
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
-}
 type AdamWExport = (w: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, eps: number, step: number, bc2: number, decay: number) => void
 
-const instances = new WeakMap<WebAssembly.Memory, AdamWExport>()
-
-/** The SIMD loop instantiated on the backend's memory, or undefined when that is out of reach. */
-function simdLoop(backend: BackendWasm): AdamWExport | undefined {
-  const w = (backend as unknown as WasmInternals).wasm
-  const memory = w.wasmMemory ?? w.asm?.memory
-  if (!(memory instanceof WebAssembly.Memory)) return undefined
-  let f = instances.get(memory)
-  if (!f) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
-    const module = new WebAssembly.Module(Buffer.from(shared ? wasmBase64 : wasmBase64Unshared, 'base64'))
-    f = new WebAssembly.Instance(module, { env: { memory } }).exports.adamw as AdamWExport
-    instances.set(memory, f)
-  }
-  return f
-}
+const binaries: WasmBinaries = { shared: wasmBase64, unshared: wasmBase64Unshared }
 
 const wasmAdamW: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { w, g, m, v } = inputs as { w: tf.TensorInfo; g: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo }
   const wasm = backend as BackendWasm
   const s = attrs as unknown as AdamWStep
   const out = wasm.makeOutput(w.shape, 'float32')
-  const loop = simdLoop(wasm)
+  const loop = onBackendMemory(wasm, binaries)?.adamw as AdamWExport | undefined
   if (loop) {
-    const at = (t: tf.TensorInfo) => (wasm as unknown as WasmInternals).dataIdMap.get(t.dataId)!.memoryOffset
+    const at = (t: tf.TensorInfo) => memoryOffset(wasm, t)
     loop(at(w), at(g), at(m), at(v), at(out), tf.util.sizeFromShape(w.shape), s.beta1, s.beta2, s.eps, s.stepSize, s.bc2Sqrt, s.decay)
     return out
   }

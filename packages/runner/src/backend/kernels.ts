@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { registerAdamWKernel } from './adamw-kernel.ts'
+import { registerGeluKernel } from './gelu-kernel.ts'
 
 type Typed = Float32Array | Int32Array | Uint8Array
 
@@ -125,6 +126,7 @@ export function registerMissingKernels(backendName: string): void {
   if (registered.has(backendName)) return
   registered.add(backendName)
   registerAdamWKernel(backendName)
+  registerGeluKernel(backendName)
   if (backendName === 'wasm' && tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: wasmUnsortedSegmentSum })
   }

@@ -1,5 +1,6 @@
 // Activations by their Hugging Face config names. "gelu" is the exact erf form (torch's default).
 import * as tf from '@tensorflow/tfjs-core'
+import { fusedGelu } from '../backend/gelu-kernel.ts'
 
 export type Activation = (x: tf.Tensor) => tf.Tensor
 
@@ -50,13 +51,15 @@ function expNeg(v: tf.Tensor): tf.Tensor {
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   const op = tf.customGrad(((xx: tf.Tensor, save: tf.GradSaveFunc) => {
-    const cdf2 = tf.tidy(() => {
+    // On wasm: one kernel (backend/gelu-kernel.ts), the same arithmetic as polyErf's.
+    const fused = fusedGelu(xx)
+    const cdf2 = fused ? fused[1] : tf.tidy(() => {
       const u = tf.mul(xx, SQRT1_2)
       return tf.add(vectorised() ? polyErf(u) : tf.erf(u), 1)
     })
     save([xx, cdf2])
     return {
-      value: tf.tidy(() => tf.mul(tf.mul(xx, 0.5), cdf2)),
+      value: fused ? fused[0] : tf.tidy(() => tf.mul(tf.mul(xx, 0.5), cdf2)),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sc] = saved as [tf.Tensor, tf.Tensor]
         return tf.tidy(() => {
