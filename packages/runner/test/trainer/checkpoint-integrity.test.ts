@@ -5,8 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StageEvent } from '@lorapipe/core'
 import { parseModelConfig } from '../../src/models/config.ts'
@@ -19,7 +18,7 @@ import { train, trainerParams, TrainingInterrupted, type TrainerParams, type Tra
 import { CheckpointError, listCheckpoints, OPTIMIZER_FILE, readCheckpoint, resumableCheckpoint, STATE_FILE, WEIGHTS_FILE } from '../../src/trainer/checkpoint.ts'
 import { CHECKSUMS_FILE, checkTrainerState } from '../../src/trainer/checkpoint-integrity.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
-import { TINY_CONFIG, encodeSplit, sentences, tinyTokenizer, useTestBackend, writeTinyModel } from './support.ts'
+import { TINY_CONFIG, tinyTask } from './support.ts'
 
 let dir = ''
 let tok: TextTokenizer
@@ -46,11 +45,7 @@ const weightsOf = (m: SequenceClassifier) => new Map(m.trainableParameters().map
 const strip = (r: TrainResult) => ({ train: r.history.train, eval: r.history.eval.map((e) => ({ ...e, runtime_s: 0, samples_per_s: 0 })) })
 
 before(async () => {
-  await useTestBackend()
-  dir = mkdtempSync(join(tmpdir(), 'checkpoint-integrity-'))
-  tok = tinyTokenizer(await writeTinyModel(join(dir, 'model')))
-  trainSplit = encodeSplit(tok, sentences(96, 1))
-  evalSplit = encodeSplit(tok, sentences(32, 2))
+  ;({ dir, tok, train: trainSplit, eval: evalSplit } = await tinyTask('checkpoint-integrity-', 96, 32))
   const whole = model()
   reference = { result: await run(whole), weights: weightsOf(whole) }
   whole.dispose()

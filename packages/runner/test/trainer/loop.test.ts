@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import type { StageEvent } from '@lorapipe/core'
@@ -14,18 +13,14 @@ import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
 import { train, trainerParams, TrainingError, TrainingInterrupted, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
 import { listCheckpoints, readCheckpoint } from '../../src/trainer/checkpoint.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
-import { TINY_CONFIG, encodeSplit, sentences, tinyTokenizer, useTestBackend, writeTinyModel } from './support.ts'
+import { TINY_CONFIG, tinyTask } from './support.ts'
 
 let dir = ''
 let tok: TextTokenizer
 let trainSplit: EncodedSplit
 let evalSplit: EncodedSplit
 before(async () => {
-  await useTestBackend()
-  dir = mkdtempSync(join(tmpdir(), 'trainer-'))
-  tok = tinyTokenizer(await writeTinyModel(join(dir, 'model')))
-  trainSplit = encodeSplit(tok, sentences(96, 1))
-  evalSplit = encodeSplit(tok, sentences(48, 2))
+  ;({ dir, tok, train: trainSplit, eval: evalSplit } = await tinyTask('trainer-', 96, 48))
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 

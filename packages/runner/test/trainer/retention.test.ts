@@ -2,8 +2,7 @@
 // with load_best_model_at_end); `save_total_limit: N` keeps the newest N and the best; null keeps all.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseModelConfig } from '../../src/models/config.ts'
 import { createRandomModel } from '../../src/models/load.ts'
@@ -13,18 +12,14 @@ import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
 import { train, trainerParams, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
 import { listCheckpoints } from '../../src/trainer/checkpoint.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
-import { TINY_CONFIG, encodeSplit, sentences, tinyTokenizer, useTestBackend, writeTinyModel } from './support.ts'
+import { TINY_CONFIG, tinyTask } from './support.ts'
 
 let dir = ''
 let tok: TextTokenizer
 let trainSplit: EncodedSplit
 let evalSplit: EncodedSplit
 before(async () => {
-  await useTestBackend()
-  dir = mkdtempSync(join(tmpdir(), 'retention-'))
-  tok = tinyTokenizer(await writeTinyModel(join(dir, 'model')))
-  trainSplit = encodeSplit(tok, sentences(48, 1))
-  evalSplit = encodeSplit(tok, sentences(16, 2))
+  ;({ dir, tok, train: trainSplit, eval: evalSplit } = await tinyTask('retention-', 48, 16))
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 

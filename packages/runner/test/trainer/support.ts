@@ -1,7 +1,8 @@
 // A tiny sentiment task the tests build themselves (no ../shared): a WordPiece vocabulary of 40
 // tokens, a DistilBERT of width 16 saved as a Hugging Face folder, and labelled sentences made of
 // positive and negative words, so a bare clone tests the trainer end to end.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { selectBackend } from '../../src/backend/select.ts'
 import { parseModelConfig } from '../../src/models/config.ts'
@@ -80,4 +81,20 @@ export function encodeSplit(tok: TextTokenizer, rows: { sentence: string; label:
 
 export function tinyTokenizer(dir: string): TextTokenizer {
   return loadTokenizer(dir, { maxLength: 32 })
+}
+
+/** A temporary folder with the tiny model written in it, its tokenizer, and encoded train/eval sentences. */
+export interface TinyTask {
+  readonly dir: string
+  readonly tok: TextTokenizer
+  readonly train: EncodedSplit
+  readonly eval: EncodedSplit
+}
+
+/** Selects the test backend and builds a TinyTask in a new temporary folder named `prefix...` (the caller removes it). */
+export async function tinyTask(prefix: string, trainSentences: number, evalSentences: number): Promise<TinyTask> {
+  await useTestBackend()
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const tok = tinyTokenizer(await writeTinyModel(join(dir, 'model')))
+  return { dir, tok, train: encodeSplit(tok, sentences(trainSentences, 1)), eval: encodeSplit(tok, sentences(evalSentences, 2)) }
 }
