@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { wasmBase64, wasmBase64Unshared } from './gelu-wasm.ts'
-import { memoryOffset, onBackendMemory, type WasmBinaries } from './wasm-module.ts'
+import { memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
 
 export const GELU_KERNEL = 'LorapipeGelu'
 
@@ -21,12 +21,8 @@ const wasmGelu: tf.KernelFunc = ({ inputs, backend }) => {
   return [out, cdf2]
 }
 
-/** Registered only where the backend's memory can be reached (so the kernel never falls back). */
 export function registerGeluKernel(backendName: string): void {
-  if (backendName !== 'wasm' || tf.getKernel(GELU_KERNEL, 'wasm') !== undefined) return
-  const backend = tf.findBackend('wasm') as BackendWasm | null
-  if (!backend || !onBackendMemory(backend, binaries)) return
-  tf.registerKernel({ kernelName: GELU_KERNEL, backendName: 'wasm', kernelFunc: wasmGelu })
+  registerWasmKernel(backendName, GELU_KERNEL, binaries, wasmGelu)
 }
 
 /** [gelu(x), 1 + erf(x / sqrt 2)] in one kernel, or null where the current backend has none. */

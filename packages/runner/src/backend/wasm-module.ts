@@ -2,7 +2,7 @@
 // backend's own memory, so they read and write tensors where they are. The threaded build shares
 // its memory (wasmMemory); the other exports it (asm.memory): each .wat is assembled for both.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
-import type * as tf from '@tensorflow/tfjs-core'
+import * as tf from '@tensorflow/tfjs-core'
 
 interface WasmInternals {
   wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: unknown } }
@@ -40,4 +40,16 @@ export function memoryOffset(backend: BackendWasm, t: tf.TensorInfo): number {
   const d = (backend as unknown as WasmInternals).dataIdMap.get(t.dataId)
   if (!d) throw new Error('tensor data is not on the wasm backend')
   return d.memoryOffset
+}
+
+/**
+ * Registers a kernel of ours on the wasm backend, once, and only where its module can be
+ * instantiated on the backend's memory: elsewhere the kernel does not exist and its caller
+ * composes the same computation from tf ops.
+ */
+export function registerWasmKernel(backendName: string, kernelName: string, binaries: WasmBinaries, kernelFunc: tf.KernelFunc): void {
+  if (backendName !== 'wasm' || tf.getKernel(kernelName, 'wasm') !== undefined) return
+  const backend = tf.findBackend('wasm') as BackendWasm | null
+  if (!backend || !onBackendMemory(backend, binaries)) return
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc })
 }

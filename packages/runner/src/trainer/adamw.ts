@@ -79,16 +79,16 @@ export class AdamW {
       if (!variable) throw new Error(`AdamW: parameter ${p.name} is not trainable`)
       const m = this.m.get(p.name)!
       const v = this.v.get(p.name)!
-      // The same operations as one tidy would run, but each temporary is freed once used: a tidy
-      // held about a dozen tensors of the parameter's size at once (over 1 GB of wasm heap for the
-      // 94 MB word embeddings of full fine-tuning, and the heap never shrinks); this holds four.
       const wd = this.decays(p.name) ? weightDecay : 0
+      // On wasm, one kernel (backend/adamw-kernel.ts); elsewhere the same update from tf ops.
       const fused = fusedAdamW(variable, g, m, v, { beta1, beta2, eps, stepSize, bc2Sqrt, decay: 1 - lr * wd })
       if (fused) {
         variable.assign(fused)
         fused.dispose()
         continue
       }
+      // The same operations as one tidy would run, but each temporary is freed once used: a tidy
+      // held about a dozen tensors of the parameter's size at once; this holds four.
       tf.tidy(() => {
         const use = <T extends tf.Tensor>(t: T, ...done: tf.Tensor[]): T => {
           for (const d of done) d.dispose()

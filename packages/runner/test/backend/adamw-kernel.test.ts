@@ -6,9 +6,28 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
 import { selectBackend } from '../../src/backend/select.ts'
-import { adamwUpdateInto, fusedAdamW, type AdamWStep } from '../../src/backend/adamw-kernel.ts'
+import { fusedAdamW, type AdamWStep } from '../../src/backend/adamw-kernel.ts'
 import { wasmBase64, wasmBase64Unshared } from '../../src/backend/adamw-wasm.ts'
 import { generatedModule, root, wasmSources } from '../../../../scripts/gen-wasm.ts'
+
+/**
+ * The reference: torch.optim.AdamW's update element by element, every operation rounded to
+ * float32 (what the kernel's float32 SIMD does): m and v in place, the new weights into `out`.
+ */
+function adamwUpdateInto(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, s: AdamWStep): void {
+  const f = Math.fround
+  const [beta1, beta2, eps, step, bc2, decay] = [s.beta1, s.beta2, s.eps, s.stepSize, s.bc2Sqrt, s.decay].map(f) as [number, number, number, number, number, number]
+  const c1 = f(1 - beta1)
+  const c2 = f(1 - beta2)
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!
+    const mi = f(f(beta1 * m[i]!) + f(c1 * gi))
+    const vi = f(f(beta2 * v[i]!) + f(c2 * f(gi * gi)))
+    m[i] = mi
+    v[i] = vi
+    out[i] = f(w[i]! * decay) - f(step * f(mi / f(f(f(Math.sqrt(vi)) / bc2) + eps)))
+  }
+}
 
 describe('the fused AdamW kernel (wasm)', () => {
   before(() => selectBackend({ backend: 'wasm' }))
