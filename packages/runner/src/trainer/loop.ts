@@ -147,6 +147,11 @@ function layerNormWeights(model: SequenceClassifier): Set<string> {
 
 const readWeights = (params: readonly Param[]) => new Map(params.map((p) => [p.name, p.read()]))
 
+/** The event of an evaluation, as it was made or (resuming) as the history recorded it. */
+function evalMetricsEvent(r: EvalRecord, best: boolean): StageEvent & { _tag: 'EvalMetrics' } {
+  return { _tag: 'EvalMetrics', step: r.step, epoch: r.epoch, metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }, ...(best ? { best: true } : {}) }
+}
+
 export async function train(setup: TrainSetup): Promise<TrainResult> {
   const { model, trainer: t, seed } = setup
   const nTrain = setup.train.encoded.length
@@ -221,15 +226,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         emit({ _tag: 'Log', level: 'info', message: `resuming from ${last.dir} (step ${state.step} of ${plan.totalSteps})` })
         // The evaluations made before the checkpoint, again: whoever watches this run (the UI, a
         // sweep that was killed before it saw them) gets its whole history, not only what follows.
-        for (const r of state.history.eval)
-          emit({
-            _tag: 'EvalMetrics',
-            step: r.step,
-            epoch: r.epoch,
-            metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s },
-            ...(state.best?.step === r.step ? { best: true } : {}),
-            replayed: true,
-          })
+        for (const r of state.history.eval) emit({ ...evalMetricsEvent(r, state.best?.step === r.step), replayed: true })
       }
     }
 
@@ -256,7 +253,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           emit({ _tag: 'Log', level: 'info', message: `early stopping at step ${state.step}: eval_${metric} has not improved by more than ${t.early_stopping.threshold ?? 0} for ${state.early.bad} evaluations` })
         }
       }
-      emit({ _tag: 'EvalMetrics', step: state.step, epoch: record.epoch, metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }, ...(newBest ? { best: true } : {}) })
+      emit(evalMetricsEvent(record, newBest))
       return { record, newBest }
     }
 
