@@ -43,13 +43,16 @@ const bundledDeepImports = /^@tensorflow\/tfjs-core\/dist\//
 // files and binaries.)
 const bundledPackages = new Set(['yaml', 'ajv', 'fastest-levenshtein', 'effect'])
 
+/** require() from the workspace root: the installed packages the build reads. */
+const rootRequire = createRequire(join(root, 'package.json'))
+
 const pure = new Map()
 /** Whether an npm package declares itself free of side effects (package.json `sideEffects`). */
 function isPure(name) {
   if (!pure.has(name)) {
     let sideEffects
     try {
-      sideEffects = JSON.parse(readFileSync(createRequire(join(root, 'package.json')).resolve(`${name}/package.json`), 'utf8')).sideEffects
+      sideEffects = JSON.parse(readFileSync(rootRequire.resolve(`${name}/package.json`), 'utf8')).sideEffects
     } catch {} // no package.json export: assume side effects
     pure.set(name, sideEffects === false || (Array.isArray(sideEffects) && sideEffects.length === 0))
   }
@@ -176,8 +179,7 @@ const effectEntry = {
  * names, taken from the namespace that effect.js exports under that name (so, the same objects).
  */
 async function effectModuleFiles() {
-  const require = createRequire(join(root, 'package.json'))
-  const exported = Object.keys(JSON.parse(readFileSync(require.resolve('effect/package.json'), 'utf8')).exports)
+  const exported = Object.keys(JSON.parse(readFileSync(rootRequire.resolve('effect/package.json'), 'utf8')).exports)
   const index = await import('effect')
   const files = {}
   for (const sub of exported) {
