@@ -12,10 +12,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import type { BlasLibrary, Sgemm } from './library.ts'
+import { memoryOffset } from '../wasm-module.ts'
 
 interface WasmInternals {
   wasm: { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array }
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
 }
 
 function heap(backend: BackendWasm): Float32Array {
@@ -24,11 +24,7 @@ function heap(backend: BackendWasm): Float32Array {
 }
 
 /** Index in HEAPF32 of a tensor's first element (wasm malloc aligns to 8 bytes or more). */
-function floatOffset(backend: BackendWasm, t: tf.TensorInfo): number {
-  const d = (backend as unknown as WasmInternals).dataIdMap.get(t.dataId)
-  if (!d) throw new Error('BLAS kernel: tensor data is not on the wasm backend')
-  return d.memoryOffset >>> 2
-}
+const floatOffset = (backend: BackendWasm, t: tf.TensorInfo): number => memoryOffset(backend, t) >>> 2
 
 interface ProductShape {
   readonly batchA: number
