@@ -28,9 +28,9 @@ export const validateHelp = `Usage: lorapipe validate <pipeline.yaml | sweep.yam
 Checks a pipeline without running it: YAML syntax, \`extends\`, vars and env interpolation, the
 schema (unknown keys, types, ranges; names from transformers, PEFT, Axolotl or Ludwig are mapped
 to lorapipe's), stage names, \`needs\`, output references and cycles; then what \`run\` checks
-before it starts: local files, model folders, data columns, labels against num_labels, and LoRA
+before it starts: local files, model folders, data columns, labels against num_labels, LoRA
 targets against the model's modules (when the model is local or cached; what needs a download
-is listed as not checked yet). Nothing is trained.
+is listed as not checked yet), and the sweep file of a \`uses: sweep\` stage. Nothing is trained.
 Every error is reported with file:line:column (or the --set argument it came from), its path and
 a suggested fix.
 A sweep file is checked as \`lorapipe sweep\` checks it before its first trial: its keys and
