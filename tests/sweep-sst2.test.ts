@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lorapipeAsync, startLorapipe } from './support/cli.ts'
 import { needsShared, repoRoot, sharedDir } from './support/shared.ts'
@@ -26,7 +26,8 @@ describe('lorapipe sweep on the tiny DistilBERT and SST-2', { skip: needsShared 
     const dir = tmp()
     const out = join(dir, 'out')
     const f = sweepFile(dir, `method: grid\nmetric: {name: eval_loss, goal: minimize}\nparameters:\n  rank:\n    together:\n      - {lora.r: 2, lora.alpha: 4}\n      - {lora.r: 4, lora.alpha: 8}\n`)
-    const r = await lorapipeAsync(['sweep', f, '--concurrency', '2', '--out', out, '--json'], { env: env() })
+    // LORAPIPE_THREADS is the machine's share to divide (whatever its cores): 2 trials at a time get 2 threads each.
+    const r = await lorapipeAsync(['sweep', f, '--concurrency', '2', '--out', out, '--json'], { env: { ...env(), LORAPIPE_THREADS: '4' } })
     assert.equal(r.code, 0, r.stderr)
     // --json: sweep events only, the trials' run events wrapped as TrialEvent.
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
@@ -40,13 +41,14 @@ describe('lorapipe sweep on the tiny DistilBERT and SST-2', { skip: needsShared 
     assert.deepEqual(rows.map((x) => [x.state, x.evaluations]), [['completed', 3], ['completed', 3]])
     assert.deepEqual(rows.map((x) => x.parameters['lora.r']).sort(), [2, 4])
     for (const row of rows) {
+      assert.match(readFileSync(join(out, row.run_dir, 'events.jsonl'), 'utf8'), /backend: \w+ \(2 threads\)/, 'threads divided between the trials')
       const m = JSON.parse(readFileSync(join(out, row.run_dir, 'metrics.json'), 'utf8'))
       assert.equal(m.eval.loss, row.objective)
       assert.ok(existsSync(join(out, row.run_dir, 'adapter', 'adapter_model.safetensors')))
     }
-    // With the thread count the trial had (2 cores, 2 trials at a time: 1 each); OpenBLAS may
-    // sum in another order with another count, which moves the loss in its 7th digit.
-    const run = await lorapipeAsync(['run', join(out, 'best.yaml'), '--out', join(dir, 'best-run'), '-q'], { env: { ...env(), LORAPIPE_THREADS: String(Math.max(1, Math.floor(availableParallelism() / 2))) }, cwd: tmpdir() })
+    // With the thread count the trial had; OpenBLAS may sum in another order with another count,
+    // which moves the loss in its 7th digit.
+    const run = await lorapipeAsync(['run', join(out, 'best.yaml'), '--out', join(dir, 'best-run'), '-q'], { env: { ...env(), LORAPIPE_THREADS: '2' }, cwd: tmpdir() })
     assert.equal(run.code, 0, run.stderr)
     assert.equal(JSON.parse(readFileSync(join(dir, 'best-run', 'metrics.json'), 'utf8')).eval.loss, rows[0]!.objective, 'best.yaml reproduces the winner')
   })

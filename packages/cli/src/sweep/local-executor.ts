@@ -21,7 +21,7 @@ export interface LocalExecutorOptions {
   readonly cwd?: string
   /** The lorapipe entry script to run; default: the one this process was started with. */
   readonly entry?: string
-  /** Threads of the whole machine to divide; default: os.availableParallelism(). */
+  /** Threads of the whole machine to divide; default: LORAPIPE_THREADS when set (so workers sharing a machine can split it), else os.availableParallelism(). */
   readonly threads?: number
   readonly env?: Readonly<Record<string, string | undefined>>
   /** How long a trial may take to stop after SIGTERM before it is killed (default 60 s). */
@@ -117,9 +117,14 @@ export function trialArgs(spec: TrialSpec): string[] {
   return ['run', spec.pipeline.file, ...spec.pipeline.sets.flatMap((s) => ['--set', s]), '--out', spec.runDir, '--json']
 }
 
+function machineThreads(): number {
+  const fromEnv = Number(process.env.LORAPIPE_THREADS)
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()
+}
+
 export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
   const entry = opts.entry ?? lorapipeEntry()
-  const threads = Math.max(1, Math.floor((opts.threads ?? availableParallelism()) / Math.max(1, opts.concurrency)))
+  const threads = Math.max(1, Math.floor((opts.threads ?? machineThreads()) / Math.max(1, opts.concurrency)))
   const stopTimeoutMs = opts.stopTimeoutMs ?? 60_000
   return {
     run: (spec: TrialSpec, onEvent: (e: RunEvent) => void) =>
