@@ -1,7 +1,7 @@
 // Loads a text classification dataset from local files into rows of {text, textPair?, label} and
 // selects from it reproducibly (seeded shuffle, limit, ratio splits). The hub download is elsewhere:
 // this module gets local paths.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { closest } from '@lorapipe/core/suggest.ts'
 import { readCsv, readTsv } from './delimited.ts'
 import { DatasetError, datasetError } from './errors.ts'
@@ -97,9 +97,37 @@ function textAt(table: RawTable, i: number, column: string): string {
   return v
 }
 
+// A run's preflight reads the data to check it, then its stage reads the same files: the last
+// few datasets read are kept, keyed by their spec and their files' identity and size and time, so
+// the second read is free (SST-2's train file takes a quarter second) and an edited file is read again.
+const recent = new Map<string, Dataset>()
+const RECENT = 2
+
 /** Reads the files of `spec` into examples, then applies its shuffle and limit. */
 export async function loadDataset(spec: FileSpec): Promise<Dataset> {
   const files = resolveFiles(spec.path, spec.baseDir)
+  const key = keyOf(spec, files)
+  const kept = key === undefined ? undefined : recent.get(key)
+  if (kept) return kept
+  const dataset = await readDataset(spec, files)
+  if (key === undefined) return dataset
+  recent.set(key, dataset)
+  for (const k of recent.keys()) if (recent.size > RECENT) recent.delete(k)
+  return dataset
+}
+
+function keyOf(spec: FileSpec, files: string[]): string | undefined {
+  try {
+    return JSON.stringify([spec, files.map((f) => {
+      const st = statSync(f)
+      return [f, st.ino, st.size, st.mtimeMs]
+    })])
+  } catch {
+    return undefined // gone meanwhile: the read says so
+  }
+}
+
+async function readDataset(spec: FileSpec, files: string[]): Promise<Dataset> {
   const format = spec.format ?? inferFormat(files[0]!)
   for (const f of files) {
     if (spec.format === undefined && inferFormat(f) !== format) {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -79,6 +79,20 @@ describe('loading local files', () => {
     const file = tmp('data.txt', 'sentence\tlabel\nhi\t1\n')
     await assert.rejects(loadDataset({ path: file, ...sst2 }), err(/cannot tell the format from the extension ".txt"/))
     assert.equal((await loadDataset({ path: file, format: 'tsv', ...sst2 })).rows.length, 1)
+  })
+})
+
+describe('reading the same files twice in one process (a preflight, then its stage)', () => {
+  test('is read once while the files are unchanged, and again once one changes', async () => {
+    const file = tmp('train.tsv', 'sentence\tlabel\nfirst\t0\n')
+    const first = await loadDataset({ path: file, ...sst2 })
+    assert.equal(await loadDataset({ path: file, ...sst2 }), first, 'the same dataset, not a second read')
+    assert.notEqual(await loadDataset({ path: file, ...sst2, labels: ['neg', 'pos'] }), first, 'another spec is another dataset')
+    writeFileSync(file, 'sentence\tlabel\nfirst\t0\nsecond\t1\n')
+    assert.deepEqual((await loadDataset({ path: file, ...sst2 })).rows.map((r) => r.text), ['first', 'second'])
+    writeFileSync(file, 'sentence\tlabel\nfirst\t1\n')
+    utimesSync(file, 0, 0)
+    assert.deepEqual((await loadDataset({ path: file, ...sst2 })).rows.map((r) => r.label), [1], 'the same size, another time: read again')
   })
 })
 
