@@ -259,6 +259,29 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     assert.equal(texts.filter((t) => t.includes(password) || t.includes('wrong-Pw')).length, 0, 'the password appears nowhere')
   })
 
+  it('a trial the coordinator prunes (ASHA) is stopped by its worker and never retried', async () => {
+    const r = await redis()
+    const dir = tmp()
+    const out = join(dir, 'out')
+    // Learning rates too small to move the weights: no better than the initial model.
+    const f = sweepFile(dir, 'bow-asha', bowBase, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.learning_rate: {values: [0.05, 1.0e-7]}\nearly_terminate: {type: asha, min_steps: 1, reduction_factor: 3}\n`)
+    const w = worker(r.url)
+    const c = start(['sweep', f, '--set', 'stages.train.with.epochs=1', '--set', 'vars.step_ms=40', '--queue', r.url, '--concurrency', '1', '--retries', '2', '--out', out])
+    assert.equal(await c.exited, 0, c.out())
+    assert.deepEqual(board(out).map((x) => [x.trial, x.state, x.evaluations]), [[0, 'completed', 2], [1, 'pruned', 1]])
+    assert.match(board(out)[1]!.reason!, /pruned at evaluation 1 \(step 20\) by asha/)
+    await waitFor(() => /trial 0001 of bow-asha: stopped by the coordinator/.test(w.out()), 'the worker stopped the pruned trial', [c, w])
+    await assertSettled(r, 'bow-asha', out, 2, 1)
+    const job = await new Queue(queueNameOf(sweepIdOf('bow-asha', out)), { connection: r.client() }).getJob(`${sweepIdOf('bow-asha', out)}-1`)
+    assert.equal(job!.attemptsMade, 1, 'a pruned trial is not retried')
+    assert.doesNotMatch(w.out(), /trial 0001 of bow-asha: started \(attempt 2/)
+    // It stopped at its first evaluation instead of training on: its stage never completed.
+    assert.ok(existsSync(join(out, 'trials', '0001', 'run.json')))
+    assert.equal(existsSync(join(out, 'trials', '0001', 'train', 'stage.json')), false)
+    w.child.kill('SIGINT')
+    assert.equal(await w.exited, 130)
+  })
+
   it('Ctrl-C on a worker puts its trial back on the queue for another; Ctrl-C on the coordinator stops the trial, and --resume --queue runs it to the end once', async () => {
     const r = await redis()
     const dir = tmp()
