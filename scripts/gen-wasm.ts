@@ -10,6 +10,7 @@ export const root = fileURLToPath(new URL('..', import.meta.url))
 export const wasmSources: Record<string, string> = {
   'packages/runner/src/backend/adamw.wat': 'packages/runner/src/backend/adamw-wasm.ts',
   'packages/runner/src/backend/gelu.wat': 'packages/runner/src/backend/gelu-wasm.ts',
+  'packages/runner/src/backend/layer-norm.wat': 'packages/runner/src/backend/layer-norm-wasm.ts',
 }
 
 /**

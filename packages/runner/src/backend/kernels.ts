@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { registerAdamWKernel } from './adamw-kernel.ts'
 import { registerGeluKernel } from './gelu-kernel.ts'
+import { registerLayerNormKernels } from './layer-norm-kernel.ts'
 
 type Typed = Float32Array | Int32Array | Uint8Array
 
@@ -127,6 +128,7 @@ export function registerMissingKernels(backendName: string): void {
   registered.add(backendName)
   registerAdamWKernel(backendName)
   registerGeluKernel(backendName)
+  registerLayerNormKernels(backendName)
   if (backendName === 'wasm' && tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: wasmUnsortedSegmentSum })
   }
