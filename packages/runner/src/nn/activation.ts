@@ -1,6 +1,6 @@
 // Activations by their Hugging Face config names. "gelu" is the exact erf form (torch's default).
 import * as tf from '@tensorflow/tfjs-core'
-import { fusedGelu } from '../backend/gelu-kernel.ts'
+import { fusedGelu, fusedGeluGrad } from '../backend/gelu-kernel.ts'
 
 export type Activation = (x: tf.Tensor) => tf.Tensor
 
@@ -62,6 +62,8 @@ export function gelu(x: tf.Tensor): tf.Tensor {
       value: fused ? fused[0] : tf.tidy(() => tf.mul(tf.mul(xx, 0.5), cdf2)),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sc] = saved as [tf.Tensor, tf.Tensor]
+        const fusedGrad = fusedGeluGrad(dy, sx, sc)
+        if (fusedGrad) return fusedGrad
         return tf.tidy(() => {
           const pdf = tf.mul(expNeg(tf.mul(tf.square(sx), 0.5)), INV_SQRT_2PI)
           return tf.mul(dy, tf.add(tf.mul(sc, 0.5), tf.mul(sx, pdf)))

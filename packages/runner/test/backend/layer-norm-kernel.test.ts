@@ -26,8 +26,8 @@ function reference(x: Float32Array, w: Float32Array, b: Float32Array, r: Float32
     for (let j = 0; j < d; j++) {
       y[i * d + j] = xhat[j]! * w[j]! + b[j]!
       dx[i * d + j] = rstd * (g[j]! - mg - xhat[j]! * mgx)
-      dw[j] += r[i * d + j]! * xhat[j]!
-      db[j] += r[i * d + j]!
+      dw[j] = dw[j]! + r[i * d + j]! * xhat[j]!
+      db[j] = db[j]! + r[i * d + j]!
     }
   }
   return { y, dx, dw, db }
