@@ -19,6 +19,7 @@ export type { StageSpec, StageDefinition, StageOutputs, StageRun } from './stage
 export { builtinSpecs, builtinSpec } from './stage/builtins.ts'
 export { writeFileAtomic, writeJsonAtomic, isTempFile } from './fs/atomic.ts'
 export { processAlive, processStart, processCommandLine } from './os/process.ts'
+export { machineThreads } from './os/threads.ts'
 export * from './run/folder.ts'
 export { jsonlFileSink } from './run/events-file.ts'
 export type { RunMetrics, EvalRecord, TrainRecord } from './run/metrics.ts'

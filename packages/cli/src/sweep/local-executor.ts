@@ -5,13 +5,12 @@
 // (exit 130). The machine's threads are divided between the trials that run at once.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
-import { processAlive, processCommandLine, type RunEvent } from '@lorapipe/core'
+import { machineThreads, processAlive, processCommandLine, type RunEvent } from '@lorapipe/core'
 import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
 
 export interface LocalExecutorOptions {
@@ -21,7 +20,7 @@ export interface LocalExecutorOptions {
   readonly cwd?: string
   /** The lorapipe entry script to run; default: the one this process was started with. */
   readonly entry?: string
-  /** Threads of the whole machine to divide; default: LORAPIPE_THREADS when set (so workers sharing a machine can split it), else os.availableParallelism(). */
+  /** Threads of the whole machine to divide; default: core's machineThreads() (LORAPIPE_THREADS, else every core). */
   readonly threads?: number
   readonly env?: Readonly<Record<string, string | undefined>>
   /** How long a trial may take to stop after SIGTERM before it is killed (default 60 s). */
@@ -115,11 +114,6 @@ class Tail {
 export function trialArgs(spec: TrialSpec): string[] {
   if (spec.resume && existsSync(join(spec.runDir, 'run.json'))) return ['run', '--resume', spec.runDir, '--json']
   return ['run', spec.pipeline.file, ...spec.pipeline.sets.flatMap((s) => ['--set', s]), '--out', spec.runDir, '--json']
-}
-
-function machineThreads(): number {
-  const fromEnv = Number(process.env.LORAPIPE_THREADS)
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()
 }
 
 export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {

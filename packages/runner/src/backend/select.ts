@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu'
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm'
 import os from 'node:os'
 import { Data } from 'effect'
+import { machineThreads } from '@lorapipe/core/os/threads.ts'
 import { registerMissingKernels } from './kernels.ts'
 import { prepareWasmThreads, releaseIdleWasmWorkers } from './wasm-threads.ts'
 import { chooseBlas, describeBlas, releaseBlas, blasRequest, type BlasInfo } from './blas/select.ts'
@@ -99,9 +100,7 @@ async function tryNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Attempt> 
 
 function wantedThreads(opts: SelectBackendOptions, env: Record<string, string | undefined>): number {
   if (opts.threads !== undefined) return Math.max(1, Math.floor(opts.threads))
-  const fromEnv = Number(env.LORAPIPE_THREADS)
-  if (Number.isFinite(fromEnv) && fromEnv >= 1) return Math.floor(fromEnv)
-  return os.availableParallelism()
+  return machineThreads(env)
 }
 
 async function tryWasm(threads: number): Promise<Attempt> {
