@@ -2,13 +2,14 @@
 // grouped by name and shape: 2-D products are the linear layers (and LoRA), batched products,
 // depthwise convolutions (the wasm path's batched product) and Softmax are attention; gathers and
 // scatters are the embeddings and the unpadded-token layout; transposes/reshapes/casts are layout;
-// the rest (add, mul, rsqrt, mean, sigmoid, ...) is the layer norms, GELU, softmax's gradient,
-// dropout and the loss; the fused AdamW kernel is the optimizer. Composite ops (our Lorapipe* kernels, customGrad functions) run other
-// kernels inside and are not counted themselves. "JS overhead" is the phase's wall time minus the kernels' time.
+// the rest (add, mul, rsqrt, mean, sigmoid, ...) and our own WebAssembly kernels for layer norm
+// and GELU are the layer norms, GELU, softmax's gradient, dropout and the loss; the fused AdamW
+// kernel is the optimizer. Composite ops (our other Lorapipe* kernels, customGrad functions) run
+// other kernels inside and are not counted themselves. "JS overhead" is the phase's wall time minus
+// the kernels' time.
 import * as tf from '@tensorflow/tfjs-core'
 import { ADAMW_KERNEL } from '../src/backend/adamw-kernel.ts'
-import { GELU_GRAD_KERNEL, GELU_KERNEL } from '../src/backend/gelu-kernel.ts'
-import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../src/backend/layer-norm-kernel.ts'
+import { wasmKernelsOfOurs } from '../src/backend/wasm-module.ts'
 
 export type Family = 'matmul (linear)' | 'attention' | 'layernorm/GELU/softmax/elementwise' | 'embedding/gather' | 'layout (transpose/reshape)' | 'optimizer (fused AdamW)'
 
@@ -16,7 +17,7 @@ function family(k: { name: string; inputShapes: (number[] | null)[] }): Family |
   const n = k.name
   // Our WebAssembly kernels (backend/*-kernel.ts) are kernels of their own, not composites.
   if (n === ADAMW_KERNEL) return 'optimizer (fused AdamW)'
-  if (n === GELU_KERNEL || n === GELU_GRAD_KERNEL || n === LAYER_NORM_KERNEL || n === LAYER_NORM_GRAD_KERNEL) return 'layernorm/GELU/softmax/elementwise'
+  if (wasmKernelsOfOurs.has(n)) return 'layernorm/GELU/softmax/elementwise'
   // Composite ops (our Lorapipe* kernels, customGrad's forward functions, recorded under their
   // scope's name) contain kernels that are recorded themselves.
   if (n.startsWith('Lorapipe') || tf.getKernel(n, tf.getBackend()) === undefined) return null

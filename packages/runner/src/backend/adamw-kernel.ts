@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { wasmBase64, wasmBase64Unshared } from './adamw-wasm.ts'
-import { memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
+import { canRunWasmKernel, memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
 
 export const ADAMW_KERNEL = 'LorapipeAdamW'
 
@@ -53,7 +53,6 @@ export function registerAdamWKernel(backendName: string): void {
  * of one shape; m and v must not share their data with any other tensor.
  */
 export function fusedAdamW(w: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamWStep): tf.Tensor | null {
-  if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) === undefined) return null
-  if (w.dtype !== 'float32' || g.dtype !== 'float32') return null
+  if (!canRunWasmKernel(ADAMW_KERNEL, w, g)) return null
   return tf.engine().runKernel(ADAMW_KERNEL, { w, g, m, v }, step as unknown as tf.NamedAttrMap) as tf.Tensor
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { wasmBase64, wasmBase64Unshared } from './gelu-wasm.ts'
-import { memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
+import { canRunWasmKernel, memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
 
 export const GELU_KERNEL = 'LorapipeGelu'
 export const GELU_GRAD_KERNEL = 'LorapipeGeluGrad'
@@ -42,13 +42,12 @@ export function registerGeluKernel(backendName: string): void {
 
 /** [gelu(x), 1 + erf(x / sqrt 2)] in one kernel, or null where the current backend has none. */
 export function fusedGelu(x: tf.Tensor): [tf.Tensor, tf.Tensor] | null {
-  if (x.dtype !== 'float32' || tf.getKernel(GELU_KERNEL, tf.getBackend()) === undefined) return null
+  if (!canRunWasmKernel(GELU_KERNEL, x)) return null
   return tf.engine().runKernel(GELU_KERNEL, { x }) as unknown as [tf.Tensor, tf.Tensor]
 }
 
 /** dy (cdf2 / 2 + x phi(x)) in one kernel, from the forward's x and cdf2; null where the current backend has none. */
 export function fusedGeluGrad(dy: tf.Tensor, x: tf.Tensor, cdf2: tf.Tensor): tf.Tensor | null {
-  if (tf.getKernel(GELU_GRAD_KERNEL, tf.getBackend()) === undefined) return null
-  if ([dy, x, cdf2].some((t) => t.dtype !== 'float32') || dy.size !== x.size || cdf2.size !== x.size) return null
+  if (!canRunWasmKernel(GELU_GRAD_KERNEL, dy, x, cdf2) || dy.size !== x.size || cdf2.size !== x.size) return null
   return tf.engine().runKernel(GELU_GRAD_KERNEL, { dy, x, cdf2 }) as tf.Tensor
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { wasmBase64, wasmBase64Unshared } from './layer-norm-wasm.ts'
-import { memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
+import { canRunWasmKernel, memoryOffset, onBackendMemory, registerWasmKernel, type WasmBinaries } from './wasm-module.ts'
 
 export const LAYER_NORM_KERNEL = 'LorapipeLayerNorm'
 export const LAYER_NORM_GRAD_KERNEL = 'LorapipeLayerNormGrad'
@@ -49,17 +49,14 @@ export function registerLayerNormKernels(backendName: string): void {
   registerWasmKernel(backendName, LAYER_NORM_GRAD_KERNEL, binaries, backward)
 }
 
-const usable = (kernel: string, ...ts: tf.Tensor[]) =>
-  tf.getKernel(kernel, tf.getBackend()) !== undefined && ts.every((t) => t.dtype === 'float32' && t.size > 0)
-
 /** [y, xhat, rstd] of a layer norm over the last axis in one kernel, or null where the current backend has none. */
 export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
-  if (!usable(LAYER_NORM_KERNEL, x, weight, bias) || weight.size !== lastDim(x.shape) || bias.size !== weight.size) return null
+  if (!canRunWasmKernel(LAYER_NORM_KERNEL, x, weight, bias) || weight.size !== lastDim(x.shape) || bias.size !== weight.size) return null
   return tf.engine().runKernel(LAYER_NORM_KERNEL, { x, weight, bias }, { eps }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
 }
 
 /** [dx, dweight, dbias] from the forward's xhat and rstd in one kernel, or null where the current backend has none. */
 export function fusedLayerNormGrad(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, weight: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
-  if (!usable(LAYER_NORM_GRAD_KERNEL, dy, xhat, rstd, weight) || weight.size !== lastDim(dy.shape)) return null
+  if (!canRunWasmKernel(LAYER_NORM_GRAD_KERNEL, dy, xhat, rstd, weight) || weight.size !== lastDim(dy.shape)) return null
   return tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy, xhat, rstd, weight }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
 }

@@ -42,6 +42,10 @@ export function memoryOffset(backend: BackendWasm, t: tf.TensorInfo): number {
   return d.memoryOffset
 }
 
+const registered = new Set<string>()
+/** The names of the kernels registered by registerWasmKernel (for the benchmark's profile). */
+export const wasmKernelsOfOurs: ReadonlySet<string> = registered
+
 /**
  * Registers a kernel of ours on the wasm backend, once, and only where its module can be
  * instantiated on the backend's memory: elsewhere the kernel does not exist and its caller
@@ -52,4 +56,10 @@ export function registerWasmKernel(backendName: string, kernelName: string, bina
   const backend = tf.findBackend('wasm') as BackendWasm | null
   if (!backend || !onBackendMemory(backend, binaries)) return
   tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc })
+  registered.add(kernelName)
+}
+
+/** Whether a kernel of ours can take these tensors: registered on the current backend, and all of them float32 and not empty. */
+export function canRunWasmKernel(kernelName: string, ...tensors: tf.Tensor[]): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined && tensors.every((t) => t.dtype === 'float32' && t.size > 0)
 }
