@@ -2,7 +2,7 @@
 // `validate` calls valid does not then fail `run` with exit 2: local files, model folders, data
 // columns, labels against num_labels, LoRA targets against the model's modules, and a sweep
 // stage's sweep file with every trial pipeline it makes.
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { findStageRefs, placeOf, type Diagnostic, type ValidatedPipeline } from '@lorapipe/core'
 
 export interface Preflight {
@@ -42,7 +42,6 @@ export async function preflight(p: ValidatedPipeline): Promise<Preflight> {
 /** What `lorapipe sweep` would refuse in a sweep stage's file (diagnostics at the sweep file's lines). */
 async function sweepFileProblems(params: Record<string, unknown>, dir: string, who: string): Promise<Diagnostic[]> {
   const [{ loadSweep }, Effect] = await Promise.all([import('@lorapipe/core/sweep/file/load.ts'), import('effect/Effect')])
-  const file = String(params.sweep)
-  const r = await Effect.runPromise(Effect.either(loadSweep(isAbsolute(file) ? file : resolve(dir, file), { sets: (params.set as string[] | undefined) ?? [] })))
+  const r = await Effect.runPromise(Effect.either(loadSweep(resolve(dir, String(params.sweep)), { sets: (params.set as string[] | undefined) ?? [] })))
   return r._tag === 'Left' ? r.left.diagnostics.map((d) => ({ ...d, message: who + d.message })) : []
 }
