@@ -11,9 +11,9 @@
 // trial's overhead (process start-up, imports, reading the run's events).
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { needsRedis, startRedis } from '../tests/support/redis.ts'
 
 const root = resolve(new URL('..', import.meta.url).pathname)
 const bin = join(root, 'packages', 'cli', 'bin', 'lorapipe.js')
@@ -93,26 +93,6 @@ async function local(concurrency) {
   report(`local, concurrency ${concurrency}`, (performance.now() - t0) / 1000, out)
 }
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.on('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => res(port))
-    })
-  })
-}
-
-async function startRedis() {
-  const port = await freePort()
-  const dir = mkdtempSync(join(work, 'redis-'))
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
-  children.push(proc)
-  await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG', 'redis-server answers', 10_000)
-  return `redis://127.0.0.1:${port}`
-}
-
 async function queued(url) {
   const out = join(work, 'queue')
   // Two workers with one trial each (threads divided as locally), started and idle before the clock starts.
@@ -153,24 +133,29 @@ async function takeover(url) {
 
 await local(1)
 await local(2)
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0
-let url
-if (!flag('--no-queue') && hasRedis) {
-  url = await startRedis()
-  await queued(url)
-} else if (!hasRedis) console.error('bench-sweep: redis-server is not installed; the queue is not measured')
+// The tests' own redis-server (a free port on 127.0.0.1, a temporary folder), stopped at the end.
+const redis = !flag('--no-queue') && !needsRedis ? await startRedis() : undefined
+if (needsRedis) console.error(`bench-sweep: the queue is not measured (${needsRedis})`)
+try {
+  if (redis) await queued(redis.url)
 
-console.log(`\n${trials} LoRA trials of the tiny DistilBERT on SST-2 (64 sentences, 6 steps, 3 evaluations each), ${availableParallelism()} cores\n`)
-console.log('| mode | wall | trials/hour | trial (leaderboard) | its run | overhead per trial |')
-console.log('|---|---|---|---|---|---|')
-for (const r of results) console.log(`| ${r.mode} | ${r.wall.toFixed(1)} s | ${Math.round(r.perHour)} | ${r.trial.toFixed(2)} s | ${r.run.toFixed(2)} s | ${(r.trial - r.run).toFixed(2)} s |`)
-const local2 = results.find((r) => r.mode === 'local, concurrency 2')
-const queue = results.find((r) => r.mode.startsWith('queue'))
-if (local2 && queue) console.log(`\nthe queue against the local sweep at the same concurrency: ${(((queue.wall - local2.wall) / trials) * 2).toFixed(2)} s more per trial slot (wall ${queue.wall.toFixed(1)} vs ${local2.wall.toFixed(1)} s)`)
-if (flag('--takeover') && url) {
-  const lock = process.env.LORAPIPE_QUEUE_LOCK_MS ?? '30000 (default)'
-  const stalled = process.env.LORAPIPE_QUEUE_STALLED_MS ?? '30000 (default)'
-  const s = await takeover(url)
-  console.log(`a killed worker's trial started again on the other worker ${s.toFixed(1)} s after the kill (lock ${lock} ms, stalled check ${stalled} ms)`)
+  console.log(`\n${trials} LoRA trials of the tiny DistilBERT on SST-2 (64 sentences, 6 steps, 3 evaluations each), ${availableParallelism()} cores\n`)
+  console.log('| mode | wall | trials/hour | trial (leaderboard) | its run | overhead per trial |')
+  console.log('|---|---|---|---|---|---|')
+  for (const r of results) console.log(`| ${r.mode} | ${r.wall.toFixed(1)} s | ${Math.round(r.perHour)} | ${r.trial.toFixed(2)} s | ${r.run.toFixed(2)} s | ${(r.trial - r.run).toFixed(2)} s |`)
+  const local2 = results.find((r) => r.mode === 'local, concurrency 2')
+  const queue = results.find((r) => r.mode.startsWith('queue'))
+  if (local2 && queue) console.log(`\nthe queue against the local sweep at the same concurrency: ${(((queue.wall - local2.wall) / trials) * 2).toFixed(2)} s more per trial slot (wall ${queue.wall.toFixed(1)} vs ${local2.wall.toFixed(1)} s)`)
+  if (flag('--takeover') && redis) {
+    const lock = process.env.LORAPIPE_QUEUE_LOCK_MS ?? '30000 (default)'
+    const stalled = process.env.LORAPIPE_QUEUE_STALLED_MS ?? '30000 (default)'
+    const s = await takeover(redis.url)
+    console.log(`a killed worker's trial started again on the other worker ${s.toFixed(1)} s after the kill (lock ${lock} ms, stalled check ${stalled} ms)`)
+  }
+} finally {
+  if (redis) {
+    await redis.stop()
+    rmSync(redis.dir, { recursive: true, force: true })
+  }
 }
 process.exit(0)
