@@ -8,7 +8,6 @@ import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Option from 'effect/Option'
 import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
-import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { parse, UsageError } from '../args.ts'
@@ -23,6 +22,7 @@ import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
 import { sweepStatusCommand } from '../queue/status.ts'
 import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
+import { loadCheckedSweep } from './preflight.ts'
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -94,7 +94,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     dir = ''
   }
 
-  const loaded = await Effect.runPromise(Effect.either(loadSweep(start.file, { sets: start.sets })))
+  // The sweep file, every trial pipeline it can make, and the files they name, as `run` checks
+  // them: bad input is refused here, before the sweep folder exists or any trial runs.
+  const loaded = await Effect.runPromise(Effect.either(loadCheckedSweep(start.file, { sets: start.sets })))
   if (loaded._tag === 'Left') {
     const e = loaded.left
     process.stderr.write(`${formatDiagnostics(e.diagnostics, sweepTextsOf(e))} in ${e.file}\nnothing was run\n`)

@@ -3,11 +3,10 @@ import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { validateHelp } from './help.ts'
 import { diagnosticsJson, load, reportInvalid } from './load.ts'
-import { preflight } from './preflight.ts'
+import { loadCheckedSweep, preflight } from './preflight.ts'
 import * as Effect from 'effect/Effect'
 import { formatDiagnostics } from '@lorapipe/core/diagnostics.ts'
 import { isSweepFile } from '@lorapipe/core/sweep/file/detect.ts'
-import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { sweepTextsOf } from '@lorapipe/core/sweep/file/types.ts'
 
 export async function validateCommand(argv: string[]): Promise<number> {
@@ -38,9 +37,12 @@ export async function validateCommand(argv: string[]): Promise<number> {
   return EXIT.ok
 }
 
-/** A sweep file: the file, its base with `--set`, and every trial pipeline it can produce (as `lorapipe sweep` checks before it starts). */
+/**
+ * A sweep file: the file, its base with `--set`, every trial pipeline it can produce, and the files
+ * its base and its file-naming values name (as `lorapipe sweep` checks before it starts).
+ */
 async function validateSweep(file: string, sets: readonly string[], json: boolean): Promise<number> {
-  const r = await Effect.runPromise(Effect.either(loadSweep(file, { sets })))
+  const r = await Effect.runPromise(Effect.either(loadCheckedSweep(file, { sets })))
   if (json) {
     process.stdout.write(JSON.stringify(r._tag === 'Right' ? { valid: true, errors: [] } : { valid: false, errors: r.left.diagnostics.map((d) => ({ file: d.location?.file, line: d.location?.line, column: d.location?.column, pointer: d.pointer, message: d.message, hint: d.hint })) }) + '\n')
     return r._tag === 'Right' ? EXIT.ok : EXIT.badInput

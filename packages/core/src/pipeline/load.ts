@@ -158,6 +158,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       shortForm,
       files: loaded.files,
       texts,
+      places: doc.map,
     })
   })
 }

@@ -32,7 +32,7 @@ export interface ValidatedPipeline {
   readonly seed: number
   /** The whole document after extends, vars, env and --set (before stage defaults). */
   readonly resolved: Readonly<Record<string, unknown>>
-  readonly runtime: { readonly backend?: string; readonly threads?: number }
+  readonly runtime: { readonly backend?: string; readonly threads?: number; readonly blas?: string }
   readonly output: { readonly dir?: string }
   /** Stages in file order. A file without `stages:` is one `finetune` stage (`shortForm`). */
   readonly stages: ReadonlyMap<string, StageNode>
@@ -40,6 +40,8 @@ export interface ValidatedPipeline {
   /** Every file read (the pipeline first, then what it extends). */
   readonly files: readonly string[]
   readonly texts: SourceTexts
+  /** Where each key of `resolved` was written (file:line:column, or the `--set` argument), by JSON pointer. */
+  readonly places?: SourceMap
 }
 
 export function markValidated(p: Omit<ValidatedPipeline, typeof validated>): ValidatedPipeline {

@@ -5,14 +5,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm'
 import os from 'node:os'
-import { Data } from 'effect'
 import { machineThreads } from '@lorapipe/core/os/threads.ts'
 import { registerMissingKernels } from './kernels.ts'
 import { prepareWasmThreads, releaseIdleWasmWorkers } from './wasm-threads.ts'
 import { chooseBlas, describeBlas, releaseBlas, blasRequest, type BlasInfo } from './blas/select.ts'
+import { BACKEND_NAMES, BACKEND_PACKAGE, BackendError, backendRequest, backendSetting, unavailableBackend, type BackendName } from './request.ts'
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
-export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']
+export { BACKEND_NAMES, BackendError, type BackendName } from './request.ts'
 
 export interface BackendInfo {
   /** which backend runs the computation */
@@ -31,12 +30,6 @@ export interface BackendInfo {
   readonly blasReason?: string
 }
 
-export class BackendError extends Data.TaggedError('BackendError')<{
-  readonly requested: string
-  readonly source: 'pipeline' | 'env' | 'auto'
-  readonly message: string
-}> {}
-
 export interface SelectBackendOptions {
   /** runtime.backend from the pipeline ('auto' or one of BACKEND_NAMES) */
   readonly backend?: string | undefined
@@ -46,27 +39,6 @@ export interface SelectBackendOptions {
   readonly threads?: number | undefined
   /** environment to read LORAPIPE_BACKEND / LORAPIPE_THREADS from (default process.env) */
   readonly env?: Record<string, string | undefined> | undefined
-}
-
-const ALIASES: Record<string, BackendName | 'auto'> = {
-  auto: 'auto',
-  'tfjs-node-gpu': 'tfjs-node-gpu',
-  'node-gpu': 'tfjs-node-gpu',
-  gpu: 'tfjs-node-gpu',
-  'tfjs-node': 'tfjs-node',
-  node: 'tfjs-node',
-  tensorflow: 'tfjs-node',
-  wasm: 'wasm',
-  'tfjs-backend-wasm': 'wasm',
-  cpu: 'cpu',
-  'tfjs-backend-cpu': 'cpu',
-}
-
-const PACKAGE: Record<BackendName, string> = {
-  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
-  'tfjs-node': '@tensorflow/tfjs-node',
-  wasm: '@tensorflow/tfjs-backend-wasm',
-  cpu: '@tensorflow/tfjs-backend-cpu',
 }
 
 type Attempt = { ok: true; info: Omit<BackendInfo, 'source' | 'reason' | 'blas' | 'blasReason'>; note?: string } | { ok: false; why: string }
@@ -81,7 +53,7 @@ function firstLine(e: unknown): string {
 }
 
 async function tryNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Attempt> {
-  const pkg = PACKAGE[name]
+  const pkg = BACKEND_PACKAGE[name]
   try {
     // The specifier is a variable so bundlers and tsc do not require the optional package.
     await import(/* @vite-ignore */ pkg)
@@ -158,34 +130,6 @@ async function tryBackend(name: BackendName, threads: number): Promise<Attempt> 
   }
 }
 
-function installHint(name: BackendName): string {
-  switch (name) {
-    case 'tfjs-node-gpu':
-      return 'install it with `npm install @tensorflow/tfjs-node-gpu` (needs CUDA and cuDNN matching its TensorFlow build)'
-    case 'tfjs-node':
-      return 'install it with `npm install @tensorflow/tfjs-node` (downloads a native TensorFlow library)'
-    default:
-      return `reinstall the dependencies (\`npm install\`); ${PACKAGE[name]} is a dependency of @lorapipe/runner`
-  }
-}
-
-function parseRequest(opts: SelectBackendOptions, env: Record<string, string | undefined>) {
-  const fromEnv = env.LORAPIPE_BACKEND?.trim()
-  const fromPipeline = opts.backend?.trim()
-  // The environment variable is the operator's override for this run, so it beats the pipeline.
-  const [raw, source] = fromEnv ? [fromEnv, 'env' as const] : fromPipeline ? [fromPipeline, 'pipeline' as const] : ['auto', 'auto' as const]
-  const name = ALIASES[raw.toLowerCase()]
-  if (!name) {
-    const where = source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend'
-    throw new BackendError({
-      requested: raw,
-      source,
-      message: `unknown backend '${raw}' in ${where}: use auto, ${BACKEND_NAMES.join(', ')}`,
-    })
-  }
-  return { name, source, raw }
-}
-
 /**
  * Selects and initialises the backend. Order for 'auto': tfjs-node-gpu, tfjs-node, wasm, cpu.
  * LORAPIPE_BACKEND overrides `opts.backend` (the pipeline's runtime.backend). An explicitly requested
@@ -195,7 +139,9 @@ function parseRequest(opts: SelectBackendOptions, env: Record<string, string | u
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
   const env = opts.env ?? process.env
-  const { name, source, raw } = parseRequest(opts, env)
+  const req = backendRequest(opts.backend, env)
+  if ('problem' in req) throw new BackendError({ requested: req.problem.requested, source: req.problem.source, message: `${req.problem.message}: ${req.problem.hint}` })
+  const { name, source, raw } = req
   const threads = wantedThreads(opts, env)
   const blasReq = blasRequest({ blas: opts.blas, env })
   const key = `${name}|${threads}|${blasReq.value}|${blasReq.source}`
@@ -208,12 +154,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       const r = await tryBackend(candidate, threads)
       if (!r.ok) {
         if (name !== 'auto') {
-          const where = source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend'
-          throw new BackendError({
-            requested: raw,
-            source,
-            message: `backend '${candidate}' requested by ${where} is not available: ${r.why}; ${installHint(candidate)}, or set ${where} to auto`,
-          })
+          const p = unavailableBackend(candidate, raw, source, r.why)
+          throw new BackendError({ requested: raw, source, message: `${p.message}; ${p.hint}` })
         }
         notes.push(r.why)
         continue
@@ -232,7 +174,7 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       const why =
         source === 'auto'
           ? `${[...notes].join('; ')}${notes.length ? '; ' : ''}using ${candidate}`
-          : `requested by ${source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend'}${notes.length ? ` (${notes.join('; ')})` : ''}`
+          : `requested by ${backendSetting(source)}${notes.length ? ` (${notes.join('; ')})` : ''}`
       const info: BackendInfo = { ...r.info, source, reason: why, ...blas }
       current = { key, info }
       return info

@@ -2,15 +2,17 @@
 // with keys `base_model.model.<module path>.lora_A.weight` ([r, in]), `.lora_B.weight` ([out, r]),
 // and modules_to_save parameters as `base_model.model.<param name>`. Older layouts
 // (`.modules_to_save.default.`, `.lora_A.default.weight`) are accepted when reading.
+import { statSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SequenceClassifier } from '../models/classifier.ts'
+import type { ModelSpec } from '../models/spec.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
 import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
 import { loraConfigFromPeft, loraConfigToPeft, type LoraConfig } from './config.ts'
 import { LoraError } from './error.ts'
-import { injectLora, type LoraModel } from './inject.ts'
+import { injectLora, type LoraModel, type LoraPlan } from './inject.ts'
 
 export const ADAPTER_CONFIG = 'adapter_config.json'
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
@@ -77,33 +79,86 @@ export interface AssignReport {
 }
 
 /**
- * Copies adapter tensors (PEFT keys) into the LoRA model. Every LoRA A/B of the model must be in the
- * adapter with the same shape (so a rank mismatch is an error); a key the model has no place for is
- * an error too, naming it. modules_to_save weights are optional (the model keeps its own if absent).
+ * Why `dir` is not a PEFT adapter folder (adapter_config.json + adapter_model.safetensors), or
+ * undefined. Said before anything is read, by the preflight and when an adapter is loaded.
  */
-export function assignAdapterTensors(lora: LoraModel, tensors: ReadonlyMap<string, LoadedTensor>, source: string): AssignReport {
-  const byParam = new Map<string, LoadedTensor>()
-  for (const [k, t] of tensors) byParam.set(adapterKeyToParam(k), t)
-  const want = new Map(lora.loraParameters().map((p) => [p.name, p]))
-  const saved = new Set(lora.plan.savedBaseParams)
+export function adapterFolderProblem(dir: string): string | undefined {
+  let isDir: boolean
+  try {
+    isDir = statSync(dir).isDirectory()
+  } catch {
+    return 'no such folder'
+  }
+  if (!isDir) return `is a file, not an adapter folder (one with ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`
+  const missing = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].filter((f) => {
+    try {
+      return !statSync(join(dir, f)).isFile()
+    } catch {
+      return true
+    }
+  })
+  return missing.length > 0 ? `is not a PEFT adapter folder: no ${missing.join(' and no ')}` : undefined
+}
+
+function checkAdapterFolder(dir: string): void {
+  const problem = adapterFolderProblem(dir)
+  if (problem) throw new LoraError({ source: dir, reason: problem })
+}
+
+/** The tensors an adapter must hold for a model, by parameter name and shape: LoRA A/B (all of them), and the base parameters it may save. */
+export interface AdapterLayout {
+  readonly lora: ReadonlyMap<string, readonly number[]>
+  readonly saved: ReadonlyMap<string, readonly number[]>
+}
+
+/** The layout a LoRA plan gives a model, from the model's layout alone (no weights): what the preflight checks an adapter against. */
+export function plannedAdapterLayout(spec: ModelSpec, plan: LoraPlan): AdapterLayout {
+  const shapes = new Map(spec.params.map((p) => [p.name, p.shape]))
+  return {
+    lora: new Map(plan.targets.flatMap((t) => [[`${t.path}.lora_A.weight`, [t.r, t.inFeatures]], [`${t.path}.lora_B.weight`, [t.outFeatures, t.r]]] as const)),
+    saved: new Map(plan.savedBaseParams.map((n) => [n, shapes.get(n) ?? []])),
+  }
+}
+
+function layoutOf(lora: LoraModel): AdapterLayout {
+  return {
+    lora: new Map(lora.loraParameters().map((p) => [p.name, p.shape])),
+    saved: new Map(lora.plan.savedBaseParams.map((n) => [n, lora.model.parameter(n).shape])),
+  }
+}
+
+/**
+ * Why tensors of these shapes (by PEFT key) do not fit the layout, or undefined. Every LoRA A/B
+ * must be there with its shape (so a rank mismatch is an error); a key with no place is an error
+ * too, naming it. modules_to_save weights are optional (the model keeps its own if absent).
+ */
+export function adapterMismatch(layout: AdapterLayout, tensors: Iterable<readonly [string, readonly number[]]>): string | undefined {
+  const byParam = new Map<string, readonly number[]>()
+  for (const [k, shape] of tensors) byParam.set(adapterKeyToParam(k), shape)
   const problems: string[] = []
-  const unexpected = [...byParam.keys()].filter((k) => !want.has(k) && !saved.has(k))
+  const unexpected = [...byParam.keys()].filter((k) => !layout.lora.has(k) && !layout.saved.has(k))
   if (unexpected.length > 0) {
     problems.push(`unexpected keys (not LoRA weights or modules_to_save of this model): ${unexpected.slice(0, 6).join(', ')}${unexpected.length > 6 ? ', ...' : ''}`)
   }
-  const missing = [...want.keys()].filter((k) => !byParam.has(k))
+  const missing = [...layout.lora.keys()].filter((k) => !byParam.has(k))
   if (missing.length > 0) problems.push(`missing LoRA weights: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`)
-  for (const [name, t] of byParam) {
-    const p = want.get(name) ?? (saved.has(name) ? lora.model.parameter(name) : null)
-    if (p && (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))) {
-      problems.push(`${name}: adapter shape [${t.shape}], model expects [${p.shape}]${name.includes('lora_') ? ' (a different rank r?)' : ''}`)
+  for (const [name, shape] of byParam) {
+    const want = layout.lora.get(name) ?? layout.saved.get(name)
+    if (want && (shape.length !== want.length || shape.some((d, i) => d !== want[i]))) {
+      problems.push(`${name}: adapter shape [${shape}], model expects [${want}]${name.includes('lora_') ? ' (a different rank r?)' : ''}`)
     }
   }
-  if (problems.length > 0) throw new LoraError({ source, reason: `adapter does not fit the model: ${problems.join('; ')}` })
+  return problems.length > 0 ? `adapter does not fit the model: ${problems.join('; ')}` : undefined
+}
+
+/** Copies adapter tensors (PEFT keys) into the LoRA model, once `adapterMismatch` finds nothing wrong. */
+export function assignAdapterTensors(lora: LoraModel, tensors: ReadonlyMap<string, LoadedTensor>, source: string): AssignReport {
+  const problem = adapterMismatch(layoutOf(lora), [...tensors].map(([k, t]) => [k, t.shape] as const))
+  if (problem) throw new LoraError({ source, reason: problem })
   const loaded: string[] = []
-  for (const [name, t] of byParam) {
-    const p = want.get(name) ?? lora.model.parameter(name)
-    p.assign(Float32Array.from(t.data))
+  for (const [k, t] of tensors) {
+    const name = adapterKeyToParam(k)
+    lora.model.parameter(name).assign(Float32Array.from(t.data))
     loaded.push(name)
   }
   return { loaded }
@@ -118,6 +173,7 @@ export interface LoadAdapterOptions {
 
 /** Attaches a saved PEFT adapter to `model` (as PeftModel.from_pretrained). */
 export async function loadAdapter(model: SequenceClassifier, dir: string, options: LoadAdapterOptions = {}): Promise<LoraModel> {
+  checkAdapterFolder(dir)
   const config = await readAdapterConfig(dir)
   const file = join(dir, ADAPTER_WEIGHTS)
   const weights = await readSafetensors(file)
@@ -137,6 +193,7 @@ export async function loadAdapter(model: SequenceClassifier, dir: string, option
  * model (already injected with the run's config) must have the same targets and ranks.
  */
 export async function initFromAdapter(lora: LoraModel, dir: string): Promise<AssignReport> {
+  checkAdapterFolder(dir)
   const file = join(dir, ADAPTER_WEIGHTS)
   const weights = await readSafetensors(file)
   return assignAdapterTensors(lora, weights.tensors, file)

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bertTokenizerJson, parseVocabTxt } from './bert-json.ts'
 import { TokenizerError } from './errors.ts'
+import { tokenizerFolderProblem } from './folder.ts'
 import { TextTokenizer, type TokenizerOptions } from './tokenizer.ts'
 
 function readJson(file: string): Record<string, unknown> {
@@ -25,6 +26,8 @@ function readJson(file: string): Record<string, unknown> {
 
 /** Loads the tokenizer of the model folder `dir`. */
 export function loadTokenizer(dir: string, options: TokenizerOptions = {}): TextTokenizer {
+  const problem = tokenizerFolderProblem(dir)
+  if (problem) throw new TokenizerError({ source: dir, message: problem })
   const jsonFile = join(dir, 'tokenizer.json')
   const configFile = join(dir, 'tokenizer_config.json')
   const vocabFile = join(dir, 'vocab.txt')
@@ -37,8 +40,5 @@ export function loadTokenizer(dir: string, options: TokenizerOptions = {}): Text
     const json = bertTokenizerJson(vocab, config, vocabFile)
     return new TextTokenizer(json, config, options, vocabFile)
   }
-  throw new TokenizerError({
-    source: dir,
-    message: `${dir}: no tokenizer found; expected tokenizer.json, or vocab.txt (with tokenizer_config.json) for a BERT-style WordPiece tokenizer`,
-  })
+  throw new TokenizerError({ source: dir, message: tokenizerFolderProblem(dir) ?? `${dir}: no tokenizer found` })
 }

@@ -55,17 +55,7 @@ export interface Prepared {
 export async function prepare(model: ModelSection, dataset: DatasetParams, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
   const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits)
   const d = resolvedData.dataset
-  const tokenizerDir = tok?.path !== undefined ? ctx.resolvePath(tok.path) : resolvedModel.dir
-  if (tokenizerDir === undefined) throw new SetupError({ message: 'no tokenizer: the model is built from a config only; set `tokenizer.path` to a folder with tokenizer.json or vocab.txt' })
-  let maxLength = tok?.max_length ?? 512
-  if (maxLength > config.maxPositionEmbeddings) {
-    ctx.emitSync({ _tag: 'Log', level: 'warn', message: `tokenizer.max_length ${maxLength} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}; using ${config.maxPositionEmbeddings}` })
-    maxLength = config.maxPositionEmbeddings
-  }
-  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok?.truncation === false ? false : 'longest_first', padding: tok?.padding ?? 'longest' })
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new SetupError({ message: `the tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}; use the model's own tokenizer` })
-  }
+  const { tokenizer, tokenizerDir } = stageTokenizer(tok, resolvedModel, config, ctx)
   const encode = (ds: Dataset | undefined): EncodedSplit | undefined =>
     ds && {
       encoded: tokenizer.encodeAll(
@@ -75,6 +65,31 @@ export async function prepare(model: ModelSection, dataset: DatasetParams, tok: 
       labels: Int32Array.from(ds.rows, (r) => r.label),
     }
   return { resolvedModel, resolvedData, config, tokenizer, tokenizerDir, data, train: encode(data.train), eval: encode(data.eval) }
+}
+
+/** The folder the stage's tokenizer comes from: `tokenizer.path`, else the model folder. */
+export function tokenizerDirOf(tok: TokenizerSection | undefined, resolvedModel: ResolvedModel, ctx: Pick<Ctx, 'resolvePath'>): string {
+  const dir = tok?.path !== undefined ? ctx.resolvePath(tok.path) : resolvedModel.dir
+  if (dir === undefined) throw new SetupError({ message: 'no tokenizer: the model is built from a config only; set `tokenizer.path` to a folder with tokenizer.json or vocab.txt' })
+  return dir
+}
+
+/**
+ * The stage's tokenizer: `tokenizer.path`, else the model folder's; its vocabulary must fit the
+ * model's. (The preflight checks the folder, without loading it, before anything is written.)
+ */
+export function stageTokenizer(tok: TokenizerSection | undefined, resolvedModel: ResolvedModel, config: ModelConfig, ctx: Pick<Ctx, 'resolvePath' | 'emitSync'>): { tokenizer: TextTokenizer; tokenizerDir: string } {
+  const tokenizerDir = tokenizerDirOf(tok, resolvedModel, ctx)
+  let maxLength = tok?.max_length ?? 512
+  if (maxLength > config.maxPositionEmbeddings) {
+    ctx.emitSync({ _tag: 'Log', level: 'warn', message: `tokenizer.max_length ${maxLength} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}; using ${config.maxPositionEmbeddings}` })
+    maxLength = config.maxPositionEmbeddings
+  }
+  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok?.truncation === false ? false : 'longest_first', padding: tok?.padding ?? 'longest' })
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new SetupError({ message: `the tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}; use the model's own tokenizer` })
+  }
+  return { tokenizer, tokenizerDir }
 }
 
 /** Builds the model: pretrained weights from the folder, or fresh seeded weights from the config. */

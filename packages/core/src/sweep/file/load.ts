@@ -7,6 +7,7 @@ import * as Effect from 'effect/Effect'
 import { basename, dirname, extname, resolve } from 'node:path'
 import { type Diagnostic, type Location, sortDiagnostics } from '../../diagnostics.ts'
 import { loadPipeline, sourceTextsOf } from '../../pipeline/load.ts'
+import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import { validateAgainst } from '../../schema/validate.ts'
 import { isPlainObject, placeOf, readYamlFile, type SourceMap } from '../../source/document.ts'
 import { displayPath } from '../../source/extends.ts'
@@ -25,6 +26,12 @@ export interface SweepLoadOptions {
   /** `--set key.path=value` arguments for the base pipeline (relative paths from the current folder), applied to every trial. */
   readonly sets?: readonly string[]
   readonly env?: Record<string, string | undefined>
+  /**
+   * The checks `run` makes of a pipeline's files before it writes anything (the CLI's preflight:
+   * they need the runner, which core does not know). Given, the base pipeline is put through them,
+   * and so is each trial pipeline made by a parameter value that names a file or folder.
+   */
+  readonly checkFiles?: (pipeline: ValidatedPipeline) => Promise<readonly Diagnostic[]>
 }
 
 let schemaMemo: ReturnType<typeof sweepSchema> | undefined
@@ -109,6 +116,14 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
         for (const [k, t] of basePipeline.texts) texts.set(k, t)
       }
     }
+    // The base's files, as `run` checks them before it writes anything.
+    let baseFileProblems: readonly Diagnostic[] = []
+    const checkFiles = opts.checkFiles
+    if (basePipeline && checkFiles) {
+      const base = basePipeline
+      baseFileProblems = yield* Effect.promise(() => checkFiles(base))
+      ds.push(...baseFileProblems)
+    }
 
     let metric
     if (basePipeline && isPlainObject(doc.metric) && typeof doc.metric.name === 'string' && !broken('/metric/name')) {
@@ -140,7 +155,8 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
     const grid = sound && method === 'grid' ? gridSize(space) : undefined
     if (basePipeline && basePath) {
       const source = { base: basePath, dir: dirname(abs), basePipeline, sets: opts.sets ?? [], space: sound ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
-      ds.push(...(yield* preflight(source, sound ? entries : pathsOk, map, sound ? method : 'random', grid, opts.env)))
+      const files = checkFiles ? { check: checkFiles, ofBase: baseFileProblems } : undefined
+      ds.push(...(yield* preflight(source, sound ? entries : pathsOk, map, sound ? method : 'random', grid, opts.env, files)))
     }
     if (ds.length > 0 || !basePipeline || !basePath || !metric || !method) return yield* fail(ds)
 

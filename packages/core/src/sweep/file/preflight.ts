@@ -4,10 +4,15 @@
 // most GRID_CHECK_LIMIT combinations then has every combination loaded too, since values can be
 // valid alone and not together (`trainer.warmup_steps` beyond `trainer.max_steps`); a larger grid
 // is checked value by value only, and a bad combination fails its own trial. Each problem points at
-// the value in the sweep file and quotes the pipeline's own error.
+// the value in the sweep file and quotes the pipeline's own error. A value that names a file or
+// folder (`model.path: {values: [/etc, ./model]}`) is also put through the checks `run` makes of a
+// pipeline's files before it writes anything (`checkFiles`, given by the CLI), once per distinct
+// value, so that a trial does not fail for it later; other values (a learning rate) are not, as
+// they change no file.
 import * as Effect from 'effect/Effect'
 import { type Diagnostic, type Location, formatLocation, pointerToPath } from '../../diagnostics.ts'
 import { loadPipeline } from '../../pipeline/load.ts'
+import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import { placeOf, type SourceMap } from '../../source/document.ts'
 import type { Assignment, Parameter, SearchMethod } from '../model.ts'
 import { canonicalKey } from '../samplers/configuration.ts'
@@ -15,7 +20,7 @@ import { resolveDomain } from '../samplers/domain.ts'
 import { gridPoints } from '../samplers/grid.ts'
 import { type ParameterEntry, parameterPointer } from './parameters.ts'
 import { GRID_CHECK_LIMIT } from './schema.ts'
-import { parameterSets, type TrialSource } from './trial.ts'
+import { parameterSets, setsFilePath, type TrialSource } from './trial.ts'
 
 interface Probe {
   readonly parameter: Parameter
@@ -34,6 +39,7 @@ export function preflight(
   method: SearchMethod,
   gridSize: number | undefined,
   env: Record<string, string | undefined> | undefined,
+  files?: { readonly check: (pipeline: ValidatedPipeline) => Promise<readonly Diagnostic[]>; readonly ofBase: readonly Diagnostic[] },
 ): Effect.Effect<Diagnostic[]> {
   return Effect.gen(function* () {
     const ds: Diagnostic[] = []
@@ -48,10 +54,17 @@ export function preflight(
     for (const probe of entries.flatMap(probesOf)) {
       const { parameter: p, value } = probe
       const r = yield* tryLoad([p], { [p.name]: value })
-      if (r._tag === 'Right') continue
       const at = placeOf(map, probe.pointer)?.value
       const what = p.domain.kind === 'together' ? `\`${p.name}\` bundle ${show(p.domain.bundles[value as number])}` : `\`${p.name}\` = ${show(value)}`
-      for (const d of r.left.diagnostics) add(inner(d, `${what} makes an invalid pipeline`, at, probe.pointer))
+      if (r._tag === 'Left') {
+        for (const d of r.left.diagnostics) add(inner(d, `${what} makes an invalid pipeline`, at, probe.pointer))
+        continue
+      }
+      if (!files || !setsFilePath(source, p, value)) continue
+      // What the base has wrong already is reported once, for the base.
+      const known = new Set(files.ofBase.map((d) => d.message))
+      const found = yield* Effect.promise(() => files.check(r.right))
+      for (const d of found) if (!known.has(d.message)) add(inner(d, `${what} makes a pipeline that cannot run`, at, probe.pointer))
     }
 
     if (ds.length > 0 || method !== 'grid' || gridSize === undefined || gridSize > GRID_CHECK_LIMIT) return ds
@@ -115,7 +128,7 @@ function inner(d: Diagnostic, what: string, at: Location | undefined, pointer: s
   // A place in a real file (the base, or a file it extends) helps; a `--set` argument is ours.
   const where = d.location && d.location.line > 0 ? ` (${formatLocation(d.location)})` : ''
   const field = d.pointer ? pointerToPath(d.pointer) : undefined
-  const path = field && !d.message.includes(`\`${field}\``) ? ` (at \`${field}\`)` : ''
+  const path = field && !d.message.includes(field) ? ` (at \`${field}\`)` : ''
   return { location: at, pointer, message: `${what}: ${d.message}${path}${where}`, ...(d.hint ? { hint: d.hint } : {}) }
 }
 

@@ -12,7 +12,7 @@ import { type LoadOptions, loadPipeline } from '../../pipeline/load.ts'
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import { type JSONSchema, PATH } from '../../schema/job.ts'
 import { isPlainObject } from '../../source/document.ts'
-import type { Assignment, SearchSpace } from '../model.ts'
+import type { Assignment, Parameter, SearchSpace } from '../model.ts'
 import { lookupPath } from './paths.ts'
 
 /** The pipeline path -> value pairs an assignment sets, in parameter order (a bundle expanded). */
@@ -71,6 +71,25 @@ export function parameterSets(sweep: TrialSource, assignment: Assignment): strin
     const found = lookupPath(sweep.basePipeline, path)
     return setArguments(path, found.ok ? filePathsFrom(value, found.schema, sweep.dir) : value)
   })
+}
+
+/** Whether a parameter's value sets a file or folder path of the pipeline (where the schema marks one: `model.path`, `dataset.train.path`, ...). */
+export function setsFilePath(sweep: Pick<TrialSource, 'basePipeline'>, parameter: Parameter, value: unknown): boolean {
+  return assignedValues([parameter], { [parameter.name]: value }).some(([path, v]) => {
+    const found = lookupPath(sweep.basePipeline, path)
+    return found.ok && holdsFilePath(v, found.schema)
+  })
+}
+
+function holdsFilePath(value: unknown, schema: JSONSchema | undefined): boolean {
+  if (!schema) return false
+  if (typeof value === 'string') return schema[PATH] === true && value !== ''
+  if (Array.isArray(value)) return schema.items !== null && typeof schema.items === 'object' && value.some((x) => holdsFilePath(x, schema.items as JSONSchema))
+  if (isPlainObject(value)) {
+    const props = (schema.properties ?? {}) as Record<string, JSONSchema>
+    return Object.entries(value).some(([k, x]) => holdsFilePath(x, props[k]))
+  }
+  return false
 }
 
 /** The value with each relative file path in it (where the schema marks one) made absolute from `dir`. */

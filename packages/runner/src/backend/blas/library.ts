@@ -7,7 +7,7 @@
 //   Windows: libopenblas.dll, mkl_rt
 // or a file the user names (runtime.blas / LORAPIPE_BLAS).
 import { createRequire } from 'node:module'
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { basename } from 'node:path'
 
 const require = createRequire(import.meta.url)
@@ -159,6 +159,20 @@ export interface FindBlasOptions {
   readonly env?: NodeJS.ProcessEnv
 }
 
+/** Why `path` cannot be a library file (it is missing, a folder, a device...), before the loader says it less plainly. */
+function libraryFileProblem(path: string): string | undefined {
+  let st
+  try {
+    st = statSync(path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return code === 'ENOENT' || code === 'ENOTDIR' ? `${path} does not exist` : `${path} cannot be read (${code ?? (e as Error).message})`
+  }
+  if (st.isDirectory()) return `${path} is a folder, not a library file`
+  if (!st.isFile()) return `${path} is not a regular file`
+  return undefined
+}
+
 /** Loads the named library or the first candidate that has cblas_sgemm; says why when none does. */
 export function loadBlas(opts: FindBlasOptions): BlasLoad {
   let koffi: Koffi
@@ -169,7 +183,8 @@ export function loadBlas(opts: FindBlasOptions): BlasLoad {
   }
   quietIdleThreads(opts.env ?? process.env)
   if (opts.path !== undefined && opts.path !== 'auto') {
-    if (opts.path.includes('/') && !existsSync(opts.path)) return { ok: false, why: `${opts.path} does not exist` }
+    const problem = opts.path.includes('/') ? libraryFileProblem(opts.path) : undefined
+    if (problem) return { ok: false, why: problem }
     return bind(koffi, { file: opts.path, ilp64: /64/.test(basename(opts.path)) && /openblas/i.test(opts.path) }, opts.threads)
   }
   const misses: string[] = []

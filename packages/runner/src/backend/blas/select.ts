@@ -8,9 +8,10 @@
 // wasm pool while the BLAS workers sleep (idle BLAS threads are set to sleep, not spin: see
 // library.ts). Splitting the cores between them would leave half the machine idle in each phase.
 import { activeBlas, useBlasKernels } from './kernels.ts'
-import { loadBlas, type BlasKind, type BlasLibrary } from './library.ts'
+import type { BlasKind, BlasLibrary } from './library.ts'
+import { resolveBlas, type BlasRequest, type BlasRequestSource } from './request.ts'
 
-export type BlasRequestSource = 'auto' | 'pipeline' | 'env'
+export { blasRequest, type BlasRequest, type BlasRequestSource } from './request.ts'
 
 export interface BlasInfo {
   readonly kind: BlasKind
@@ -29,62 +30,27 @@ export interface BlasChoice {
 
 export type BlasOutcome = { readonly ok: true; readonly choice: BlasChoice } | { readonly ok: false; readonly requested: string; readonly source: BlasRequestSource; readonly message: string }
 
-export interface BlasRequest {
-  /** runtime.blas from the pipeline */
-  readonly blas?: string | undefined
-  readonly env: Record<string, string | undefined>
-  /** threads for one product (the wasm pool's size) */
-  readonly threads: number
-}
-
-/** The request and where it came from; the environment beats the pipeline. */
-export function blasRequest(req: Pick<BlasRequest, 'blas' | 'env'>): { value: string; source: BlasRequestSource } {
-  const fromEnv = req.env.LORAPIPE_BLAS?.trim()
-  const fromPipeline = req.blas?.trim()
-  if (fromEnv) return { value: fromEnv, source: 'env' }
-  if (fromPipeline) return { value: fromPipeline, source: 'pipeline' }
-  return { value: 'auto', source: 'auto' }
-}
-
-let loaded: { key: string; lib: BlasLibrary } | undefined
-
 function info(lib: BlasLibrary): BlasInfo {
   return { kind: lib.kind, label: lib.label, path: lib.path, threads: lib.threads }
 }
 
 /**
- * For the wasm backend: loads the BLAS asked for (once per process and request) and puts its
- * kernels in place, or leaves the wasm kernels and says why. An explicit library that cannot load
- * is an error (ok: false); `auto` without a library is not.
+ * For the wasm backend: loads the BLAS asked for (once per process and request: see request.ts)
+ * and puts its kernels in place, or leaves the wasm kernels and says why. An explicit library that
+ * cannot load is an error (ok: false); `auto` without a library is not.
  */
 export function chooseBlas(req: BlasRequest): BlasOutcome {
-  const { value, source } = blasRequest(req)
-  const where = source === 'env' ? 'LORAPIPE_BLAS' : 'runtime.blas'
-  if (value.toLowerCase() === 'off') {
+  const r = resolveBlas(req)
+  if (!r.ok) {
     useBlasKernels(null)
-    return { ok: true, choice: { blas: null, source, reason: `BLAS off by ${where}` } }
+    return { ok: false, requested: r.requested, source: r.source, message: `${r.message}; ${r.hint}` }
   }
-  const path = value.toLowerCase() === 'auto' ? 'auto' : value
-  const key = `${path}|${req.threads}`
-  if (loaded?.key !== key) {
-    const r = loadBlas({ path, threads: req.threads })
-    if (!r.ok) {
-      useBlasKernels(null)
-      if (path !== 'auto') {
-        return {
-          ok: false,
-          requested: value,
-          source,
-          message: `BLAS library '${value}' requested by ${where} could not be used: ${r.why}; give the path of a library that has cblas_sgemm (e.g. /usr/lib/x86_64-linux-gnu/libopenblas.so.0), or set ${where} to auto or off`,
-        }
-      }
-      const hint = process.platform === 'linux' ? ' (install it with `apt-get install libopenblas0`)' : ''
-      return { ok: true, choice: { blas: null, source, reason: `${r.why}${hint}` } }
-    }
-    loaded = { key, lib: r.lib }
+  if (!r.lib) {
+    useBlasKernels(null)
+    return { ok: true, choice: { blas: null, source: r.source, reason: r.reason } }
   }
-  if (activeBlas() !== loaded.lib) useBlasKernels(loaded.lib)
-  return { ok: true, choice: { blas: info(loaded.lib), source, reason: path === 'auto' ? 'found' : `requested by ${where}` } }
+  if (activeBlas() !== r.lib) useBlasKernels(r.lib)
+  return { ok: true, choice: { blas: info(r.lib), source: r.source, reason: r.reason } }
 }
 
 /** Puts the wasm kernels back (another backend is chosen, or BLAS is turned off). */
