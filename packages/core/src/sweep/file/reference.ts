@@ -30,7 +30,7 @@ export function sweepReference(): string {
     '| `distribution: q_log_uniform_values`, `min`, `max`, `q` | log-uniform, on steps of q | no |',
     '| `min`, `max` alone | `int_uniform` when both are whole, else `uniform` | no |',
     '',
-    `Before any trial starts, \`lorapipe sweep\` and \`lorapipe validate\` load the base pipeline with each value of each parameter (every choice and bundle, both ends of a range); for a grid of at most ${GRID_CHECK_LIMIT} combinations, every combination's pipeline too. A value that makes an invalid pipeline is refused (exit 2) at its line in the sweep file, with the pipeline's own error.`,
+    `Before any trial starts, \`lorapipe sweep\` and \`lorapipe validate\` load the base pipeline with each value of each parameter (every choice and bundle, both ends of a range); for a grid of at most ${GRID_CHECK_LIMIT} combinations, every combination's pipeline too. A value that makes an invalid pipeline is refused (exit 2) at its line in the sweep file, with the pipeline's own error. The base pipeline, and each distinct value that names a file or folder (\`model.path\`, \`dataset.train.path\`, \`tokenizer.path\`, \`lora.init_from\`), also go through the checks \`run\` makes of the files it names before it writes anything: \`model.path: {values: [/etc, ./model]}\` is refused at the \`/etc\`.`,
   )
   return out.join('\n') + '\n'
 }
