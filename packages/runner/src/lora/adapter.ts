@@ -2,7 +2,8 @@
 // with keys `base_model.model.<module path>.lora_A.weight` ([r, in]), `.lora_B.weight` ([out, r]),
 // and modules_to_save parameters as `base_model.model.<param name>`. Older layouts
 // (`.modules_to_save.default.`, `.lora_A.default.weight`) are accepted when reading.
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
@@ -58,9 +59,9 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readUserText(file, FILE_KINDS.config)
   } catch (e) {
-    throw new LoraError({ source: file, reason: `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new LoraError({ source: file, reason: e instanceof UserFileError ? e.reason : `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   let json: unknown
   try {
