@@ -65,6 +65,8 @@ export const FILE_KINDS = {
   weights: { what: 'weights file', maxBytes: Infinity },
   /** A token or password kept in a file: one line. */
   secret: { what: 'token or password file', maxBytes: 64 * KiB },
+  /** Data and weights hashed in parts for a run's manifest: any size, but a regular file. */
+  hashed: { what: 'input file', maxBytes: Infinity },
 } as const satisfies Record<string, FileKind>
 
 /** What is wrong with a file the user named. */
@@ -174,8 +176,8 @@ function fromErrno(path: string, kind: FileKind, e: unknown): UserFileError {
   }
 }
 
-/** Refuses anything but a regular file within the limit; `size` is what the file says it holds. */
-function refuseUnlessFitting(path: string, kind: FileKind, st: Stats): void {
+/** Refuses anything but a regular file of at most `limit` bytes (by what the file says it holds). */
+function refuseUnlessFitting(path: string, kind: FileKind, st: Stats, limit: number): void {
   if (st.isDirectory()) throw new UserFileError({ path, what: kind.what, problem: 'folder', hintText: kind.folderHint })
   const special = kindOf(st)
   if (special) {
@@ -187,21 +189,25 @@ function refuseUnlessFitting(path: string, kind: FileKind, st: Stats): void {
     }
     throw new UserFileError({ path, what: kind.what, problem: 'special file', kind: special, target })
   }
-  const limit = maxLimit(kind)
   if (st.size > limit) throw new UserFileError({ path, what: kind.what, problem: 'too large', size: st.size, limit, hintText: kind.tooLargeHint })
 }
 
 const OPEN_FLAGS = C.O_RDONLY | (C.O_NONBLOCK ?? 0) | (C.O_NOCTTY ?? 0)
 
-/** Opens `path` for reading once it is known to be a regular file within the limit; the caller closes the descriptor. */
-function openChecked(path: string, kind: FileKind): { fd: number; size: number } {
+/**
+ * Opens `path` for reading once it is known to be a regular file within the limit, for a caller
+ * that reads it in parts (a stream on the descriptor): it must close the descriptor. `whole`:
+ * the file is to be read into one Buffer, which caps the limit at what one Buffer holds.
+ */
+export function openUserFile(path: string, kind: FileKind, whole = false): { fd: number; size: number } {
+  const limit = whole ? maxLimit(kind) : kind.maxBytes
   let st: Stats
   try {
     st = statSync(path)
   } catch (e) {
     throw fromErrno(path, kind, e)
   }
-  refuseUnlessFitting(path, kind, st)
+  refuseUnlessFitting(path, kind, st, limit)
   let fd: number
   try {
     fd = openSync(path, OPEN_FLAGS)
@@ -210,7 +216,7 @@ function openChecked(path: string, kind: FileKind): { fd: number; size: number }
   }
   try {
     const now = fstatSync(fd)
-    refuseUnlessFitting(path, kind, now)
+    refuseUnlessFitting(path, kind, now, limit)
     return { fd, size: now.size }
   } catch (e) {
     closeSync(fd)
@@ -258,7 +264,7 @@ const readAsync = promisify(read)
 
 /** The bytes of a file the user named. Throws UserFileError. */
 export function readUserFile(path: string, kind: FileKind): Buffer {
-  const { fd, size } = openChecked(path, kind)
+  const { fd, size } = openUserFile(path, kind, true)
   try {
     const f = new Filling(path, kind, size)
     for (;;) {
@@ -283,7 +289,7 @@ export function readUserText(path: string, kind: FileKind): string {
 
 /** readUserFile without blocking the event loop while a large file (weights) is read. Rejects with UserFileError. */
 export async function readUserFileAsync(path: string, kind: FileKind): Promise<Buffer> {
-  const { fd, size } = openChecked(path, kind)
+  const { fd, size } = openUserFile(path, kind, true)
   try {
     const f = new Filling(path, kind, size)
     for (;;) {
@@ -306,7 +312,7 @@ export async function readUserFileAsync(path: string, kind: FileKind): Promise<B
  * parts. Returns its size; throws UserFileError.
  */
 export function checkUserFile(path: string, kind: FileKind): { size: number } {
-  const { fd, size } = openChecked(path, kind)
+  const { fd, size } = openUserFile(path, kind)
   closeSync(fd)
   return { size }
 }
