@@ -247,7 +247,8 @@ class Filling {
       this.buf.copy(bigger, 0, 0, this.n)
       this.buf = bigger
     }
-    return [this.buf, this.n, this.buf.length - this.n]
+    // At most 1 GiB a read: one read(2) call takes at most 2 GiB.
+    return [this.buf, this.n, Math.min(this.buf.length - this.n, 1024 * MiB)]
   }
   /** Counts `got` bytes read; false at the end of the file. */
   add(got: number): boolean {
