@@ -66,7 +66,7 @@ export function errnoMessage(e: Errno): string {
 
 /** Tagged errors about what the user gave (a path, a name, a file's content): exit 2. */
 const BAD_INPUT_TAGS = new Set([
-  'NotARegularFile', 'PipelineInvalid', 'InvalidHubNameError', 'ModelConfigError', 'ModelSourceError', 'SafetensorsError',
+  'NotARegularFile', 'UserFileError', 'PipelineInvalid', 'InvalidHubNameError', 'ModelConfigError', 'ModelSourceError', 'SafetensorsError',
   'DatasetError', 'TokenizerError', 'LoraError', 'SetupError', 'RepoNotFoundError', 'RevisionNotFoundError', 'EntryNotFoundError',
 ])
 

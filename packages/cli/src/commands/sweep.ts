@@ -8,6 +8,7 @@ import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Option from 'effect/Option'
 import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
+import { UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { parse, UsageError } from '../args.ts'
@@ -86,11 +87,15 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one sweep file, got ${positionals.length}\n\n${sweepHelp}`)
     const file = resolve(positionals[0]!)
-    if (!existsSync(file)) {
-      process.stderr.write(`error: ${positionals[0]}: no such file\n`)
+    let sha256: string
+    try {
+      sha256 = fileHash(file)
+    } catch (e) {
+      if (!(e instanceof UserFileError)) throw e
+      process.stderr.write(e.problem === 'not found' && e.target === undefined ? `error: ${positionals[0]}: no such file\n` : `error: ${positionals[0]} ${e.reason}\n  hint: ${e.hint}\n`)
       return EXIT.badInput
     }
-    start = { sweep: '', file, sha256: fileHash(file), sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
+    start = { sweep: '', file, sha256, sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
     dir = ''
   }
 

@@ -2,7 +2,8 @@
 // states and times, training logs and evaluations), each stage's `metrics.json` (RunMetrics) and a
 // compare stage's `comparison.json`, and `config.resolved.yaml`. Works for any run folder, also
 // one whose run was interrupted or failed.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
+import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import type { RunEvent, RunMetrics, StagePlanEntry } from '@lorapipe/core'
@@ -66,7 +67,7 @@ export interface RunReport {
 
 function readJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
+    return JSON.parse(readUserText(file, FILE_KINDS.config)) as T
   } catch {
     return undefined
   }
@@ -84,7 +85,7 @@ export function readTaggedLines<T extends { readonly _tag: string }>(file: strin
   if (!existsSync(file)) return { events: [], badLines: 0 }
   const events: T[] = []
   let badLines = 0
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readUserText(file, FILE_KINDS.textData).split('\n')) {
     if (line.trim() === '') continue
     try {
       const e = JSON.parse(line) as T
@@ -117,7 +118,7 @@ export function readRun(runDir: string): RunReport {
   if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new ReportError({ dir: runDir, reason: 'no such folder' })
   const { events, badLines } = readEvents(join(runDir, 'events.jsonl'))
   const configFile = join(runDir, 'config.resolved.yaml')
-  const config = existsSync(configFile) ? readFileSync(configFile, 'utf8') : undefined
+  const config = existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined
   if (events.length === 0 && config === undefined)
     throw new ReportError({ dir: runDir, reason: 'it has neither events.jsonl nor config.resolved.yaml, so it is not a lorapipe run folder' })
 

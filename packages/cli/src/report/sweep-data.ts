@@ -1,7 +1,8 @@
 // Everything the sweep report shows, read back from a sweep folder's `events.jsonl` (the sweep
 // events: assignments, each trial's objective after every evaluation, outcomes) and its
 // `sweep.resolved.yaml`. Works for a sweep that is still running, was interrupted or failed.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join, relative } from 'node:path'
 import type { Assignment, Goal, SweepEvent, SweepStatus, TrialState } from '@lorapipe/core'
 import { readTaggedLines, ReportError } from './run-data.ts'
@@ -54,7 +55,7 @@ export function readSweepEvents(file: string): { events: SweepEvent[]; badLines:
 export function isSweepDir(dir: string): boolean {
   const file = join(dir, 'events.jsonl')
   if (!existsSync(file)) return existsSync(join(dir, 'sweep.resolved.yaml'))
-  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? ''
+  const first = readUserText(file, FILE_KINDS.textData).split('\n', 1)[0] ?? ''
   return first.includes('"SweepStarted"')
 }
 
@@ -139,7 +140,7 @@ export function readSweep(dir: string): SweepReport {
     status: finished?.status,
     reason: finished?.reason,
     durationMs: finished?.durationMs,
-    config: existsSync(configFile) ? readFileSync(configFile, 'utf8') : undefined,
+    config: existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined,
     trials: ranked,
     best,
     messages,

@@ -2,10 +2,11 @@
 // started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
 // (sweep.resolved.yaml) and the sweep events (events.jsonl).
 import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
+import { FILE_KINDS, readUserFile, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
 import { redactDeep } from '@lorapipe/core/text/redact.ts'
@@ -28,7 +29,8 @@ export const SWEEP_START_FILE = 'sweep.json'
 export const SWEEP_RESOLVED_FILE = 'sweep.resolved.yaml'
 export const SWEEP_EVENTS_FILE = 'events.jsonl'
 
-export const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+/** The sha256 of a sweep file. Throws UserFileError for anything but a regular file within the limit. */
+export const fileHash = (file: string) => createHash('sha256').update(readUserFile(file, FILE_KINDS.yaml)).digest('hex')
 
 /** Whether `dir` holds a sweep that was started (its record exists). */
 export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
@@ -39,13 +41,20 @@ export function readSweepStart(dir: string): SweepStart | { error: string } {
   if (!existsSync(f) || !holdsSweep(dir)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed` }
   let s: SweepStart
   try {
-    s = JSON.parse(readFileSync(f, 'utf8')) as SweepStart
+    s = JSON.parse(readUserText(f, FILE_KINDS.config)) as SweepStart
   } catch (e) {
+    if (e instanceof UserFileError) return { error: e.message }
     return { error: `${f} is damaged: ${(e as Error).message}` }
   }
-  if (!existsSync(s.file)) return { error: `the sweep file ${s.file} that this sweep was started with is gone; put it back to resume` }
+  let hash: string
+  try {
+    hash = fileHash(s.file)
+  } catch (e) {
+    if (!(e instanceof UserFileError)) throw e
+    return { error: e.problem === 'not found' ? `the sweep file ${s.file} that this sweep was started with is gone; put it back to resume` : `the sweep file ${e.message}` }
+  }
   // Samplers replay the search from the record; another search space would not be the same sweep.
-  if (fileHash(s.file) !== s.sha256) return { error: `${s.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it` }
+  if (hash !== s.sha256) return { error: `${s.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it` }
   return s
 }
 

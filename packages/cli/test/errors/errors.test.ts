@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NotARegularFile } from '@lorapipe/core/fs/atomic.ts'
+import { UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { describeFailure, errnoMessage } from '../../src/errors.ts'
 import { UsageError } from '../../src/args.ts'
 import { roundToUnit } from '../../src/output/format.ts'
@@ -38,6 +39,9 @@ describe('describeFailure', () => {
     assert.match(t.message, /\/dev\/full is a character device/)
     assert.ok(t.hint)
     assert.deepEqual(describeFailure(new UsageError('--out needs a folder path')), { message: '--out needs a folder path', code: 2 })
+    const fifo = describeFailure(new UserFileError({ path: '/tmp/p.yaml', problem: 'special file', kind: 'FIFO (named pipe)', what: 'pipeline or sweep file' }))
+    assert.deepEqual(fifo, { message: '/tmp/p.yaml is a FIFO (named pipe), not a regular file', hint: fifo.hint, code: 2 })
+    assert.match(fifo.hint!, /reads only regular files/)
     const bug = describeFailure(new TypeError('x is undefined\n    at f (file.ts:1:1)'))
     assert.equal(bug.code, 1)
     assert.doesNotMatch(bug.message, /at f/)

@@ -27,7 +27,8 @@ export class NotARegularFile extends Data.TaggedError('NotARegularFile')<{
   }
 }
 
-function kindOf(st: Stats): string | undefined {
+/** What is at a path, in words ("folder", "FIFO (named pipe)", ...); undefined for a regular file. */
+export function kindOf(st: Stats): string | undefined {
   if (st.isFile()) return undefined
   if (st.isDirectory()) return 'folder'
   if (st.isCharacterDevice()) return 'character device'

@@ -4,8 +4,8 @@
 // graph (needs, references, cycles). Every problem found is reported together.
 import * as Effect from 'effect/Effect'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { existsSync } from 'node:fs'
 import { type Diagnostic, formatLocation, PipelineInvalid, sortDiagnostics } from '../diagnostics.ts'
+import { FILE_KINDS, userFileProblem } from '../fs/user-file.ts'
 import { schemaAt } from '../schema/lookup.ts'
 import { pipelineSchema } from '../schema/pipeline-schema.ts'
 import { validateAgainst } from '../schema/validate.ts'
@@ -185,7 +185,10 @@ function resolveStage(uses: string, pipelineDir: string): Effect.Effect<Resolved
     })
   }
   const path = resolve(pipelineDir, uses)
-  if (!existsSync(path)) return Effect.succeed({ message: `stage module ${uses} not found (looked for ${displayPath(path)})`, hint: 'module paths are relative to the pipeline file' })
+  // Looked at before it is imported: a FIFO or /dev/zero would hang the import, a folder confuse it.
+  const unreadable = userFileProblem(path, FILE_KINDS.stageModule)
+  if (unreadable?.problem === 'not found' && unreadable.target === undefined) return Effect.succeed({ message: `stage module ${uses} not found (looked for ${displayPath(path)})`, hint: 'module paths are relative to the pipeline file' })
+  if (unreadable) return Effect.succeed({ message: `stage module ${uses} ${unreadable.reason}`, hint: unreadable.hint })
   // define.ts (with Effect Schema, a large import) is loaded only for pipelines with module stages.
   return Effect.promise(() => Promise.all([importStageModule(path), import('../stage/define.ts')]).then(
     ([mod, { defineStage, isStageDefinition }]): Resolved => {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import type { ValidatedPipeline } from '../pipeline/types.ts'
 import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.ts'
+import { FILE_KINDS, readUserFile, readUserText, UserFileError } from '../fs/user-file.ts'
 import { RUN_LOCK } from './lock.ts'
 import { makeFolder } from '../fs/make-folder.ts'
 
@@ -67,8 +68,9 @@ export interface RunRecord {
 export const RESOLVED_CONFIG = 'config.resolved.yaml'
 export const RUN_RECORD = 'run.json'
 
+/** The sha256 of a stage module. Throws UserFileError for anything but a regular file within the limit. */
 export function sha256Of(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex')
+  return createHash('sha256').update(readUserFile(file, FILE_KINDS.stageModule)).digest('hex')
 }
 
 export function stageCode(p: ValidatedPipeline): StageCode[] {
@@ -116,8 +118,15 @@ export function inspectRunFolder(dir: string): RunFolderState {
 export function readRunRecord(dir: string): RunRecord | { error: string } {
   const f = join(dir, RUN_RECORD)
   if (!existsSync(f)) return { error: `${dir} is not a run folder (no run.json); pass the folder that \`lorapipe run\` printed` }
+  let text: string
   try {
-    const rec = JSON.parse(readFileSync(f, 'utf8')) as RunRecord
+    text = readUserText(f, FILE_KINDS.config)
+  } catch (e) {
+    if (e instanceof UserFileError) return { error: e.message }
+    throw e
+  }
+  try {
+    const rec = JSON.parse(text) as RunRecord
     if (typeof rec.file !== 'string' || !Array.isArray(rec.sets)) return { error: `${f} is damaged (no pipeline file recorded)` }
     return rec
   } catch (e) {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import * as Data from 'effect/Data'
+import { UserFileError } from '../fs/user-file.ts'
 import type { LoadOptions } from '../pipeline/load.ts'
 import { RESOLVED_CONFIG, sha256Of, type RunRecord } from './folder.ts'
 
@@ -26,11 +27,14 @@ export function resumeSource(runDir: string, rec: RunRecord): { file: string; op
 export function checkStageCode(runDir: string, rec: RunRecord): ResumeRefused | undefined {
   const problems: string[] = []
   for (const c of rec.code ?? []) {
-    if (!existsSync(c.path)) {
-      problems.push(`stage \`${c.stage}\`: its module ${c.path} is gone`)
+    let now: string
+    try {
+      now = sha256Of(c.path)
+    } catch (e) {
+      if (!(e instanceof UserFileError)) throw e
+      problems.push(e.problem === 'not found' ? `stage \`${c.stage}\`: its module ${c.path} is gone` : `stage \`${c.stage}\`: its module ${e.message}`)
       continue
     }
-    const now = sha256Of(c.path)
     if (now !== c.sha256) problems.push(`stage \`${c.stage}\`: its module ${c.path} has changed since the run started (sha256 ${c.sha256.slice(0, 12)}… then, ${now.slice(0, 12)}… now)`)
   }
   if (problems.length === 0) return undefined

@@ -1,9 +1,9 @@
 // A YAML file parsed into plain data plus a map from every JSON pointer in it to where it was
 // written, so that later stages (merge, schema validation) can report `file:line:column`.
-import { readFileSync, statSync } from 'node:fs'
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
 import type { Diagnostic, Location } from '../diagnostics.ts'
 import { pathToPointer, pointerToPath } from '../diagnostics.ts'
+import { FILE_KINDS, UserFileError, readUserText } from '../fs/user-file.ts'
 
 export interface Place {
   /** Where the key was written (for map entries). */
@@ -30,8 +30,8 @@ export type ParseResult =
  * minutes: a pipeline or sweep is a few kB written by hand.
  */
 export const YAML_LIMITS = {
-  /** Bytes in one file. */
-  maxBytes: 4 * 1024 * 1024,
+  /** Bytes in one file (the one limit of the guarded reader, fs/user-file.ts). */
+  maxBytes: FILE_KINDS.yaml.maxBytes,
   /** Levels of nested maps and lists (aliases included). */
   maxDepth: 64,
   /** Values that aliases (`*name`) may add when expanded, over the whole file. */
@@ -190,23 +190,14 @@ function tooLarge(location: Location, bytes: number): Diagnostic {
 export function readYamlFile(file: string, displayName = file): ParseResult {
   let text: string
   try {
-    // The size is checked before reading, so a huge file (or a device) is not read into memory.
-    const st = statSync(file)
-    if (st.isDirectory()) return { ok: false, diagnostics: [{ location: { file: displayName, line: 0, column: 0 }, message: 'is a folder, not a file', hint: 'give the path of a .yaml file' }] }
-    if (st.isFile() && st.size > YAML_LIMITS.maxBytes) return { ok: false, diagnostics: [tooLarge({ file: displayName, line: 0, column: 0 }, st.size)] }
-    text = readFileSync(file, 'utf8')
+    // Through the one guarded reader: a regular file within the limit, never a device or a FIFO.
+    text = readUserText(file, FILE_KINDS.yaml)
   } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    return {
-      ok: false,
-      diagnostics: [
-        {
-          location: { file: displayName, line: 0, column: 0 },
-          message: err.code === 'ENOENT' ? 'file not found' : `cannot read file: ${err.code === 'EACCES' ? 'permission denied' : err.message}`,
-          hint: err.code === 'ENOENT' ? 'check the path (relative paths are resolved from the current folder)' : undefined,
-        },
-      ],
-    }
+    if (!(e instanceof UserFileError)) throw e
+    const start = { file: displayName, line: 0, column: 0 }
+    if (e.problem === 'too large' && e.size !== undefined) return { ok: false, diagnostics: [tooLarge(start, e.size)] }
+    // "file not found" as before: the loaders of `extends` and sweep bases recognise it.
+    return { ok: false, diagnostics: [{ location: start, message: e.problem === 'not found' && e.target === undefined ? 'file not found' : e.reason, hint: e.problem === 'not found' && e.target === undefined ? 'check the path (relative paths are resolved from the current folder)' : e.hint }] }
   }
   return parseYaml(displayName, text)
 }

@@ -1,7 +1,8 @@
 // Loads a text classification dataset from local files into rows of {text, textPair?, label} and
 // selects from it reproducibly (seeded shuffle, limit, ratio splits). The hub download is elsewhere:
 // this module gets local paths.
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
 import { readCsv, readTsv } from './delimited.ts'
 import { DatasetError, datasetError } from './errors.ts'
@@ -61,9 +62,9 @@ async function readTable(file: string, format: Format, wanted: string[]): Promis
   if (format === 'parquet') return readParquet(file, wanted)
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readUserText(file, FILE_KINDS.textData)
   } catch (e) {
-    throw datasetError(file, undefined, `cannot read: ${(e as Error).message}`)
+    throw datasetError(file, undefined, e instanceof UserFileError ? e.reason : `cannot read: ${(e as Error).message}`)
   }
   return format === 'tsv' ? readTsv(file, text) : format === 'csv' ? readCsv(file, text) : readJsonl(file, text)
 }

@@ -1,6 +1,7 @@
 // Resolves a dataset path (a file, or a `*` glob in the file name) to the files to read, and the
 // format of each from its extension.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
+import { FILE_KINDS, userFileProblem, type FileKind } from '@lorapipe/core/fs/user-file.ts'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
 import { closest } from '@lorapipe/core/suggest.ts'
 import { datasetError } from './errors.ts'
@@ -16,6 +17,11 @@ export function inferFormat(file: string): Format {
   return f
 }
 
+/** The guarded reader's kind for a data file: Parquet is read into one buffer, the others into one string. */
+export function dataKind(file: string): FileKind {
+  return EXTENSIONS[extname(file).toLowerCase()] === 'parquet' ? FILE_KINDS.parquet : FILE_KINDS.textData
+}
+
 /** Files named by `path` (relative to baseDir), sorted by name when it is a glob. */
 export function resolveFiles(path: string, baseDir = process.cwd()): string[] {
   const full = isAbsolute(path) ? path : resolve(baseDir, path)
@@ -23,7 +29,10 @@ export function resolveFiles(path: string, baseDir = process.cwd()): string[] {
   const name = basename(full)
   if (dir.includes('*')) throw datasetError(full, undefined, 'a `*` is only supported in the file name, not in directory names')
   if (!name.includes('*')) {
-    if (existsSync(full) && statSync(full).isFile()) return [full]
+    // Each file is read through the guarded reader; a folder, a FIFO or a device is said as such here.
+    const unreadable = userFileProblem(full, dataKind(full))
+    if (unreadable === undefined) return [full]
+    if (unreadable.problem !== 'not found' || unreadable.target !== undefined) throw datasetError(full, undefined, unreadable.reason)
     let hint = ''
     if (existsSync(dir)) {
       const near = closest(name, readdirSync(dir))
@@ -37,7 +46,8 @@ export function resolveFiles(path: string, baseDir = process.cwd()): string[] {
     .filter((f) => re.test(f))
     .sort()
     .map((f) => join(dir, f))
-    .filter((f) => statSync(f).isFile())
+    // Folders that match are passed over; anything else that is not a regular file is refused when read.
+    .filter((f) => userFileProblem(f, dataKind(f))?.problem !== 'folder')
   if (matches.length === 0) throw datasetError(full, undefined, `no file in ${dir} matches ${JSON.stringify(name)}`)
   return matches
 }

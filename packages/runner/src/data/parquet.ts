@@ -2,7 +2,7 @@
 // Hugging Face hub serves for glue/sst2; gzip/zstd/brotli files would need `hyparquet-compressors`).
 // Files written by `datasets` carry the features in the `huggingface` key-value metadata; ClassLabel
 // names found there become the dataset's label names.
-import { readFileSync } from 'node:fs'
+import { FILE_KINDS, readUserFile, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
 import { datasetError } from './errors.ts'
 import type { RawTable } from './table.ts'
@@ -33,10 +33,10 @@ function plain(v: unknown): unknown {
 export async function readParquet(file: string, wanted?: readonly string[]): Promise<RawTable> {
   let buf: ArrayBuffer
   try {
-    const b = readFileSync(file)
+    const b = readUserFile(file, FILE_KINDS.parquet)
     buf = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   } catch (e) {
-    throw datasetError(file, undefined, `cannot read: ${(e as Error).message}`)
+    throw datasetError(file, undefined, e instanceof UserFileError ? e.reason : `cannot read: ${(e as Error).message}`)
   }
   let metadata
   try {

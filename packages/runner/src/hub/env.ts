@@ -1,6 +1,6 @@
 // Where the hub client looks for things, resolved from the environment exactly as huggingface_hub's
 // constants.py does, so Python and lorapipe share one cache and one login.
-import { readFileSync } from 'node:fs'
+import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as Redacted from 'effect/Redacted'
@@ -50,7 +50,8 @@ function cleanToken(t: string | undefined): string | undefined {
 
 function readTokenFile(path: string): string | undefined {
   try {
-    return cleanToken(readFileSync(path, 'utf8'))
+    // Guarded: a token path that is a FIFO or a device is no token, not a hang.
+    return cleanToken(readUserText(path, FILE_KINDS.secret))
   } catch {
     return undefined
   }

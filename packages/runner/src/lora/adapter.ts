@@ -3,7 +3,8 @@
 // and modules_to_save parameters as `base_model.model.<param name>`. Older layouts
 // (`.modules_to_save.default.`, `.lora_A.default.weight`) are accepted when reading.
 import { statSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import type { ModelSpec } from '../models/spec.ts'
@@ -60,9 +61,9 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readUserText(file, FILE_KINDS.config)
   } catch (e) {
-    throw new LoraError({ source: file, reason: `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new LoraError({ source: file, reason: e instanceof UserFileError ? e.reason : `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   let json: unknown
   try {

@@ -1,7 +1,8 @@
 // The base model a PEFT adapter names in adapter_config.json (`base_model_name_or_path`, and
 // `revision`), read the way PEFT's AutoPeftModel does: a folder when one exists at that path,
 // else a hub repository id.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { isAbsolute, join, resolve } from 'node:path'
 import { ADAPTER_CONFIG } from './adapter.ts'
 import { LoraError } from './error.ts'
@@ -18,9 +19,9 @@ export function adapterBase(dir: string, cwd = process.cwd()): AdapterBase {
   const file = join(dir, ADAPTER_CONFIG)
   let json: Record<string, unknown>
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'))
+    json = JSON.parse(readUserText(file, FILE_KINDS.config))
   } catch (e) {
-    throw new LoraError({ source: file, reason: `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new LoraError({ source: file, reason: e instanceof UserFileError ? e.reason : `cannot read the adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   const name = json.base_model_name_or_path
   if (typeof name !== 'string' || name === '') {

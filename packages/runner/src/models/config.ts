@@ -1,6 +1,6 @@
 // Hugging Face config.json for the two supported architectures, with transformers' defaults, and
 // back to JSON for saving. Unknown fields are kept (in `raw`) so a saved config round-trips.
-import { readFile } from 'node:fs/promises'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { BYTES_PER_WEIGHT, parameterCount, sizeProblem } from './size.ts'
 import { Data } from 'effect'
 import { ACTIVATIONS } from '../nn/activation.ts'
@@ -190,9 +190,9 @@ function checkSize(c: ModelConfig, keys: string, fail: (reason: string) => never
 export async function readModelConfig(path: string, overrides: ConfigOverrides = {}): Promise<ModelConfig> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = readUserText(path, FILE_KINDS.config)
   } catch (e) {
-    throw new ModelConfigError({ file: path, reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new ModelConfigError({ file: path, reason: e instanceof UserFileError ? e.reason : `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   let json: unknown
   try {

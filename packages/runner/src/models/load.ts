@@ -1,6 +1,7 @@
 // Building models: from a Hugging Face folder (config.json + model.safetensors), or randomly
 // initialised from a config as transformers' _init_weights; and saving back to such a folder.
-import { access, mkdir, readFile } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { readModelConfig, configToJson, architectureName, type ConfigOverrides, type ModelConfig } from './config.ts'
@@ -89,10 +90,10 @@ export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTen
   if (await exists(index)) {
     let map: Record<string, string>
     try {
-      map = JSON.parse(await readFile(index, 'utf8')).weight_map
+      map = JSON.parse(readUserText(index, FILE_KINDS.config)).weight_map
       if (typeof map !== 'object' || map === null) throw new Error('no weight_map')
     } catch (e) {
-      throw new ModelError({ source: index, reason: `not a valid shard index (${(e as Error).message})` })
+      throw new ModelError({ source: index, reason: e instanceof UserFileError ? e.reason : `not a valid shard index (${(e as Error).message})` })
     }
     const out = new Map<string, LoadedTensor>()
     for (const shard of new Set(Object.values(map))) {

@@ -1,6 +1,6 @@
 // Texts to classify from a file: .txt (one per line), .tsv / .csv (a header with a `text` or
 // `sentence` column, or the one named), .jsonl (objects with that key).
-import { readFileSync } from 'node:fs'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { extname } from 'node:path'
 import * as Data from 'effect/Data'
 import { closest } from '@lorapipe/core/suggest.ts'
@@ -16,9 +16,10 @@ const TEXT_COLUMNS = ['text', 'sentence', 'review', 'content']
 export function readInputs(file: string, textColumn?: string): string[] {
   let raw: string
   try {
-    raw = readFileSync(file, 'utf8')
+    raw = readUserText(file, FILE_KINDS.textData)
   } catch (e) {
-    throw new PredictInputError({ file, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message })
+    if (!(e instanceof UserFileError)) throw e
+    throw new PredictInputError({ file, reason: e.problem === 'not found' && e.target === undefined ? 'file not found' : e.reason })
   }
   const ext = extname(file).toLowerCase()
   const lines = raw.split(/\r?\n/)

@@ -2,6 +2,7 @@
 // repository (`model.id` at `model.revision`, fetched into the huggingface_hub cache), or only a
 // config for `init: random`.
 import { existsSync } from 'node:fs'
+import { FILE_KINDS, userFileProblem } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
@@ -44,7 +45,8 @@ export const MODEL_FILES = [
 export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedModel> {
   const init = m.init ?? 'pretrained'
   const explicitConfig = m.config !== undefined ? ctx.resolvePath(m.config) : undefined
-  if (explicitConfig !== undefined && !existsSync(explicitConfig)) throw new ModelSourceError({ message: `model.config ${explicitConfig} does not exist` })
+  const configProblem = explicitConfig === undefined ? undefined : userFileProblem(explicitConfig, FILE_KINDS.config)
+  if (configProblem) throw new ModelSourceError({ message: `model.config ${configProblem.message}` })
   if (m.path !== undefined) {
     const dir = ctx.resolvePath(m.path)
     const configPath = explicitConfig ?? join(dir, 'config.json')

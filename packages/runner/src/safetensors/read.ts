@@ -2,8 +2,7 @@
 // header length bounded and inside the file, a JSON object, known dtypes, byte lengths that match
 // shape x dtype, offsets contiguous and covering the data buffer exactly. Floating tensors are
 // returned as float32, integer tensors as int32.
-import { readFile } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
+import { FILE_KINDS, readUserFile, readUserFileAsync, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { SafetensorsError } from './error.ts'
 import { DTYPE_BYTES, bf16ToFloat, halfToFloat, isDtype, type SafetensorsDtype } from './dtype.ts'
 
@@ -248,9 +247,9 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>', options:
 
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path)
+    return await readUserFileAsync(path, FILE_KINDS.weights)
   } catch (e) {
-    throw new SafetensorsError({ file: path, reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new SafetensorsError({ file: path, reason: e instanceof UserFileError ? e.reason : `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
 }
 
@@ -267,9 +266,9 @@ export async function readSafetensorsHeader(path: string, options: ReadOptions =
 export function readSafetensorsSync(path: string, options: ReadOptions = {}): SafetensorsFile {
   let bytes: Uint8Array
   try {
-    bytes = readFileSync(path)
+    bytes = readUserFile(path, FILE_KINDS.weights)
   } catch (e) {
-    throw new SafetensorsError({ file: path, reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+    throw new SafetensorsError({ file: path, reason: e instanceof UserFileError ? e.reason : `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   return decodeSafetensors(bytes, path, options)
 }

@@ -1,6 +1,6 @@
 // The `compare` stage: the seed's table of methods side by side (trainable parameters, final eval
 // loss and accuracy, eval runtime and throughput, train runtime), ranked by one metric.
-import { readFileSync } from 'node:fs'
+import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import { writeFileAtomic, writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
@@ -32,9 +32,10 @@ export interface ComparisonRow {
 export function readMetrics(file: string, method: string): RunMetrics {
   let raw: string
   try {
-    raw = readFileSync(file, 'utf8')
+    raw = readUserText(file, FILE_KINDS.config)
   } catch (e) {
-    throw new CompareError({ file, method, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message })
+    if (!(e instanceof UserFileError)) throw e
+    throw new CompareError({ file, method, reason: e.problem === 'not found' && e.target === undefined ? 'file not found' : e.reason })
   }
   let m: RunMetrics
   try {

@@ -1,20 +1,24 @@
 // Loads a tokenizer from a model folder in Hugging Face layout: tokenizer.json when present
 // (it is what the fast tokenizers in Python run), else vocab.txt + tokenizer_config.json converted
 // to the equivalent tokenizer.json for a BERT WordPiece tokenizer.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { FILE_KINDS, readUserText, UserFileError, type FileKind } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import { bertTokenizerJson, parseVocabTxt } from './bert-json.ts'
 import { TokenizerError } from './errors.ts'
 import { tokenizerFolderProblem } from './folder.ts'
 import { TextTokenizer, type TokenizerOptions } from './tokenizer.ts'
 
-function readJson(file: string): Record<string, unknown> {
-  let text: string
+function readText(file: string, kind: FileKind): string {
   try {
-    text = readFileSync(file, 'utf8')
+    return readUserText(file, kind)
   } catch (e) {
-    throw new TokenizerError({ source: file, message: `${file}: cannot read: ${(e as Error).message}` })
+    throw new TokenizerError({ source: file, message: e instanceof UserFileError ? `${file}: ${e.reason}` : `${file}: cannot read: ${(e as Error).message}` })
   }
+}
+
+function readJson(file: string, kind: FileKind = FILE_KINDS.config): Record<string, unknown> {
+  const text = readText(file, kind)
   try {
     const v = JSON.parse(text)
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object')
@@ -33,10 +37,10 @@ export function loadTokenizer(dir: string, options: TokenizerOptions = {}): Text
   const vocabFile = join(dir, 'vocab.txt')
   const config = existsSync(configFile) ? readJson(configFile) : {}
   if (existsSync(jsonFile)) {
-    return new TextTokenizer(readJson(jsonFile), config, options, jsonFile)
+    return new TextTokenizer(readJson(jsonFile, FILE_KINDS.tokenizer), config, options, jsonFile)
   }
   if (existsSync(vocabFile)) {
-    const vocab = parseVocabTxt(readFileSync(vocabFile, 'utf8'))
+    const vocab = parseVocabTxt(readText(vocabFile, FILE_KINDS.tokenizer))
     const json = bertTokenizerJson(vocab, config, vocabFile)
     return new TextTokenizer(json, config, options, vocabFile)
   }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { FILE_KINDS, openUserFile } from '@lorapipe/core/fs/user-file.ts'
 import * as tf from '@tensorflow/tfjs-core'
 
 export interface FileHash {
@@ -12,11 +13,13 @@ export interface FileHash {
   readonly bytes: number
 }
 
+/** Throws UserFileError for anything but a regular file (a data file swapped for a FIFO would never end). */
 export async function sha256File(path: string): Promise<FileHash> {
   const hash = createHash('sha256')
   let bytes = 0
+  const { fd } = openUserFile(path, FILE_KINDS.hashed)
   await new Promise<void>((resolve, reject) => {
-    createReadStream(path)
+    createReadStream('', { fd })
       .on('data', (c) => {
         hash.update(c)
         bytes += (c as Buffer).length

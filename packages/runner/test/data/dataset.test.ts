@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -164,6 +165,18 @@ describe('bad data is reported with file and line', () => {
 
   test('a missing file suggests a near name', async () => {
     await assert.rejects(loadDataset({ path: fx('sst2-mini.tvs'), ...sst2 }), err(/file not found; did you mean ".*sst2-mini\.tsv"\?/))
+  })
+
+  test('a folder, a FIFO or a device named as the file is said to be one, at once (not "file not found; did you mean" itself)', { timeout: 5_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lorapipe-data-'))
+    mkdirSync(join(dir, 'train.tsv'))
+    await assert.rejects(loadDataset({ path: join(dir, 'train.tsv'), ...sst2 }), err(/train\.tsv: is a folder, not a file$/))
+    assert.equal(spawnSync('mkfifo', [join(dir, 'pipe.tsv')]).status, 0)
+    await assert.rejects(loadDataset({ path: join(dir, 'pipe.tsv'), ...sst2 }), err(/pipe\.tsv: is a FIFO \(named pipe\), not a regular file/))
+    symlinkSync('/dev/zero', join(dir, 'zero.tsv'))
+    await assert.rejects(loadDataset({ path: join(dir, 'zero.tsv'), ...sst2 }), err(/zero\.tsv: is a character device, not a regular file \(through a symbolic link to \/dev\/zero\)/))
+    // In a glob, folders are passed over and anything else that is not a regular file is refused.
+    await assert.rejects(loadDataset({ path: join(dir, '*.tsv'), ...sst2 }), err(/pipe\.tsv: is a FIFO/))
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -119,9 +120,21 @@ describe('safetensors reader', () => {
   test('a missing file is a SafetensorsError naming the path', async () => {
     await assert.rejects(readSafetensors('/nonexistent/model.safetensors'), (e: unknown) => {
       assert.ok(e instanceof SafetensorsError)
-      assert.match(e.message, /\/nonexistent\/model\.safetensors: cannot read the file \(ENOENT\)/)
+      assert.match(e.message, /\/nonexistent\/model\.safetensors: does not exist/)
       return true
     })
+  })
+
+  test('a FIFO or a device in place of the weights is refused at once, not read forever', { timeout: 5_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'st-fifo-'))
+    try {
+      const fifo = join(dir, 'model.safetensors')
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+      await assert.rejects(readSafetensors(fifo), (e: unknown) => e instanceof SafetensorsError && /model\.safetensors: is a FIFO \(named pipe\), not a regular file/.test(e.message))
+      await assert.rejects(readSafetensors('/dev/zero'), (e: unknown) => e instanceof SafetensorsError && /\/dev\/zero: is a character device, not a regular file/.test(e.message))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -104,9 +104,12 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       const r = yield* Effect.either(loadPipeline(basePath, { sets: opts.sets ?? [], env: opts.env }))
       if (r._tag === 'Left') {
         for (const [k, t] of sourceTextsOf(r.left) ?? []) texts.set(k, t)
-        const notFound = r.left.diagnostics.find((d) => d.location?.line === 0 && d.message === 'file not found')
-        if (notFound) {
+        // The base itself could not be read (missing, a folder, a FIFO, too large): said at `base`.
+        const unread = r.left.diagnostics.find((d) => d.location?.line === 0 && d.location.file === displayPath(basePath!))
+        if (unread?.message === 'file not found') {
           ds.push({ location: place('/base'), pointer: '/base', message: `base pipeline ${doc.base} not found (looked for ${displayPath(basePath)})`, hint: 'the base is relative to the sweep file' })
+        } else if (unread) {
+          ds.push({ location: place('/base'), pointer: '/base', message: `base pipeline ${doc.base}: ${unread.message}`, ...(unread.hint ? { hint: unread.hint } : {}) })
         } else {
           ds.push({ location: place('/base'), pointer: '/base', message: `the base pipeline ${doc.base} is invalid (${r.left.diagnostics.length} error${r.left.diagnostics.length === 1 ? '' : 's'} below)` })
           ds.push(...r.left.diagnostics)
