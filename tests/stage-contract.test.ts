@@ -156,8 +156,10 @@ describe('the custom stage contract', () => {
       new Promise<void>((resolve, reject) => {
         const t0 = Date.now()
         const poll = setInterval(() => {
-          if (what()) resolve(clearInterval(poll))
-          else if (Date.now() - t0 > 60_000) reject(new Error(`${label} not seen; stdout: ${stdout}; stderr: ${stderr}`), clearInterval(poll))
+          if (!what() && Date.now() - t0 < 60_000) return
+          clearInterval(poll)
+          if (what()) resolve()
+          else reject(new Error(`${label} not seen; stdout: ${stdout}; stderr: ${stderr}`))
         }, 20)
       })
     await until(() => stdout.includes('[stubborn] started'), 'the stage start')

@@ -60,7 +60,7 @@ export function isProcessExitRefused(e: unknown): e is ProcessExitRefused {
   return typeof e === 'object' && e !== null && (e as { _tag?: unknown })._tag === 'ProcessExitRefused'
 }
 
-/** Effect.never's keep-alive interval (and anything else that fires once every 24.8 days). */
+/** Effect.never's keep-alive interval, the longest Node allows (a longer one is taken as 1 ms, and is busy). */
 const KEEP_ALIVE_MS = 2 ** 31 - 1
 
 const runs = new Set<WatchedRun>()
@@ -119,7 +119,7 @@ function install(): void {
   process.abort = () => refuse('called process.abort()')
   globalThis.setInterval = function (this: unknown, ...args: Parameters<typeof setInterval>) {
     const t = o.setInterval.apply(this, args)
-    if (Number(args[1]) >= KEEP_ALIVE_MS) t.unref()
+    if (Number(args[1]) === KEEP_ALIVE_MS) t.unref()
     return t
   } as typeof globalThis.setInterval
   process.on('beforeExit', onBeforeExit)
