@@ -11,8 +11,8 @@
 //   every stage still running then fails with "never settled", and the run finishes normally. A
 //   stage waiting on a timer or I/O keeps the loop busy and is never touched. Effect.never keeps
 //   the loop busy on purpose with an interval of 2^31-1 ms that does nothing; such keep-alive
-//   intervals made during a run do not hold the process open, so Effect.never is seen for what
-//   it is.
+//   intervals made during a run do not hold the process open while the run lasts, so Effect.never
+//   is seen for what it is.
 // lorapipe's own exits (a second Ctrl-C, the end of the command) go through `exitProcess`.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { realpathSync } from 'node:fs'
@@ -64,6 +64,8 @@ export function isProcessExitRefused(e: unknown): e is ProcessExitRefused {
 const KEEP_ALIVE_MS = 2 ** 31 - 1
 
 const runs = new Set<WatchedRun>()
+/** Keep-alive intervals made unref during runs: held again after, for the program's own. */
+const keepAlives = new Set<NodeJS.Timeout>()
 let holds = 0
 let exiting = false
 
@@ -119,7 +121,12 @@ function install(): void {
   process.abort = () => refuse('called process.abort()')
   globalThis.setInterval = function (this: unknown, ...args: Parameters<typeof setInterval>) {
     const t = o.setInterval.apply(this, args)
-    if (Number(args[1]) === KEEP_ALIVE_MS) t.unref()
+    if (Number(args[1]) === KEEP_ALIVE_MS) {
+      t.unref()
+      keepAlives.add(t)
+      // Cleared ones need nothing more (Node's Timeout marks them `_destroyed`).
+      if (keepAlives.size > 64) for (const k of keepAlives) if ((k as unknown as { _destroyed?: boolean })._destroyed) keepAlives.delete(k)
+    }
     return t
   } as typeof globalThis.setInterval
   process.on('beforeExit', onBeforeExit)
@@ -133,9 +140,13 @@ function uninstall(): void {
   ;(process as unknown as { reallyExit: Patched['reallyExit'] }).reallyExit = original.reallyExit
   process.abort = original.abort
   globalThis.setInterval = original.setInterval
+  for (const t of keepAlives) t.ref()
+  keepAlives.clear()
   original = undefined
   process.off('beforeExit', onBeforeExit)
   process.off('uncaughtException', onUncaught)
+  // Tracking async contexts costs every Promise a little: only while runs need it.
+  stageContext.disable()
 }
 
 function refuse(call: string): never {

@@ -236,19 +236,20 @@ function runStage(
       const checked = checkStageOutputs(exit.value, node.spec.outputs)
       if ('problem' in checked) return yield* failed(checked.problem)
       const out = checked.outputs
-      succeeded = true
       const durationMs = Date.now() - t0
       writeStageRecord(dir, { stage: id, uses: node.uses, outputs: out, startedAt, finishedAt: new Date().toISOString(), durationMs })
+      succeeded = true
       yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs, outputs: out })
       return yield* finish({ status: 'done', outputs: out })
     }
     if (Exit.isInterrupted(exit)) return yield* Effect.interrupt
     return yield* failed(describeError(Cause.squash(exit.cause)))
+  }).pipe(
     // A defect of the executor's own around the stage (its folder or stage.json cannot be
     // written) fails the stage with what happened, instead of ending the run without a word.
-  }).pipe(Effect.catchAllDefect((d) => failed(describeError(d))))
+    Effect.catchAllDefect((d) => failed(describeError(d))),
+  )
 }
-
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function'
