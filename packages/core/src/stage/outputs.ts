@@ -3,6 +3,7 @@
 // outputs go into stage.json and into later stages' parameters, so anything JSON cannot hold as
 // such (an object, an array, NaN, a function, a class instance) is refused here, with what the
 // stage returned (shortened, control characters escaped) and what was expected.
+import { isEffect } from 'effect/Effect'
 import { escapeControlLine } from '../text/control-chars.ts'
 import type { StageOutputs } from './spec.ts'
 
@@ -59,7 +60,8 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return `an array (${preview(v)})`
   if (isPlainObject(v)) return `an object (${preview(v)})`
-  if (typeof (v as { then?: unknown }).then === 'function') return 'a Promise (or another thenable) inside the result'
+  if (isEffect(v)) return 'an Effect (as a value, not run: yield* it, or return it from run itself)'
+  if (typeof (v as { then?: unknown }).then === 'function') return 'a Promise (or another thenable) as a value, not awaited'
   const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name
   return name ? `an instance of ${escapeControlLine(shorten(name))}` : 'an object that is not a plain object'
 }

@@ -44,6 +44,7 @@ describe('what a stage returns', () => {
     map: [new Map(), 'returned an instance of Map; '],
     func: [function outputs() {}, 'returned a function (outputs); '],
     nul: [null, 'returned null; '],
+    effect: [Effect.succeed({ json: 'j', markdown: 'm' }), 'returned an Effect (as a value, not run: yield* it, or return it from run itself); '],
     nested: [{ json: { a: 1 }, markdown: 'm' }, 'returned an object whose output `json` is an object ({"a":1}); '],
     nan: [{ json: Number.NaN, markdown: Number.POSITIVE_INFINITY }, 'returned an object whose output `json` is the number NaN (JSON cannot hold it), output `markdown` is the number Infinity (JSON cannot hold it); '],
     missing: [{ json: 'x' }, 'returned no value for its declared output markdown'],
