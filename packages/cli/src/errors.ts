@@ -8,6 +8,7 @@
 //   names the path and says what is wrong in words; a tagged error says what it says; anything
 //   else is reported as a bug. LORAPIPE_DEBUG=1 adds the stack.
 import { escapeControl } from '@lorapipe/core/text/control-chars.ts'
+import { exitProcess, isProcessExitRefused } from '@lorapipe/core/graph/process-watch.ts'
 import { redact } from '@lorapipe/core/text/redact.ts'
 import { UsageError } from './args.ts'
 import { EXIT } from './exit-codes.ts'
@@ -124,15 +125,16 @@ export function guardOutput(): void {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
     stream.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? redact(chunk) : chunk, ...rest)) as typeof stream.write
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE)
+      if (e.code === 'EPIPE') exitProcess(EXIT_BROKEN_PIPE)
       if (outputFailed) return
       outputFailed = true
       if (stream !== process.stderr) writeStderr(`error: cannot write to ${name}: ${ERRNO_WORDS[e.code ?? ''] ?? e.message} (${e.code ?? 'error'}); the output is incomplete\n`)
     })
   }
   // Anything thrown outside a command's own handling (a callback, a stream): one line, no stack.
-  process.on('uncaughtException', (e) => process.exit(reportFailure(e)))
-  process.on('unhandledRejection', (e) => process.exit(reportFailure(e)))
+  // A stage's refused process.exit thrown from its timer is not one: its stage failed already.
+  process.on('uncaughtException', (e) => isProcessExitRefused(e) || exitProcess(reportFailure(e)))
+  process.on('unhandledRejection', (e) => isProcessExitRefused(e) || exitProcess(reportFailure(e)))
 }
 
 /** The exit status once output is flushed: a command that "succeeded" but whose output was lost did not. */

@@ -3,6 +3,7 @@ import { finalExitCode, guardOutput, reportFailure } from './errors.ts'
 import { mainHelp, VERSION } from './commands/help.ts'
 import { EXIT } from './exit-codes.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
+import { exitProcess } from '@lorapipe/core/graph/process-watch.ts'
 
 // Commands are imported when used, so `--help` and `--version` start fast.
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
@@ -40,5 +41,5 @@ export async function main(argv: string[]): Promise<number> {
 guardOutput()
 const code = await main(process.argv.slice(2))
 // Let stdout drain before exiting (pipes are asynchronous in Node); output that could not be
-// written makes the command fail.
-process.stdout.write('', (err) => process.exit(finalExitCode(code, err)))
+// written makes the command fail. lorapipe ends the process itself (a stage may not: process-watch.ts).
+process.stdout.write('', (err) => exitProcess(finalExitCode(code, err)))

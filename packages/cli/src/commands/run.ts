@@ -18,6 +18,7 @@ import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
 import { preflight } from './preflight.ts'
 import { makeFolder } from '@lorapipe/core/fs/make-folder.ts'
+import { exitProcess, holdProcessWatch } from '@lorapipe/core/graph/process-watch.ts'
 
 /** Bad input found before anything runs: the message and the fix, exit 2. */
 function refuse(message: string, hint?: string): number {
@@ -156,12 +157,15 @@ async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, co
   // `uses: sweep` runs trials as child processes, which the CLI owns: it joins the runner's stages here.
   const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('../sweep/stage.ts')), (m) => m.sweepStage(params, ctx)))
   const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtins))
+  // The executor refuses process.exit from stage code while the run lasts; the command keeps that
+  // up until it ends the process itself, so a stage's leftover timer cannot end it in between.
+  holdProcessWatch()
   const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency, resume }).pipe(Effect.provide(layer)))
 
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {
     signals++
-    if (signals > 1) process.exit(EXIT.interrupted)
+    if (signals > 1) exitProcess(EXIT.interrupted)
     const msg = `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping cleanly (press Ctrl-C again to exit at once)`
     if (ui) ui.notice(msg)
     else if (!values.json) process.stderr.write(`\n${msg}\n`)

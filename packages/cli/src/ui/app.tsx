@@ -320,7 +320,10 @@ export function useLive<S>(store: Store<S, never>, running: (s: S) => boolean): 
   const live = running(state)
   useEffect(() => {
     if (!live) return
+    // The clock redraws; it does not keep the process alive (a run whose stages can never settle
+    // must still be seen to have nothing left to wait for).
     const t = setInterval(() => tick((n) => n + 1), 1000)
+    t.unref()
     return () => clearInterval(t)
   }, [live])
   return { state, columns }

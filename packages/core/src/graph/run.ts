@@ -3,7 +3,10 @@
 // declare the `compute` resource (training, evaluation) take turns: two trainings sharing the
 // CPU would each run at half speed and report misleading throughput. A failed stage skips its dependents
 // and lets unrelated stages finish. Interruption (Ctrl-C) interrupts running stages, whose scoped
-// resources are released; a stage's `stage.json` is only written after it succeeded.
+// resources are released; a stage's `stage.json` is only written after it succeeded. A stage that
+// breaks the contract (returns something other than its outputs, ends the process, never settles)
+// fails like any other, with what it did (stage/outputs.ts, process-watch.ts); the run "succeeded"
+// only when every stage is done.
 import * as Cause from 'effect/Cause'
 import * as Context from 'effect/Context'
 import * as Deferred from 'effect/Deferred'
@@ -17,8 +20,10 @@ import type { StageNode, ValidatedPipeline } from '../pipeline/types.ts'
 import { readStageRecord, stageDir, writeStageRecord } from '../run/folder.ts'
 import { validateAgainst } from '../schema/validate.ts'
 import type { StageContext } from '../stage/context.ts'
+import { checkStageOutputs } from '../stage/outputs.ts'
 import type { StageRun } from '../stage/spec.ts'
 import { compileGraph } from './compile.ts'
+import { CurrentStage, stageContext, watchRun, type WatchedRun, type WatchedStage } from './process-watch.ts'
 
 /** Implementations of the built-in stages, provided by @lorapipe/runner (core has no TensorFlow.js). */
 export class BuiltinStages extends Context.Tag('lorapipe/BuiltinStages')<BuiltinStages, ReadonlyMap<string, StageRun<any>>>() {}
@@ -69,6 +74,8 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
     const outputs: Record<string, Record<string, unknown>> = {}
     const publish = (e: RunEvent) => events.publish(e)
     const computeSlots = yield* Effect.makeSemaphore(opts.concurrency ?? 1)
+    const watched: WatchedRun = { stages: new Set(), problems: [] }
+    const unwatch = watchRun(watched)
 
     yield* publish({
       _tag: 'RunStarted',
@@ -106,19 +113,27 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
             return yield* finish(id, { status: 'done', outputs: rec.outputs, cached: true })
           }
         }
-        const stage = runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r))
+        const stage = runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r), watched)
         yield* node.spec.resource === 'compute' ? computeSlots.withPermits(1)(stage) : stage
       })
 
-    const statusOf = (interrupted: boolean): RunResult['status'] => {
-      const statuses = [...results.values()].map((r) => r.status)
-      return interrupted || statuses.includes('interrupted') ? 'interrupted' : statuses.some((s) => s !== 'done') ? 'failed' : 'succeeded'
+    // Succeeded only when every stage is done: a stage with no result (the run died around it) or
+    // a problem no stage could be blamed for makes the run failed.
+    const statusOf = (exit: Exit.Exit<unknown, unknown>): RunResult['status'] => {
+      const statuses = graph.order.map((id) => results.get(id)?.status)
+      if (Exit.isInterrupted(exit) || statuses.includes('interrupted')) return 'interrupted'
+      return Exit.isSuccess(exit) && watched.problems.length === 0 && statuses.every((s) => s === 'done') ? 'succeeded' : 'failed'
     }
     // RunFinished is published from a finalizer so that it is written even when interrupted.
+    let status: RunResult['status'] = 'failed'
     yield* Effect.forEach(graph.order, runOne, { concurrency: opts.concurrency ?? 'unbounded', discard: true }).pipe(
-      Effect.onExit((exit) => publish({ _tag: 'RunFinished', time: now(), status: statusOf(Exit.isInterrupted(exit)), durationMs: Date.now() - started, runDir: opts.runDir })),
+      Effect.onExit((exit) =>
+        Effect.forEach(watched.problems, (message) => publish({ _tag: 'Log', level: 'error', message, time: now() }), { discard: true }).pipe(
+          Effect.zipRight(Effect.suspend(() => publish({ _tag: 'RunFinished', time: now(), status: (status = statusOf(exit)), durationMs: Date.now() - started, runDir: opts.runDir }))),
+        ),
+      ),
+      Effect.ensuring(Effect.sync(unwatch)),
     )
-    const status = statusOf(false)
     return { status, stages: results, runDir: opts.runDir }
   })
 }
@@ -132,6 +147,7 @@ function runStage(
   builtins: ReadonlyMap<string, StageRun<any>>,
   publish: (e: RunEvent) => Effect.Effect<void>,
   finish: (r: StageResult) => Effect.Effect<void>,
+  watched: WatchedRun,
 ): Effect.Effect<void> {
   const id = node.id
   const t0 = Date.now()
@@ -174,9 +190,34 @@ function runStage(
       resolvePath: (q) => (isAbsolute(q) ? q : resolve(p.dir, q)),
     }
     yield* publish({ _tag: 'StageStarted', time: now(), stage: id, uses: node.uses })
+    // A contract broken where no result shows it (process.exit from a timer, a body that can
+    // never settle) fails the stage through `broken`: the body is interrupted, which releases
+    // its scoped resources, and the stage fails with what it did.
+    const broken = yield* Deferred.make<string>()
+    let problem: string | undefined
+    let succeeded = false
+    const watch: WatchedStage = {
+      id,
+      module: node.module?.path,
+      running: true,
+      fail: (message) => {
+        if (!watch.running) {
+          // Code the stage left behind, after it ended: a failed stage says enough already.
+          if (succeeded) watched.problems.push(`stage \`${id}\` ${message} after it had finished (from a timer or callback it left running)`)
+          return
+        }
+        if (problem !== undefined) return
+        problem = message
+        controller.abort()
+        Deferred.unsafeDone(broken, Exit.succeed(message))
+      },
+    }
     const body = Effect.suspend(() => {
-      const r = run(decoded, ctx)
-      return Effect.isEffect(r) ? r : Effect.tryPromise({ try: () => r, catch: (e) => e })
+      // Promise code keeps the stage in its async context, so a callback of it can be blamed.
+      const r = node.module ? stageContext.run(watch, () => run(decoded, ctx)) : run(decoded, ctx)
+      if (Effect.isEffect(r)) return (watch.kind = 'Effect'), r
+      if (isThenable(r)) return (watch.kind = 'Promise'), fromPromise(r)
+      return Effect.succeed(r) // not what a stage returns: the outputs check says what it was
     })
     // On interruption (Ctrl-C) the handler runs as a finalizer: it tells Promise-based stages to
     // stop and records the stage as interrupted; no stage.json is written.
@@ -184,18 +225,45 @@ function runStage(
       Effect.zipRight(Effect.suspend(() => publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 }))),
       Effect.zipRight(finish({ status: 'interrupted' })),
     )
-    const exit = yield* Effect.exit(Effect.scoped(body).pipe(Effect.onInterrupt(() => onInterrupt)))
+    const running = Effect.acquireUseRelease(
+      Effect.sync(() => watched.stages.add(watch)),
+      () => Effect.raceFirst(Effect.scoped(body), Deferred.await(broken)).pipe(Effect.locally(CurrentStage, watch)),
+      () => Effect.sync(() => (watch.running = false)),
+    )
+    const exit = yield* Effect.exit(running.pipe(Effect.onInterrupt(() => onInterrupt)))
+    if (problem !== undefined) return yield* failed(problem)
     if (Exit.isSuccess(exit)) {
-      const out = (exit.value ?? {}) as Record<string, unknown>
-      const missing = node.spec.outputs.filter((o) => !(o in out))
-      if (missing.length > 0) return yield* failed(`stage returned no value for its declared output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
+      const checked = checkStageOutputs(exit.value, node.spec.outputs)
+      if ('problem' in checked) return yield* failed(checked.problem)
+      const out = checked.outputs
       const durationMs = Date.now() - t0
       writeStageRecord(dir, { stage: id, uses: node.uses, outputs: out, startedAt, finishedAt: new Date().toISOString(), durationMs })
+      succeeded = true
       yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs, outputs: out })
       return yield* finish({ status: 'done', outputs: out })
     }
     if (Exit.isInterrupted(exit)) return yield* Effect.interrupt
     return yield* failed(describeError(Cause.squash(exit.cause)))
-  })
+  }).pipe(
+    // A defect of the executor's own around the stage (its folder or stage.json cannot be
+    // written) fails the stage with what happened, instead of ending the run without a word.
+    Effect.catchAllDefect((d) => failed(describeError(d))),
+  )
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/**
+ * A stage's Promise as an Effect. It settles outside the stage's async context, so that what
+ * Effect runs next (other stages' code) is not taken for this stage's by the process watch.
+ */
+function fromPromise<A>(promise: PromiseLike<A>): Effect.Effect<A, unknown> {
+  return Effect.async<A, unknown>((resume) => {
+    promise.then(
+      (a) => stageContext.exit(() => resume(Effect.succeed(a))),
+      (e: unknown) => stageContext.exit(() => resume(Effect.fail(e))),
+    )
+  })
+}

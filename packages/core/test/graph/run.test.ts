@@ -117,7 +117,7 @@ describe('execution graph', () => {
     const dir = writeFiles({ 'p.yaml': 'name: g\nstages:\n  a:\n    uses: compare\n    with: { runs: { x: in.json } }\n' })
     const { layer } = collect(new Map([['compare', () => Effect.succeed({ json: 'x' })]]))
     const r = await Effect.runPromise(runPipeline(await loadOk(join(dir, 'p.yaml')), { runDir: tempDir() }).pipe(Effect.provide(layer)))
-    assert.deepEqual(r.stages.get('a'), { status: 'failed', error: 'stage returned no value for its declared output markdown' })
+    assert.deepEqual(r.stages.get('a'), { status: 'failed', error: 'returned no value for its declared output markdown' })
   })
 
   test('a built-in stage without an implementation fails clearly instead of pretending to run', async () => {
