@@ -65,7 +65,7 @@ describe('a worker serving a queue that a hostile script also writes to', { skip
     const f = sweepFile(join(home, 'project'), 'hostile', base, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.learning_rate: {values: [0.05, 0.5]}\n  stages.train.with.epochs: {value: 1}\n`)
 
     const w = start(['worker', '--queue', r.url], { cwd: home })
-    const c = start(['sweep', f, '--set', 'vars.step_ms=60', '--queue', r.url, '--concurrency', '1', '--out', out], { cwd: home })
+    const c = start(['sweep', f, '--set', 'vars.step_ms=20', '--queue', r.url, '--concurrency', '1', '--out', out], { cwd: home })
     await waitFor(() => record(out).some((e) => e.type === 'started' && e.trial === 0), 'trial 0 started', [c, w])
     assert.match(w.out(), new RegExp(`serving sweeps in ${home}`), 'the worker says which folders it serves')
 
@@ -150,7 +150,7 @@ describe('a worker serving a queue that a hostile script also writes to', { skip
     assert.match(j2.failedReason, /the trials folder .*linked\/trials leads out of the sweep folder/)
     // Never taken: its folder is outside the folders the worker serves.
     assert.equal(await (await q3.getJob(`${id3}-0`))!.getState(), 'waiting')
-    assert.match(w.out(), new RegExp(`not serving sweep hostile \\(${foreign}\\): its folder is outside the folders this worker serves`))
+    await waitFor(() => w.out().includes(`not serving sweep hostile (${foreign}): its folder is outside the folders this worker serves (--allow ${home})`), 'the worker said why it does not serve the foreign sweep', [w], 30_000)
 
     // Nothing ran, nothing was written anywhere but in the real sweep folder.
     assert.equal(existsSync(marker), false, 'no foreign stage module was imported')
