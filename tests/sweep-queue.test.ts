@@ -44,8 +44,8 @@ async function redis(opts: { password?: string } = {}) {
   return r
 }
 
-/** A worker that serves the sweeps of these tests: their folders and sweep files are in the temporary folder, their base pipelines in the fixtures. */
-const worker = (url: string, env: Record<string, string> = {}): Proc => start(['worker', '--queue', url, '--allow', tmpdir(), '--allow', join(repoRoot, 'tests', 'fixtures')], { env })
+/** A worker that serves the sweeps of these tests: their folders and sweep files are in the temporary folder, their base pipelines in the checkout. */
+const worker = (url: string, env: Record<string, string> = {}): Proc => start(['worker', '--queue', url, '--allow', tmpdir(), '--allow', repoRoot], { env })
 
 const runEvents = (dir: string, trial: number) =>
   readFileSync(join(dir, 'trials', String(trial).padStart(4, '0'), 'events.jsonl'), 'utf8')
