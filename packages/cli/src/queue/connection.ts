@@ -163,8 +163,8 @@ function classify(c: QueueConnection, e: Error & { code?: string }): { final: bo
  * Redis answered; rejects with QueueAuthRefused or a TLS failure at once, with QueueUnreachable when
  * no connection was made within `timeoutMs`, and with QueueWaitInterrupted when `signal` aborts.
  */
-export async function checkQueue(c: QueueConnection, opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 6000)
+export async function checkQueue(c: QueueConnection, opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal; readonly onWait?: (why: QueueUnreachable) => void } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 4000)
   let last: QueueCheckError | undefined
   for (;;) {
     if (opts.signal?.aborted) throw new QueueWaitInterrupted({ signal: String(opts.signal.reason ?? 'signal') })
@@ -188,14 +188,20 @@ export async function checkQueue(c: QueueConnection, opts: { readonly timeoutMs?
       const err = (lastEvent && /Connection is closed|Stream isn't writeable/.test((e as Error).message) ? lastEvent : e) as Error & { code?: string }
       const r = classify(c, err)
       if (r.final) throw r.error
+      if (last === undefined && r.error instanceof QueueUnreachable) opts.onWait?.(r.error)
       last = r.error
     } finally {
       opts.signal?.removeEventListener('abort', abort)
       probe.disconnect()
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now())))
-      opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+      const done = () => {
+        clearTimeout(t)
+        opts.signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const t = setTimeout(done, Math.min(500, Math.max(0, deadline - Date.now())))
+      opts.signal?.addEventListener('abort', done, { once: true })
     })
   }
   throw last ?? new QueueUnreachable({ display: c.display, address: c.address, reason: 'no answer', hint: 'check the host and port of --queue, and that redis-server runs there' })
@@ -211,7 +217,7 @@ export async function reachQueue(c: QueueConnection, opts: { readonly timeoutMs?
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    await checkQueue(c, { ...opts, signal: ac.signal })
+    await checkQueue(c, { ...opts, signal: ac.signal, onWait: (e) => process.stderr.write(`waiting for the queue's Redis at ${e.address} (${e.reason}) ...\n`) })
     return undefined
   } catch (e) {
     if (e instanceof QueueWaitInterrupted) {
