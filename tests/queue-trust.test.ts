@@ -164,6 +164,11 @@ describe('a worker serving a queue that a hostile script also writes to', { skip
     assert.deepEqual(board(out).map((x) => [x.trial, x.state, x.evaluations]).sort(), [[0, 'completed', 2], [1, 'completed', 2]])
     assert.ok(board(out).every((x) => typeof x.objective === 'number' && x.objective >= 0 && x.objective <= 1))
     assert.ok(statSync(join(out, 'trials', '0000', 'run.json')).isFile())
+    // The coordinator went on hearing the trials' events after the garbage in its stream (progress
+    // is only heard there), and none of the garbage got through.
+    const heard = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _tag: string; trial?: number; event?: { _tag: string; step?: unknown } })
+    for (const t of [0, 1]) assert.ok(heard.some((e) => e._tag === 'TrialEvent' && e.trial === t && e.event?._tag === 'Progress'), `trial ${t}'s progress was heard`)
+    assert.ok(heard.every((e) => e.event?._tag !== 'EvalMetrics' || typeof e.event.step === 'number'))
     w.child.kill('SIGINT')
     assert.equal(await w.exited, 130)
   })

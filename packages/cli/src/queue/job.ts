@@ -8,7 +8,7 @@
 import type { RunEvent } from '@lorapipe/core'
 import type { Assignment } from '@lorapipe/core/sweep/model.ts'
 import type { TrialOutcome } from '@lorapipe/core/sweep/coordinator/executor.ts'
-import { type Decoder, dict, finite, flag, json, list, measure, oneOf, sized, struct, text, whole } from './shape.ts'
+import { type Decoder, describeValue, dict, fail, finite, flag, json, list, measure, oneOf, sized, struct, text, whole } from './shape.ts'
 
 export interface TrialJobData {
   /** The job format. */
@@ -77,7 +77,10 @@ const eventDecoders = Object.fromEntries(Object.entries(EVENT_FIELDS).map(([tag,
 const runEvent: Decoder<RunEvent> = (v, at) => {
   const tag = typeof v === 'object' && v !== null ? (v as { _tag?: unknown })._tag : undefined
   const d = typeof tag === 'string' && Object.prototype.hasOwnProperty.call(eventDecoders, tag) ? eventDecoders[tag]! : undefined
-  if (!d) return struct({ _tag: oneOf(...(Object.keys(EVENT_FIELDS) as RunEvent['_tag'][])) })(v, at) as never
+  if (!d) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(at, `expected an object, got ${describeValue(v)}`)
+    return fail(at ? `${at}._tag` : '_tag', `expected ${Object.keys(EVENT_FIELDS).map((t) => JSON.stringify(t)).join(' or ')}, got ${describeValue(tag)}`)
+  }
   return d(v, at) as RunEvent
 }
 
