@@ -172,4 +172,40 @@ describe('a worker serving a queue that a hostile script also writes to', { skip
     w.child.kill('SIGINT')
     assert.equal(await w.exited, 130)
   })
+
+  it('a resumed coordinator replaces the waiting jobs queued for another sweep.json, and a job someone else put under a trial\'s id before the trial was queued', async () => {
+    const r = await startRedis()
+    servers.push(r)
+    const redis = r.client()
+    const home = realpathSync(mkdtempSync(join(tmpdir(), 'lorapipe-trust-resume-')))
+    const base = bowProject(home)
+    const out = join(home, 'out')
+    const f = sweepFile(join(home, 'project'), 'replaced', base, `metric: {name: eval_accuracy, goal: maximize}\nparameters:\n  stages.train.with.learning_rate: {values: [0.05, 0.5, 0.1]}\n  stages.train.with.epochs: {value: 1}\n`)
+    // No worker yet: trials 0 and 1 wait on the queue; the coordinator is killed.
+    const c1 = start(['sweep', f, '--queue', r.url, '--concurrency', '2', '--out', out], { cwd: home })
+    await waitFor(() => record(out).filter((e) => e.type === 'started').length === 2, 'trials 0 and 1 queued', [c1], 60_000)
+    const sid = sweepIdOf('replaced', out)
+    const q = new Queue(queueNameOf(sid), { connection: redis })
+    await waitFor(async () => (await q.getJobCounts('waiting')).waiting === 2, 'two jobs waiting', [c1])
+    c1.child.kill('SIGKILL')
+    await c1.exited
+    const oldHash = createHash('sha256').update(readFileSync(join(out, 'sweep.json'))).digest('hex')
+    // The same sweep.json written another way: another hash, so the waiting jobs are not for it.
+    writeFileSync(join(out, 'sweep.json'), JSON.stringify(JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')), null, 4) + '\n')
+    const newHash = createHash('sha256').update(readFileSync(join(out, 'sweep.json'))).digest('hex')
+    assert.notEqual(newHash, oldHash)
+    // Someone else's job under trial 2's id, before the coordinator queues trial 2.
+    await q.add('trial', { v: 1, sweep: sid, trial: 2, assignment: { 'stages.train.with.learning_rate': 0.1, 'stages.train.with.epochs': 1 }, sweepHash: '0'.repeat(64), resume: false }, { jobId: `${sid}-2` })
+
+    const w = start(['worker', '--queue', r.url], { cwd: home })
+    const c2 = start(['sweep', '--resume', out, '--queue', r.url], { cwd: home })
+    assert.equal(await c2.exited, 0, c2.out() + w.out())
+    assert.deepEqual(board(out).map((x) => [x.trial, x.state]).sort(), [[0, 'completed'], [1, 'completed'], [2, 'completed']])
+    for (const t of [0, 1, 2]) assert.equal(((await q.getJob(`${sid}-${t}`))!.data as { sweepHash: string }).sweepHash, newHash, `trial ${t}'s job is the resumed coordinator's`)
+    // The only job refused is the planted one, if the worker came to it before the coordinator replaced it.
+    assert.deepEqual(w.out().match(/job \S+: refused/g) ?? [], w.out().includes(`job ${sid}-2: refused`) ? [`job ${sid}-2: refused`] : [])
+    assert.match(w.out(), /trial 0002 of replaced: succeeded/)
+    w.child.kill('SIGINT')
+    assert.equal(await w.exited, 130)
+  })
 })

@@ -87,7 +87,7 @@ describe('queue URLs and bad input (no Redis needed)', () => {
     assert.throws(() => parseQueueUrl('redis://:secret@h/x'), /`\/x` is not a Redis database number/)
   })
 
-  it('refuses a worker without --queue or with a bad URL, and says so without the password (exit 2)', async () => {
+  it('refuses a worker without --queue, with a bad URL or an --allow folder that is not there, and says so without the password (exit 2)', async () => {
     const none = await lorapipeAsync(['worker'])
     assert.equal(none.code, 2)
     assert.match(none.stderr, /needs --queue redis:\/\/host:6379/)
@@ -95,6 +95,9 @@ describe('queue URLs and bad input (no Redis needed)', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /--queue: the queue URL must start with redis:\/\/ or rediss:\/\//)
     assert.doesNotMatch(bad.stderr + bad.stdout, /hunter2/)
+    const allow = await lorapipeAsync(['worker', '--queue', 'redis://127.0.0.1:1', '--allow', join(tmpdir(), 'lorapipe-no-such-folder')])
+    assert.equal(allow.code, 2)
+    assert.match(allow.stderr, /--allow .*lorapipe-no-such-folder: no such folder/)
   })
 })
 
