@@ -24,7 +24,7 @@ import { escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
 import { localTrialRunner } from '../sweep/local-executor.ts'
 import { admitJob, admitSweep, isRefusal, SweepLoader } from './admission.ts'
 import type { AllowedFolders } from './allowed.ts'
-import { type QueueConnection, redisClient } from './connection.ts'
+import { PASSWORD_ENV, type QueueConnection, redisClient } from './connection.ts'
 import { STOPPED_BY_COORDINATOR, type TrialProgress, wireEvent } from './job.ts'
 import { cancelKey, getSweep, listSweeps, putWorker, removeWorker, type SweepEntry, type WorkerEntry } from './registry.ts'
 import type { QueueTuning } from './tuning.ts'
@@ -153,7 +153,8 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     if (existsSync(join(spec.runDir, 'events.jsonl'))) for (const e of earlierEvaluations(spec.runDir)) send(e)
 
     // The trial runs exactly as the local executor runs it: `lorapipe run <base> --set ... --out <run folder>`.
-    const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs }, cwd })
+    // The trial needs no Redis: the queue's password stays with the worker.
+    const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs }, cwd, env: { [PASSWORD_ENV]: undefined } })
     const fiber = Effect.runFork(runner.run(spec, onEvent))
     const entry: Running = {
       stop: (why) => {
@@ -190,7 +191,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
 
     // Only the holder of the job's lock may say how it ended; a worker that froze past its lock
     // has had the trial taken over by another, and its result is not the trial's.
-    const holds = !lost && (await job.extendLock(token!, tuning.lockMs).catch(() => 0)) === 1
+    const holds = !lost && (await atMost(job.extendLock(token!, tuning.lockMs), 5000)) === 1
     if (!holds) {
       lost = true
       say(`${name}: this worker lost the job's lock (it was frozen or cut off from Redis for over ${tuning.lockMs} ms); another worker has the trial, so its result is not reported`)
@@ -295,9 +296,11 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         if (!(await keepServing(s).catch(() => true))) break
       }
     } finally {
-      // Trials are stopped first (on shutdown), so that close() finds their jobs settled.
+      // Trials are stopped first (on shutdown), so that close() finds their jobs settled. What is
+      // left then needs Redis (each step bounded): with Redis away, close() is not waited on for ever.
       for (const r of running.values()) r.stop('shutdown')
-      if ((await atMost(w.close().then(() => true), 10_000)) !== true) await atMost(w.close(true), 2000)
+      while (running.size > 0) await sleep(100)
+      if ((await atMost(w.close().then(() => true), 15_000)) !== true) await atMost(w.close(true), 2000)
       serving = undefined
     }
   }
