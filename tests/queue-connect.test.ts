@@ -47,43 +47,47 @@ describe('the queue password and the first connection to Redis', { skip: needsRe
     const r = await redis({ password })
     const dir = tmp()
     const bare = `redis://127.0.0.1:${r.port}`
-    const fromEnv = await lorapipeAsync(['sweep', 'status', '--queue', bare], { env: { LORAPIPE_QUEUE_PASSWORD: password } })
-    assert.equal(fromEnv.code, 0, fromEnv.stderr)
-    assert.match(fromEnv.stdout, new RegExp(`^queue redis://127\\.0\\.0\\.1:${r.port}\\n`))
     const file = join(dir, 'redis-password')
     writeFileSync(file, `${password}\nanything after the first line is ignored\n`)
-    const fromFile = await lorapipeAsync(['sweep', 'status', '--queue', bare, '--queue-password-file', file])
-    assert.equal(fromFile.code, 0, fromFile.stderr)
-
-    // A worker given the file: it is connected (it waits for sweeps and is registered), and its
-    // command line, as ps shows it, has the file's name but not the password.
+    mkdirSync(join(dir, 'a-folder'))
+    writeFileSync(join(dir, 'empty'), '\nsecond\n')
+    const status = (...args: string[]) => lorapipeAsync(['sweep', 'status', '--queue', bare, ...args])
+    // A worker given the file, and beside it the other ways in, each its own process.
     const w = start(['worker', '--queue', bare, '--queue-password-file', file], { cwd: dir })
+    const [fromEnv, fromFile, missing, folder, empty, twice] = await Promise.all([
+      lorapipeAsync(['sweep', 'status', '--queue', bare], { env: { LORAPIPE_QUEUE_PASSWORD: password } }),
+      status('--queue-password-file', file),
+      status('--queue-password-file', join(dir, 'nope')),
+      status('--queue-password-file', join(dir, 'a-folder')),
+      status('--queue-password-file', join(dir, 'empty')),
+      lorapipeAsync(['worker', '--queue', `redis://:${password}@127.0.0.1:${r.port}`, '--queue-password-file', file]),
+    ])
+    for (const ok of [fromEnv, fromFile]) {
+      assert.equal(ok.code, 0, ok.stderr)
+      assert.match(ok.stdout, new RegExp(`^queue redis://127\\.0\\.0\\.1:${r.port}\\n`))
+    }
+    // A password file that cannot be used is bad input that names the file and says why.
+    for (const [bad, words] of [
+      [missing, /--queue-password-file .*nope: no such file/],
+      [folder, /--queue-password-file .*a-folder: it is a folder, not a file/],
+      [empty, /--queue-password-file .*empty: its first line is empty/],
+      [twice, /the queue URL has a password and --queue-password-file gives one too; give it once/],
+    ] as const) {
+      assert.equal(bad.code, 2, bad.stderr)
+      assert.match(bad.stderr, words)
+      assert.ok(!bad.stderr.includes(password))
+    }
+
+    // The worker is connected (it waits for sweeps and is registered), and its command line, as
+    // ps shows it, has the file's name but not the password.
     await waitFor(() => /waiting for a sweep with trials to run/.test(w.out()), 'the worker connected', [w], 60_000)
     const argv = readFileSync(`/proc/${w.child.pid}/cmdline`, 'utf8').split('\0')
     assert.ok(argv.includes('--queue-password-file') && argv.includes(file))
-    assert.ok(!argv.some((a) => a.includes(password)), 'the password is not in the worker\'s argv')
+    assert.ok(!argv.some((x) => x.includes(password)), "the password is not in the worker's argv")
     await waitFor(async () => Object.keys(await r.client().hgetall('lorapipe:workers')).length === 1, 'the worker registered itself', [w], 30_000)
     w.child.kill('SIGINT')
     assert.equal(await w.exited, 130)
     assert.ok(!w.out().includes(password))
-
-    // A password file that cannot be used is bad input that names the file and says why.
-    mkdirSync(join(dir, 'a-folder'))
-    writeFileSync(join(dir, 'empty'), '\nsecond\n')
-    const badFiles = [
-      [join(dir, 'nope'), /--queue-password-file .*nope: no such file/],
-      [join(dir, 'a-folder'), /--queue-password-file .*a-folder: it is a folder, not a file/],
-      [join(dir, 'empty'), /--queue-password-file .*empty: its first line is empty/],
-    ] as const
-    const results = await Promise.all(badFiles.map(([f]) => lorapipeAsync(['sweep', 'status', '--queue', bare, '--queue-password-file', f])))
-    results.forEach((bad, i) => {
-      assert.equal(bad.code, 2, bad.stderr)
-      assert.match(bad.stderr, badFiles[i]![1])
-    })
-    const twice = await lorapipeAsync(['worker', '--queue', `redis://:${password}@127.0.0.1:${r.port}`, '--queue-password-file', file])
-    assert.equal(twice.code, 2)
-    assert.match(twice.stderr, /the queue URL has a password and --queue-password-file gives one too; give it once/)
-    assert.ok(!twice.stderr.includes(password))
   })
 
   it('a wrong password or user, none where one is needed, or one where none is: sweep --queue, sweep status and worker end at once (exit 2), saying what Redis refused and how to give the password', async () => {
