@@ -210,7 +210,7 @@ Options:
                               (where ps shows it); or LORAPIPE_QUEUE_PASSWORD in the environment
   --allow DIR                 serve sweeps inside DIR, may repeat (default: the current folder)
   --concurrency N             trials at once (default 1); the machine's threads are divided between them
-  -q, --quiet                 print nothing but errors
+  -q, --quiet                 print nothing but errors and refused jobs
   -h, --help                  show this help
 
 Environment (for tests and tuning): LORAPIPE_QUEUE_LOCK_MS (job lock, default 30000),

@@ -37,14 +37,17 @@ export async function workerCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
+  const stamp = () => new Date().toISOString().slice(11, 19)
   const say = (line: string) => {
-    if (!values.quiet) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+    if (!values.quiet) process.stdout.write(`${stamp()} ${line}\n`)
   }
+  // A refused job is said also with --quiet: someone is writing to the queue who should not.
+  const warn = (line: string) => (values.quiet ? process.stderr : process.stdout).write(`${stamp()} ${line}\n`)
   say(`worker on ${connection.display}, ${concurrency} trial${concurrency > 1 ? 's' : ''} at a time, serving sweeps in ${allowed.folders.join(', ')}${values.allow ? '' : ' (the current folder; --allow DIR names others)'}`)
   // A wrong password, an unreachable host or an untrusted certificate is said now, not waited on.
   const unreachable = await reachQueue(connection)
   if (unreachable !== undefined) return unreachable
-  const worker = startQueueWorker({ connection, concurrency, tuning, allowed, say })
+  const worker = startQueueWorker({ connection, concurrency, tuning, allowed, say, warn })
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {
     signals++

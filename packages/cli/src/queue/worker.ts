@@ -37,6 +37,8 @@ export interface QueueWorkerOptions {
   readonly allowed: AllowedFolders
   /** Where the worker says what it does (one line each). */
   readonly say: (line: string) => void
+  /** Where it says what it refused (one line each; shown even when it is otherwise quiet); default: `say`. */
+  readonly warn?: (line: string) => void
 }
 
 // What a job holds is decoded by admitJob, never used as it is.
@@ -79,6 +81,7 @@ export interface QueueWorker {
 
 export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   const { connection, tuning, say, allowed } = opts
+  const warn = opts.warn ?? say
   const loader = new SweepLoader()
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const redis: Redis = redisClient(connection)
@@ -97,7 +100,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
 
   /** Fails a job that this worker will not run: logged, and failed with the reason, never retried. */
   const refuse = (job: TrialJob, why: string): never => {
-    say(`job ${shownId(job.id)}: refused: ${escapeControlLine(why.split('\n')[0]!)}`)
+    warn(`job ${shownId(job.id)}: refused: ${escapeControlLine(why.split('\n')[0]!)}`)
     throw new UnrecoverableError(`refused by the worker on ${hostname()}: ${why}`)
   }
 
