@@ -100,26 +100,41 @@ function outsideProblem(allowed: AllowedFolders, path: string, what: string): st
 /**
  * Loads sweeps the way `lorapipe sweep --resume` does (relative --set paths from the folder the
  * sweep was started in), one at a time, and keeps each while its sweep.json and sweep file are
- * unchanged.
+ * unchanged. A sweep that does not load is tried again only after a while: a worker looks at the
+ * registry every second, and a large grid takes a while to check.
  */
 export class SweepLoader {
-  private readonly cache = new Map<string, ValidatedSweep>()
+  private readonly cache = new Map<string, ValidatedSweep | { readonly refusal: Refusal; readonly until: number }>()
   private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly retryAfterMs = 30_000) {}
 
   load(dir: string, hash: string, start: SweepStart): Promise<ValidatedSweep | Refusal> {
     const key = `${dir}\0${hash}\0${start.sha256}`
-    const cached = this.cache.get(key)
-    if (cached) return Promise.resolve(cached)
+    const known = (): ValidatedSweep | Refusal | undefined => {
+      const c = this.cache.get(key)
+      if (c === undefined) return undefined
+      if (!('refusal' in c)) return c
+      if (Date.now() < c.until) return c.refusal
+      this.cache.delete(key)
+      return undefined
+    }
+    const now = known()
+    if (now) return Promise.resolve(now)
     const run = this.queue.then(async (): Promise<ValidatedSweep | Refusal> => {
-      const again = this.cache.get(key)
+      const again = known()
       if (again) return again
       const before = process.cwd()
       const cwd = existsSync(start.cwd) && statSync(start.cwd).isDirectory() ? start.cwd : dir
       process.chdir(cwd)
       try {
         const r = await Effect.runPromise(Effect.either(loadSweep(start.file, { sets: start.sets })))
-        if (r._tag === 'Left') return { refused: `its sweep does not load here: ${formatDiagnostics(r.left.diagnostics).split('\n').slice(0, 6).join('\n')}` }
-        if (this.cache.size >= 8) this.cache.delete(this.cache.keys().next().value!)
+        if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value!)
+        if (r._tag === 'Left') {
+          const refusal = { refused: `its sweep does not load here: ${formatDiagnostics(r.left.diagnostics).split('\n').slice(0, 6).join('\n')}` }
+          this.cache.set(key, { refusal, until: Date.now() + this.retryAfterMs })
+          return refusal
+        }
         this.cache.set(key, r.right)
         return r.right
       } finally {
