@@ -46,6 +46,9 @@ process.on('exit', () => {
   rmSync(work, { recursive: true, force: true })
 })
 
+/** A worker may use the benchmark's folder (sweep file and folder) and the checkout (base pipeline). */
+const workerArgs = (url) => ['worker', '--queue', url, '--allow', work, '--allow', root]
+
 function start(argv, extraEnv = {}) {
   const child = spawn(process.execPath, [bin, ...argv], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
@@ -97,7 +100,7 @@ async function queued(url) {
   const out = join(work, 'queue')
   // Two workers with one trial each (threads divided as locally), started and idle before the clock starts.
   const threads = String(Math.max(1, Math.floor(availableParallelism() / 2)))
-  const workers = [start(['worker', '--queue', url], { LORAPIPE_THREADS: threads }), start(['worker', '--queue', url], { LORAPIPE_THREADS: threads })]
+  const workers = [start(workerArgs(url), { LORAPIPE_THREADS: threads }), start(workerArgs(url), { LORAPIPE_THREADS: threads })]
   await until(() => workers.every((w) => w.out().includes('waiting for')), 'both workers wait for work')
   const t0 = performance.now()
   const c = start(['sweep', sweepFile, '--queue', url, '--concurrency', '2', '--out', out, '-q'])
@@ -113,10 +116,10 @@ async function takeover(url) {
   const out = join(work, 'takeover')
   const f = join(work, 'takeover.yaml')
   writeFileSync(f, `name: takeover\nbase: ${base}\nmethod: grid\nmetric: {name: eval_loss, goal: minimize}\nparameters:\n  trainer.learning_rate: {values: [1.0e-3]}\n`)
-  const victim = start(['worker', '--queue', url])
+  const victim = start(workerArgs(url))
   const c = start(['sweep', f, '--queue', url, '--concurrency', '1', '--out', out, '--set', 'trainer.max_steps=4000', '--set', 'trainer.save_every=10', '--set', 'trainer.eval_every=1000'])
   await until(() => victim.out().includes('started (attempt 1)'), 'the first worker starts the trial')
-  const survivor = start(['worker', '--queue', url])
+  const survivor = start(workerArgs(url))
   await until(() => survivor.out().includes('serving sweep takeover'), 'the second worker watches the sweep')
   const ckpts = join(out, 'trials', '0000', 'checkpoints')
   await until(() => existsSync(ckpts) && readdirSync(ckpts).some((n) => /^step-\d+$/.test(n)), 'the trial writes a checkpoint')

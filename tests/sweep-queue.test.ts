@@ -8,30 +8,22 @@
 // spent waiting for locks to expire.
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { Queue } from 'bullmq'
-import { lorapipeAsync, startLorapipe } from './support/cli.ts'
+import { lorapipeAsync } from './support/cli.ts'
 import { needsRedis, startRedis, type TestRedis } from './support/redis.ts'
 import { needsShared, repoRoot, sharedDir } from './support/shared.ts'
+import { board, killChildren, queueTuning as tuning, record, start, sweepFile, waitFor, type Proc } from './support/queue.ts'
 import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
 import { parseQueueUrl } from '../packages/cli/src/queue/connection.ts'
 
-const tuning = {
-  LORAPIPE_QUEUE_LOCK_MS: '4000',
-  LORAPIPE_QUEUE_STALLED_MS: '1500',
-  LORAPIPE_QUEUE_LEASH_MS: '2500',
-  LORAPIPE_QUEUE_POLL_MS: '500',
-  LORAPIPE_QUEUE_BACKOFF_MS: '300',
-}
 const tmp = () => mkdtempSync(join(tmpdir(), 'lorapipe-queue-'))
 const bowBase = join(repoRoot, 'tests', 'fixtures', 'pipelines', 'bow.yaml')
 const tinyBase = join(repoRoot, 'tests', 'fixtures', 'sweeps', 'tiny-base.yaml')
 
 const servers: TestRedis[] = []
-const children: ChildProcess[] = []
 /** Trial processes a test stopped (SIGSTOP): woken up at the end whatever happened, so they can exit. */
 const held: number[] = []
 after(async () => {
@@ -42,7 +34,7 @@ after(async () => {
       // already gone
     }
   }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGCONT'), c.kill('SIGKILL'))
+  killChildren()
   await Promise.all(servers.map((s) => s.stop()))
 })
 
@@ -52,61 +44,14 @@ async function redis(opts: { password?: string } = {}) {
   return r
 }
 
-interface Proc {
-  readonly child: ChildProcess
-  /** Everything it wrote so far (stdout and stderr). */
-  readonly out: () => string
-  readonly exited: Promise<number | null>
-}
+/** A worker that serves the sweeps of these tests: their folders and sweep files are in the temporary folder, their base pipelines in the checkout. */
+const worker = (url: string, env: Record<string, string> = {}): Proc => start(['worker', '--queue', url, '--allow', tmpdir(), '--allow', repoRoot], { env })
 
-function start(args: string[], env: Record<string, string> = {}): Proc {
-  const child = startLorapipe(args, { env: { ...tuning, ...env } })
-  children.push(child)
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
-  return { child, out: () => out, exited }
-}
-
-const worker = (url: string, env: Record<string, string> = {}) => start(['worker', '--queue', url], env)
-
-async function waitFor(cond: () => boolean, what: string, procs: Proc[] = [], timeoutMs = 150_000): Promise<void> {
-  const t0 = Date.now()
-  for (;;) {
-    let ok = false
-    try {
-      ok = cond()
-    } catch {
-      ok = false
-    }
-    if (ok) return
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting until ${what}\n${procs.map((p) => p.out()).join('\n---\n')}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-interface Entry {
-  type: string
-  trial?: number
-  resume?: boolean
-  state?: string
-  reason?: string
-  status?: string
-}
-const record = (dir: string): Entry[] => (existsSync(join(dir, 'sweep.jsonl')) ? readFileSync(join(dir, 'sweep.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [])
-const board = (dir: string) => JSON.parse(readFileSync(join(dir, 'leaderboard.json'), 'utf8')).rows as { trial: number; state: string; objective?: number; reason?: string; evaluations: number }[]
 const runEvents = (dir: string, trial: number) =>
   readFileSync(join(dir, 'trials', String(trial).padStart(4, '0'), 'events.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { _tag: string; step?: number; message?: string })
-
-function sweepFile(dir: string, name: string, base: string, body: string): string {
-  const f = join(dir, `${name}.yaml`)
-  writeFileSync(f, `name: ${name}\nbase: ${base}\nmethod: grid\n${body}`)
-  return f
-}
 
 /** What must hold once a distributed sweep has ended, whatever happened on the way. */
 async function assertSettled(r: TestRedis, name: string, out: string, trials: number, completed: number) {
@@ -142,7 +87,7 @@ describe('queue URLs and bad input (no Redis needed)', () => {
     assert.throws(() => parseQueueUrl('redis://:secret@h/x'), /`\/x` is not a Redis database number/)
   })
 
-  it('refuses a worker without --queue or with a bad URL, and says so without the password (exit 2)', async () => {
+  it('refuses a worker without --queue, with a bad URL or an --allow folder that is not there, and says so without the password (exit 2)', async () => {
     const none = await lorapipeAsync(['worker'])
     assert.equal(none.code, 2)
     assert.match(none.stderr, /needs --queue redis:\/\/host:6379/)
@@ -150,6 +95,9 @@ describe('queue URLs and bad input (no Redis needed)', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /--queue: the queue URL must start with redis:\/\/ or rediss:\/\//)
     assert.doesNotMatch(bad.stderr + bad.stdout, /hunter2/)
+    const allow = await lorapipeAsync(['worker', '--queue', 'redis://127.0.0.1:1', '--allow', join(tmpdir(), 'lorapipe-no-such-folder')])
+    assert.equal(allow.code, 2)
+    assert.match(allow.stderr, /--allow .*lorapipe-no-such-folder: no such folder/)
   })
 })
 
@@ -224,28 +172,20 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     assert.match(status.stdout, /bow-frozen {2}done, coordinator seen (?:now|\d+s ago) {2}.*out\n {4}trials: 0 waiting, 0 running, 1 done, 1 failed, 0 delayed/)
     assert.match(status.stdout, /workers:\n {2}\S+ pid \d+ {2}seen .* {2}0\/1 running/)
     const wrong = await lorapipeAsync(['sweep', 'status', '--queue', r.url.replace(encodeURIComponent(password), 'wrong-Pw')])
-    assert.equal(wrong.code, 1)
-    assert.match(wrong.stderr, /cannot reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/)
+    assert.equal(wrong.code, 2)
+    assert.match(wrong.stderr, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password \(it said: WRONGPASS invalid username-password pair/)
 
-    // A worker that cannot see a sweep's folder fails its trial at once with an error saying so
-    // (a sweep started on another machine whose --out is not shared here).
+    // A worker that cannot see a sweep's folder (a sweep started on another machine whose --out is
+    // not shared here) does not serve it, and says so, instead of training into the void.
     const elsewhere = join(dir, 'not-mounted-here')
     const registry = r.client()
     const queueName = queueNameOf(sweepIdOf('elsewhere', elsewhere))
-    await registry.hset('lorapipe:sweeps', queueName, JSON.stringify({ id: sweepIdOf('elsewhere', elsewhere), queue: queueName, name: 'elsewhere', dir: elsewhere, status: 'running', startedAt: new Date().toISOString(), heartbeat: Date.now() }))
+    await registry.hset('lorapipe:sweeps', queueName, JSON.stringify({ id: sweepIdOf('elsewhere', elsewhere), queue: queueName, name: 'elsewhere', dir: elsewhere, status: 'running', startedAt: new Date().toISOString(), heartbeat: Date.now(), sweepHash: 'a'.repeat(64) }))
     const q = new Queue(queueName, { connection: registry })
-    const spec = { sweep: 'elsewhere', trial: 0, assignment: {}, pipeline: { file: bowBase, sets: [] }, runDir: join(elsewhere, 'trials', '0000'), resume: false }
-    const lost = await q.add('trial', { spec, pipeline: readFileSync(bowBase, 'utf8') }, { jobId: 'elsewhere-0', attempts: 3 })
-    await waitFor(() => /trial 0000 of elsewhere: .*cannot reach the sweep folder/.test(w1.out() + w2.out()), 'a worker refused the unreachable trial', [w1, w2], 60_000)
-    let refused = await q.getJob(lost.id!)
-    for (let i = 0; i < 100 && (await refused!.getState()) !== 'failed'; i++) {
-      await new Promise((res) => setTimeout(res, 100))
-      refused = await q.getJob(lost.id!)
-    }
-    assert.equal(await refused!.getState(), 'failed')
-    refused = await q.getJob(lost.id!)
-    assert.match(refused!.failedReason, /cannot reach the sweep folder .*not-mounted-here: .*same path/)
-    assert.equal(refused!.attemptsMade, 1, 'not retried blindly')
+    const data = { v: 1, sweep: sweepIdOf('elsewhere', elsewhere), trial: 0, assignment: {}, sweepHash: 'a'.repeat(64), resume: false }
+    const lost = await q.add('trial', data, { jobId: `${sweepIdOf('elsewhere', elsewhere)}-0`, attempts: 3 })
+    await waitFor(() => /not serving sweep elsewhere \(.*not-mounted-here\): this worker cannot reach its folder .*same path/.test(w1.out()) && /not serving sweep elsewhere/.test(w2.out()), 'both workers said they cannot reach the folder', [w1, w2], 60_000)
+    assert.equal(await (await q.getJob(lost.id!))!.getState(), 'waiting', 'left for a worker that sees the folder')
     assert.equal(existsSync(elsewhere), false, 'nothing was written where the folder should be')
     await registry.hset('lorapipe:sweeps', queueName, JSON.stringify({ ...JSON.parse((await registry.hget('lorapipe:sweeps', queueName))!), status: 'done' }))
 
@@ -327,7 +267,7 @@ describe('distributed sweeps over BullMQ on a real redis-server', { skip: needsR
     const victim = worker(r.url, env)
     // One trial at a time: the second worker, started once the first trial runs, finds nothing
     // waiting; it watches the sweep and takes the trial over when its worker dies.
-    const c = start(['sweep', f, '--set', 'trainer.max_steps=8', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '1', '--out', out], env)
+    const c = start(['sweep', f, '--set', 'trainer.max_steps=8', '--set', 'trainer.save_every=2', '--queue', r.url, '--concurrency', '1', '--out', out], { env })
     const name = 'trial 0000 of tiny-queue'
     const ckpts = join(out, 'trials', '0000', 'checkpoints')
     await waitFor(() => existsSync(ckpts) && readdirSync(ckpts).some((n) => /^step-\d+$/.test(n)), 'trial 0 wrote a checkpoint', [c, victim])

@@ -144,6 +144,7 @@ Exit codes: 0 written, 2 not a run folder or bad arguments.
 export const sweepHelp = `Usage: lorapipe sweep <sweep.yaml> [--concurrency N] [--out DIR] [--set key=value ...] [--json] [--queue URL]
        lorapipe sweep --resume <sweep dir> [--concurrency N] [--queue URL]
        lorapipe sweep status --queue URL [--json]
+       (with --queue: [--queue-password-file FILE], or LORAPIPE_QUEUE_PASSWORD in the environment)
 
 Runs a hyperparameter sweep: trials of the sweep file's base pipeline, each an ordinary
 \`lorapipe run\` in its own process, with parameters from the search (grid, random or TPE), stopped
@@ -166,9 +167,13 @@ Options:
   --set key.path=value   override a value of the base pipeline for every trial, may repeat
   --resume DIR           continue the sweep in DIR (same sweep file, which must be unchanged)
   --queue URL            distribute the trials: put them on a queue in Redis
-                         (redis://[:password@]host:6379[/db], rediss:// for TLS) for \`lorapipe worker\`
-                         processes on any machine; --out must be on a file system they all see at
-                         the same path, and --concurrency is how many trials are queued at once
+                         (redis://[user[:password]@]host:6379[/db], rediss:// for TLS) for
+                         \`lorapipe worker\` processes on any machine; --out, the sweep file and its
+                         base pipeline must be on a file system they all see at the same path, and
+                         --concurrency is how many trials are queued at once
+  --queue-password-file FILE
+                         the Redis password, on the file's first line, instead of in the URL (where
+                         ps shows it); or LORAPIPE_QUEUE_PASSWORD in the environment
   --retries N            with --queue: run a failed trial again up to N times, with backoff (default 2)
   --json                 print sweep events (trial run events wrapped as TrialEvent) as JSON lines
   -q, --quiet            print only warnings, errors and the final leaderboard
@@ -176,10 +181,11 @@ Options:
   -h, --help             show this help
 
 Exit codes: 0 finished (or stopped at its target), 1 failed (too many trials failed in a row, or
-none completed), 2 bad input, 130 interrupted (resumable).
+none completed; or the queue's Redis cannot be reached), 2 bad input (also: Redis refused the
+password or user), 130 interrupted (resumable).
 `
 
-export const workerHelp = `Usage: lorapipe worker --queue URL [--concurrency N] [-q]
+export const workerHelp = `Usage: lorapipe worker --queue URL [--allow DIR ...] [--concurrency N] [--queue-password-file FILE] [-q]
 
 Runs trials of distributed sweeps (\`lorapipe sweep <file> --queue URL\`) on this machine: serves the
 oldest running sweep with trials waiting, one trial per process (each an ordinary \`lorapipe run\` in
@@ -189,16 +195,29 @@ result back through Redis. Idle workers wait for work and serve sweeps one after
 A trial whose worker dies or freezes stops itself, and another worker continues it from its last
 checkpoint. Ctrl-C stops this worker's trials cleanly and puts them back on the queue.
 
+What a worker trusts: its own command line and environment, and the files of sweeps inside its
+--allow folders. Not what it reads from Redis: a job says only which trial of which sweep to run with
+which values. A sweep is served only when its folder, its sweep file, its base pipeline (and what
+that extends) and its stage modules lie inside an --allow folder (symbolic links resolved); a job is
+run only when its values are among the sweep file's and are those its coordinator recorded for the
+trial, and the worker builds the trial's run itself, inside the sweep folder. A job that fails a
+check is refused: it fails at once (not retried) with the reason, the worker logs it, nothing runs.
+
 Options:
-  --queue URL         redis://[:password@]host:6379[/db] (rediss:// for TLS); the password is never printed
-  --concurrency N     trials at once (default 1); the machine's threads are divided between them
-  -q, --quiet         print nothing but errors
-  -h, --help          show this help
+  --queue URL                 redis://[user[:password]@]host:6379[/db], or rediss:// for TLS (for a
+                              private CA: NODE_EXTRA_CA_CERTS=ca.pem); the password is never printed
+  --queue-password-file FILE  the Redis password, on the file's first line, instead of in the URL
+                              (where ps shows it); or LORAPIPE_QUEUE_PASSWORD in the environment
+  --allow DIR                 serve sweeps inside DIR, may repeat (default: the current folder)
+  --concurrency N             trials at once (default 1); the machine's threads are divided between them
+  -q, --quiet                 print nothing but errors and refused jobs
+  -h, --help                  show this help
 
 Environment (for tests and tuning): LORAPIPE_QUEUE_LOCK_MS (job lock, default 30000),
 LORAPIPE_QUEUE_STALLED_MS (stalled-job check, 30000), LORAPIPE_QUEUE_LEASH_MS (a trial stops after
 this long without hearing from its worker, default 60% of the lock), LORAPIPE_QUEUE_POLL_MS (1000),
 LORAPIPE_QUEUE_BACKOFF_MS (first retry delay, set on the coordinator, 10000).
 
-Exit codes: 2 bad input, 130 stopped (Ctrl-C).
+Exit codes: 1 the queue's Redis cannot be reached, 2 bad input (also: Redis refused the password or
+user), 130 stopped (Ctrl-C).
 `

@@ -18,9 +18,10 @@ import { paramTitles, paramValue } from '../output/parameters.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
-import { parseQueueUrl, QueueUrlError, type QueueConnection } from '../queue/connection.ts'
+import { parseQueueUrl, QueueUrlError, reachQueue, type QueueConnection } from '../queue/connection.ts'
 import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
 import { sweepStatusCommand } from '../queue/status.ts'
+import { sweepHashOf } from '../queue/sweep-hash.ts'
 import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
 import { loadCheckedSweep } from './preflight.ts'
@@ -37,6 +38,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean' },
       queue: { type: 'string' },
+      'queue-password-file': { type: 'string' },
       retries: { type: 'string' },
     },
     'sweep',
@@ -44,9 +46,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (values.help) return (process.stdout.write(sweepHelp), EXIT.ok)
   // Distributed: trials go to workers through a BullMQ queue on Redis (packages/cli/src/queue).
   let connection: QueueConnection | undefined
+  if (values['queue-password-file'] !== undefined && values.queue === undefined) throw new UsageError('--queue-password-file gives the password of the queue; add --queue URL')
   if (values.queue !== undefined) {
     try {
-      connection = parseQueueUrl(values.queue)
+      connection = parseQueueUrl(values.queue, { file: values['queue-password-file'] })
     } catch (e) {
       if (e instanceof QueueUrlError) throw new UsageError(`--queue: ${e.message}`)
       throw e
@@ -55,6 +58,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (positionals[0] === 'status' && values.resume === undefined) {
     if (!connection) throw new UsageError('`lorapipe sweep status` needs --queue redis://host:6379: the Redis that the sweeps and workers use')
     return sweepStatusCommand(connection, { json: values.json === true })
+  }
+  // A wrong password, an unreachable host or an untrusted certificate is said now, before
+  // anything is written, not waited on.
+  if (connection) {
+    const unreachable = await reachQueue(connection)
+    if (unreachable !== undefined) return unreachable
   }
   let retries = 2
   if (values.retries !== undefined) {
@@ -132,7 +141,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const ui = !values.json && !values.quiet && (await import('../ui/select.ts')).wantsInk(process.stdout, process.env) ? await inkUi(values.verbose) : undefined
   sinks.push(values.json ? (e: SweepEvent) => process.stdout.write(JSON.stringify(e) + '\n') : ui ? ui.sink : sweepPlainSink({ quiet: values.quiet, verbose: values.verbose }))
 
-  const queued: QueuedSweep | undefined = connection ? queuedSweep(connection, sweep.name, dir, retries) : undefined
+  const queued: QueuedSweep | undefined = connection ? queuedSweep(connection, sweep.name, dir, retries, sweepHashOf(dir)) : undefined
   const program = runSweep(sweepPlan(sweep, dir, conc, sinks)).pipe(Effect.provide(queued ? queued.layer : localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
   const fiber = Effect.runFork(program)
 
@@ -176,7 +185,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (!values.json) {
       if (result) process.stdout.write(summaryText(result, sweep))
       if (report && !values.quiet) process.stdout.write(`report: ${report}\n`)
-      if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}` : ''}\n`)
+      if (code! === EXIT.interrupted)
+        process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}${values['queue-password-file'] !== undefined ? ` --queue-password-file ${values['queue-password-file']}` : ''}` : ''}\n`)
     }
   }
   return code

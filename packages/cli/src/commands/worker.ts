@@ -1,22 +1,29 @@
-// `lorapipe worker --queue URL [--concurrency N]`: takes trials of distributed sweeps from the
-// queue and runs them on this machine until Ctrl-C, which stops its trials cleanly and puts them
-// back on the queue (exit 130).
+// `lorapipe worker --queue URL [--allow DIR ...] [--concurrency N]`: takes trials of distributed
+// sweeps from the queue and runs them on this machine until Ctrl-C, which stops its trials cleanly
+// and puts them back on the queue (exit 130). It serves only sweeps inside its --allow folders
+// (default: the folder it is started in), and trusts nothing that a job says beyond which trial to
+// run with which values (queue/admission.ts).
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
-import { parseQueueUrl, QueueUrlError } from '../queue/connection.ts'
+import { AllowedFolders } from '../queue/allowed.ts'
+import { parseQueueUrl, QueueUrlError, reachQueue } from '../queue/connection.ts'
 import { queueTuning, QueueTuningError } from '../queue/tuning.ts'
 import { startQueueWorker } from '../queue/worker.ts'
 import { workerHelp } from './help.ts'
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { queue: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, 'worker')
+  const { values, positionals } = parse(
+    argv,
+    { queue: { type: 'string' }, 'queue-password-file': { type: 'string' }, allow: { type: 'string', multiple: true }, concurrency: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
+    'worker',
+  )
   if (values.help) return (process.stdout.write(workerHelp), EXIT.ok)
   if (positionals.length > 0) throw new UsageError(`\`lorapipe worker\` takes no arguments, got ${positionals[0]}\nsee \`lorapipe worker --help\``)
   if (values.queue === undefined) throw new UsageError('`lorapipe worker` needs --queue redis://host:6379: the Redis that the sweep coordinator uses')
   let connection
   let tuning
   try {
-    connection = parseQueueUrl(values.queue)
+    connection = parseQueueUrl(values.queue, { file: values['queue-password-file'] })
     tuning = queueTuning()
   } catch (e) {
     if (e instanceof QueueUrlError || e instanceof QueueTuningError) throw new UsageError(e.message)
@@ -24,11 +31,23 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
-  const say = (line: string) => {
-    if (!values.quiet) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+  let allowed: AllowedFolders
+  try {
+    allowed = AllowedFolders.of(values.allow ?? ['.'])
+  } catch (e) {
+    throw new UsageError((e as Error).message)
   }
-  say(`worker on ${connection.display}, ${concurrency} trial${concurrency > 1 ? 's' : ''} at a time`)
-  const worker = startQueueWorker({ connection, concurrency, tuning, say })
+  const stamp = () => new Date().toISOString().slice(11, 19)
+  const say = (line: string) => {
+    if (!values.quiet) process.stdout.write(`${stamp()} ${line}\n`)
+  }
+  // A refused job is said also with --quiet: someone is writing to the queue who should not.
+  const warn = (line: string) => (values.quiet ? process.stderr : process.stdout).write(`${stamp()} ${line}\n`)
+  say(`worker on ${connection.display}, ${concurrency} trial${concurrency > 1 ? 's' : ''} at a time, serving sweeps in ${allowed.folders.join(', ')}${values.allow ? '' : ' (the current folder; --allow DIR names others)'}`)
+  // A wrong password, an unreachable host or an untrusted certificate is said now, not waited on.
+  const unreachable = await reachQueue(connection)
+  if (unreachable !== undefined) return unreachable
+  const worker = startQueueWorker({ connection, concurrency, tuning, allowed, say, warn })
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {
     signals++

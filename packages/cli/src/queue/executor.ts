@@ -4,53 +4,67 @@
 // the attempt that produced it, so a frozen worker that comes back late is not heard), its
 // evaluations (also kept in the job's log, so a restarted coordinator catches up), and how it ended.
 // Stopping a trial (pruning, Ctrl-C) raises the job's cancel flag, which its worker obeys.
+// A job says only which trial to run with which values and the sweep's hash (job.ts); everything
+// read back from Redis (events, logs, results, jobs found there) is decoded strictly first.
 import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
 import type * as Scope from 'effect/Scope'
-import { Queue, QueueEvents, type Job } from 'bullmq'
+import { Queue, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { RunEvent } from '@lorapipe/core'
 import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+import { canonicalKey } from '@lorapipe/core/sweep/samplers/configuration.ts'
 import { type QueueConnection, redisClient } from './connection.ts'
-import { STOPPED_BY_COORDINATOR, type TrialJobData, type TrialProgress } from './job.ts'
+import { readQueueEvents } from './events.ts'
+import { decodeTrialJob, decodeTrialOutcome, decodeTrialProgress, MAX_PROGRESS_BYTES, STOPPED_BY_COORDINATOR, type TrialJobData, type TrialProgress } from './job.ts'
 import { cancelKey, jobIdOf, putSweep, queueNameOf, type SweepEntry } from './registry.ts'
+import { decodeOrUndefined, parseOrUndefined } from './shape.ts'
 
 export interface QueueExecutorOptions {
   readonly connection: QueueConnection
   readonly sweepId: string
   readonly sweepName: string
   readonly sweepDir: string
+  /** sha256 (hex) of the sweep folder's sweep.json: every job and the registry entry carry it. */
+  readonly sweepHash: string
   /** Attempts after a real failure (with exponential backoff); a stopped or pruned trial is never retried. */
   readonly retries: number
   readonly backoffMs: number
   /** How often job states are checked besides the events (a missed event must not hang a trial). */
   readonly pollMs: number
-  /** The trial's fully resolved pipeline, as the job carries it. */
-  readonly pipelineOf: (spec: TrialSpec) => Promise<string>
   /** How long a stopped trial may take to wind down before the coordinator stops waiting (default 120 s). */
   readonly stopTimeoutMs?: number
 }
 
-type TrialJob = Job<TrialJobData, TrialOutcome, 'trial'>
+type TrialJob = Job<unknown, unknown, string>
 
 interface Watch {
   readonly progress: (p: TrialProgress) => void
   readonly check: () => void
 }
 
-const parse = <T>(v: unknown): T | undefined => {
-  if (typeof v !== 'string') return v as T
-  try {
-    return JSON.parse(v) as T
-  } catch {
-    return undefined
-  }
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits for `p`, at most `ms`: a step that needs Redis must not hold up a stop while Redis is away. */
+const atMost = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => Promise.race([p.catch(() => undefined), sleep(ms).then(() => undefined)])
+const MAX_REASON = 8 * 1024
 
 /** A job that ended: its outcome as the coordinator records it. */
 function outcomeOf(job: TrialJob, state: string): TrialOutcome | undefined {
-  if (state === 'completed') return parse<TrialOutcome>(job.returnvalue) ?? { status: 'succeeded' }
-  if (state === 'failed') return { status: 'failed', error: `${job.failedReason || 'failed'}${job.attemptsMade > 1 ? ` (after ${job.attemptsMade} attempts)` : ''}` }
+  if (state === 'completed') {
+    let v: unknown = job.returnvalue
+    if (typeof v === 'string') {
+      try {
+        v = JSON.parse(v)
+      } catch {
+        // not JSON: malformed, below
+      }
+    }
+    return decodeOrUndefined(v, decodeTrialOutcome) ?? { status: 'failed', error: 'the worker reported a malformed result' }
+  }
+  if (state === 'failed') {
+    const reason = String(job.failedReason || 'failed').slice(0, MAX_REASON)
+    return { status: 'failed', error: `${reason}${job.attemptsMade > 1 ? ` (after ${job.attemptsMade} attempts)` : ''}` }
+  }
   return undefined
 }
 
@@ -59,7 +73,7 @@ function outcomeOf(job: TrialJob, state: string): TrialOutcome | undefined {
  * than that state (its last attempt failed in between: the first attempt's reason and count), so
  * an ended job is read again: once completed or failed, it no longer changes.
  */
-async function endedOutcome(queue: Queue<TrialJobData, TrialOutcome, 'trial'>, job: TrialJob, state: string): Promise<TrialOutcome | undefined> {
+async function endedOutcome(queue: Queue, job: TrialJob, state: string): Promise<TrialOutcome | undefined> {
   if (state !== 'completed' && state !== 'failed') return undefined
   const final = ((await queue.getJob(job.id!)) as TrialJob | undefined) ?? job
   return outcomeOf(final, state)
@@ -68,50 +82,60 @@ async function endedOutcome(queue: Queue<TrialJobData, TrialOutcome, 'trial'>, j
 /** An evaluation's identity within a trial: the same one reported twice (replayed log, resumed run) counts once. */
 const evalKey = (e: RunEvent) => (e._tag === 'EvalMetrics' ? `${e.stage ?? ''}@${e.step}` : undefined)
 
+const WAITING_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children']
+
 export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<TrialRunner, never, Scope.Scope> {
   return Effect.gen(function* () {
     const name = queueNameOf(opts.sweepId)
     const watches = new Map<string, Watch>()
-    const { queue, redis } = yield* Effect.acquireRelease(
-      Effect.promise(async () => {
+    // Made here, released at the end; connected below, where an interruption (SIGTERM while
+    // Redis is away) need not wait for it.
+    const r = yield* Effect.acquireRelease(
+      Effect.sync(() => {
         const redis: Redis = redisClient(opts.connection)
-        const queue = new Queue<TrialJobData, TrialOutcome, 'trial'>(name, { connection: opts.connection.options })
-        const events = new QueueEvents(name, { connection: opts.connection.options })
+        const queue = new Queue(name, { connection: opts.connection.options })
         // While Redis is unreachable ioredis reconnects for as long as it takes: errors are expected then.
         queue.on('error', () => undefined)
-        events.on('error', () => undefined)
         redis.on('error', () => undefined)
-        events.on('progress', ({ jobId, data }) => {
-          const p = parse<TrialProgress>(data)
-          if (p && typeof p === 'object' && 'event' in p) watches.get(jobId)?.progress(p)
+        const eventsRedis = redisClient(opts.connection)
+        eventsRedis.on('error', () => undefined)
+        const events = readQueueEvents(eventsRedis, queue.toKey('events'), {
+          progress: (jobId, p) => watches.get(jobId)?.progress(p),
+          // 'failed' is also said of an attempt that will be retried: the job's state decides.
+          ended: (jobId) => watches.get(jobId)?.check(),
         })
-        events.on('completed', ({ jobId }) => watches.get(jobId)?.check())
-        // 'failed' is also said of an attempt that will be retried: the job's state decides.
-        events.on('failed', ({ jobId }) => watches.get(jobId)?.check())
-        events.on('removed', ({ jobId }) => watches.get(jobId)?.check())
-        await events.waitUntilReady()
+        events.ready.catch(() => undefined)
         const startedAt = new Date().toISOString()
-        const entry = (): SweepEntry => ({ id: opts.sweepId, queue: name, name: opts.sweepName, dir: opts.sweepDir, status: 'running', startedAt, heartbeat: Date.now() })
-        await putSweep(redis, entry())
-        const heartbeat = setInterval(() => void putSweep(redis, entry()).catch(() => undefined), 2000)
-        const poll = setInterval(() => {
-          for (const w of watches.values()) w.check()
-        }, Math.max(opts.pollMs * 5, 1000))
-        return { queue, events, redis, timers: [heartbeat, poll], entry }
+        const entry = (): SweepEntry => ({ id: opts.sweepId, queue: name, name: opts.sweepName, dir: opts.sweepDir, status: 'running', startedAt, heartbeat: Date.now(), sweepHash: opts.sweepHash })
+        return { queue, events, redis, timers: [] as ReturnType<typeof setInterval>[], entry }
       }),
       (r) =>
         Effect.promise(async () => {
           for (const t of r.timers) clearInterval(t)
           // Workers stop serving a sweep whose coordinator has stopped (its trials were stopped first);
-          // the sweep command marks it done when it ended.
-          await putSweep(r.redis, { ...r.entry(), status: 'stopped' }).catch(() => undefined)
-          await Promise.allSettled([r.events.close(), r.queue.close()])
+          // the sweep command marks it done when it ended. Redis away: nothing to wait for.
+          if (r.redis.status === 'ready') await atMost(putSweep(r.redis, { ...r.entry(), status: 'stopped' }), 3000)
+          r.events.close()
+          await atMost(r.queue.close(), 3000)
           r.redis.disconnect()
         }),
     )
+    const { queue, redis } = r
+    yield* Effect.promise(async () => {
+      await r.events.ready
+      await putSweep(redis, r.entry())
+      r.timers.push(setInterval(() => void putSweep(redis, r.entry()).catch(() => undefined), 2000))
+      r.timers.push(
+        setInterval(() => {
+          for (const w of watches.values()) w.check()
+        }, Math.max(opts.pollMs * 5, 1000)),
+      )
+    })
 
+    /** The job of a trial: which trial, its values, the sweep's hash; nothing else. */
+    const jobData = (spec: TrialSpec): TrialJobData => ({ v: 1, sweep: opts.sweepId, trial: spec.trial, assignment: spec.assignment, sweepHash: opts.sweepHash, resume: spec.resume })
     const add = async (spec: TrialSpec, jobId: string) => {
-      const data: TrialJobData = { spec, pipeline: await opts.pipelineOf(spec) }
+      const data = jobData(spec)
       // A cancel flag left from an earlier stop of this trial must not stop the new job.
       await redis.del(cancelKey(jobId))
       await queue.add('trial', data, {
@@ -150,8 +174,8 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
         const catchUp = async () => {
           const { logs } = await queue.getJobLogs(jobId)
           for (const row of logs) {
-            const p = parse<TrialProgress>(row)
-            if (p?.event) deliver(p.event)
+            const p = parseOrUndefined(row, decodeTrialProgress, MAX_PROGRESS_BYTES)
+            if (p) deliver(p.event)
           }
         }
         const finish = (o: TrialOutcome) => {
@@ -184,9 +208,23 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
         const attach = async () => {
           const job = (await queue.getJob(jobId)) as TrialJob | undefined
           if (!job) return add(spec, jobId)
+          const state = await job.getState()
+          // A job already there that is not this trial's (a fresh trial has none yet: someone else
+          // put it there; or its values differ), or one still waiting that was queued for another
+          // version of the sweep (another sweep.json), is replaced, unless a worker runs it now.
+          const data = decodeOrUndefined(job.data, decodeTrialJob)
+          const ours = data !== undefined && data.sweep === opts.sweepId && data.trial === spec.trial && canonicalKey(data.assignment) === canonicalKey(spec.assignment)
+          const stale = data !== undefined && data.sweepHash !== opts.sweepHash && WAITING_STATES.includes(state)
+          if (state !== 'active' && (!spec.resume || !ours || stale)) {
+            try {
+              await job.remove()
+              return await add(spec, jobId)
+            } catch {
+              // taken by a worker meanwhile: attach to it below
+            }
+          }
           // A job from before a coordinator restart: catch up with the evaluations it reported.
           await catchUp()
-          const state = await job.getState()
           if (state === 'failed' && job.failedReason === STOPPED_BY_COORDINATOR) {
             // Stopped with an earlier coordinator (Ctrl-C): run it again, from its checkpoint.
             await job.remove()
@@ -207,12 +245,18 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
         // worker to stop the trial cleanly, and wait until it has.
         return Effect.promise(async () => {
           // A job being added now would otherwise run with nobody listening.
-          await attaching
+          await atMost(attaching, 5000)
           if (finished) return
+          // Redis away: the trial's worker stops it when it sees the sweep stopped (once Redis is back).
+          if (redis.status !== 'ready') {
+            finished = true
+            watches.delete(jobId)
+            return
+          }
           try {
-            const job = (await queue.getJob(jobId)) as TrialJob | undefined
-            const state = job ? await job.getState() : 'unknown'
-            if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+            const job = (await atMost(queue.getJob(jobId), 5000)) as TrialJob | undefined
+            const state = job ? ((await atMost(job.getState(), 5000)) ?? 'unknown') : 'unknown'
+            if (job && WAITING_STATES.includes(state)) {
               try {
                 await job.remove()
                 return
@@ -221,9 +265,9 @@ export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<Tria
               }
             }
             if (state === 'completed' || state === 'failed' || state === 'unknown') return
-            await redis.set(cancelKey(jobId), '1', 'EX', 24 * 3600)
+            if ((await atMost(redis.set(cancelKey(jobId), '1', 'EX', 24 * 3600), 5000)) === undefined) return
             // No worker holds it (its worker died): nobody to wait for; whoever takes it next sees the flag.
-            if ((await redis.exists(`${queue.toKey(jobId)}:lock`)) === 0) return
+            if ((await atMost(redis.exists(`${queue.toKey(jobId)}:lock`), 5000)) !== 1) return
             await Promise.race([over, new Promise((r) => setTimeout(r, opts.stopTimeoutMs ?? 120_000))])
           } catch {
             // Redis unreachable: the trial's worker stops it when it sees the sweep stopped.

@@ -1,9 +1,10 @@
 // `lorapipe sweep status --queue URL`: what the Redis behind a distributed sweep knows: the sweeps
 // (their coordinator's state and last sign of life), their trials by job state, and the workers
-// seen with their last heartbeat. The queue URL is shown redacted, never with its password.
+// seen with their last heartbeat. The queue URL is shown redacted, never with its password. Only
+// well-formed registry entries are listed (registry.ts): anyone with access to Redis can write there.
 import { Queue } from 'bullmq'
 import { EXIT } from '../exit-codes.ts'
-import { type QueueConnection, redisClient } from './connection.ts'
+import { type QueueConnection, reachQueue, redisClient } from './connection.ts'
 import { listSweeps, listWorkers, type SweepEntry, type WorkerEntry } from './registry.ts'
 
 const STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const
@@ -25,7 +26,7 @@ export async function queueStatus(connection: QueueConnection, timeoutMs = 5000)
   const timer = setTimeout(() => redis.disconnect(), timeoutMs)
   try {
     await redis.ping().catch((e: Error) => {
-      throw new Error(`cannot reach the queue at ${connection.display}: ${(lastError ?? e).message.replace(connection.options.password ?? '\0', '***')}`)
+      throw new Error(`cannot reach the queue at ${connection.display}: ${(lastError ?? e).message}`)
     })
     const sweeps = await listSweeps(redis)
     const rows: SweepStatusRow[] = []
@@ -65,6 +66,9 @@ export function statusText(s: QueueStatus, now = Date.now()): string {
 }
 
 export async function sweepStatusCommand(connection: QueueConnection, opts: { json: boolean }): Promise<number> {
+  // A refused password or an unreachable host is said within seconds, with what to do.
+  const unreachable = await reachQueue(connection)
+  if (unreachable !== undefined) return unreachable
   let s: QueueStatus
   try {
     s = await queueStatus(connection)

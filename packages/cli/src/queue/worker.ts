@@ -5,32 +5,44 @@
 // as job progress (tagged with the attempt), evaluations also in the job's log, the result when
 // the trial ends. A result is reported only while this worker still holds the job's lock: a worker
 // that froze past its lock has had its trial taken over, and says nothing.
+//
+// Nothing read from Redis is trusted (admission.ts): a sweep is served only from the worker's
+// --allow folders, and a job only says which trial to run with which values; the worker checks
+// them against the sweep's own files and builds the trial itself. A refused job fails at once
+// (no retry) with the reason, which the worker also logs, and runs nothing.
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import * as Effect from 'effect/Effect'
 import * as Fiber from 'effect/Fiber'
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { writeFileAtomic, type RunEvent } from '@lorapipe/core'
+import type { RunEvent } from '@lorapipe/core'
 import type { TrialOutcome, TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+import { escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
 import { localTrialRunner } from '../sweep/local-executor.ts'
-import { SWEEP_START_FILE } from '../sweep/folder.ts'
-import { type QueueConnection, redisClient } from './connection.ts'
-import { STOPPED_BY_COORDINATOR, type TrialJobData, type TrialProgress } from './job.ts'
-import { cancelKey, listSweeps, putWorker, removeWorker, type SweepEntry, type WorkerEntry } from './registry.ts'
+import { admitJob, admitSweep, isRefusal, SweepLoader } from './admission.ts'
+import type { AllowedFolders } from './allowed.ts'
+import { PASSWORD_ENV, type QueueConnection, redisClient } from './connection.ts'
+import { STOPPED_BY_COORDINATOR, type TrialProgress, wireEvent } from './job.ts'
+import { cancelKey, getSweep, listSweeps, putWorker, removeWorker, type SweepEntry, type WorkerEntry } from './registry.ts'
 import type { QueueTuning } from './tuning.ts'
 
 export interface QueueWorkerOptions {
   readonly connection: QueueConnection
   readonly concurrency: number
   readonly tuning: QueueTuning
+  /** The folders whose sweeps (and sweep files, pipelines, stage modules) this worker may use. */
+  readonly allowed: AllowedFolders
   /** Where the worker says what it does (one line each). */
   readonly say: (line: string) => void
+  /** Where it says what it refused (one line each; shown even when it is otherwise quiet); default: `say`. */
+  readonly warn?: (line: string) => void
 }
 
-type TrialJob = Job<TrialJobData, TrialOutcome, 'trial'>
+// What a job holds is decoded by admitJob, never used as it is.
+type TrialJob = Job<unknown, TrialOutcome, string>
 
 /** A trial this worker runs: how to stop it, and why it was stopped. */
 interface Running {
@@ -41,9 +53,10 @@ interface Running {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const trialName = (spec: TrialSpec) => `trial ${String(spec.trial).padStart(4, '0')} of ${spec.sweep}`
-
-/** The job's pipeline, written beside its run folder, where the trial run reads it. */
-const pipelineFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pipeline.yaml`)
+/** Waits for `p`, at most `ms`: a step that needs Redis must not hold up a shutdown while Redis is away. */
+const atMost = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => Promise.race([p.catch(() => undefined), sleep(ms).then(() => undefined)])
+/** A job id as the worker shows it: one line, clipped (it may come from anyone). */
+const shownId = (id: string | undefined) => escapeControlLine(id === undefined ? '(no id)' : id.length > 120 ? `${id.slice(0, 120)}…` : id)
 
 /** The evaluations recorded in a run folder's events.jsonl (a line cut short by a kill is skipped). */
 function earlierEvaluations(runDir: string): RunEvent[] {
@@ -67,12 +80,13 @@ export interface QueueWorker {
 }
 
 export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
-  const { connection, tuning, say } = opts
+  const { connection, tuning, say, allowed } = opts
+  const warn = opts.warn ?? say
+  const loader = new SweepLoader()
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const redis: Redis = redisClient(connection)
   redis.on('error', () => undefined)
   const running = new Map<string, Running>()
-  const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs } })
   const startedAt = new Date().toISOString()
   let serving: SweepEntry | undefined
   let stopping = false
@@ -84,22 +98,25 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   }
   const beat = setInterval(() => void heartbeat(), Math.max(1000, tuning.pollMs * 2))
 
-  const processor = async (job: TrialJob, token?: string): Promise<TrialOutcome> => {
-    const { spec, pipeline } = job.data
+  /** Fails a job that this worker will not run: logged, and failed with the reason, never retried. */
+  const refuse = (job: TrialJob, why: string): never => {
+    warn(`job ${shownId(job.id)}: refused: ${escapeControlLine(why.split('\n')[0]!)}`)
+    throw new UnrecoverableError(`refused by the worker on ${hostname()}: ${why}`)
+  }
+
+  const processorFor = (queueName: string) => async (job: TrialJob, token?: string): Promise<TrialOutcome> => {
+    // The sweep as the registry says now (its coordinator may have been restarted meanwhile).
+    const registered = await getSweep(redis, queueName)
+    if (!registered) return refuse(job, 'its sweep has no well-formed entry in the registry')
+    const admitted = await admitJob(job, registered, allowed, loader)
+    if (isRefusal(admitted)) return refuse(job, admitted.refused)
+    const { spec, cwd } = admitted
     const jobId = job.id!
     const name = trialName(spec)
-    const sweepDir = dirname(dirname(spec.runDir))
-    if (!existsSync(join(sweepDir, SWEEP_START_FILE))) {
-      const msg = `the worker on ${hostname()} cannot reach the sweep folder ${sweepDir}: trial run folders, checkpoints and adapters are written there, so every worker must see it at the same path (a shared file system: mount the coordinator's --out folder there)`
-      say(`${name}: ${msg}`)
-      throw new UnrecoverableError(msg)
-    }
     if ((await redis.get(cancelKey(jobId))) !== null) {
       await redis.del(cancelKey(jobId))
       throw new UnrecoverableError(STOPPED_BY_COORDINATOR)
     }
-    const file = pipelineFile(spec.runDir)
-    writeFileAtomic(file, pipeline)
     const attempt = job.attemptsStarted
     say(`${name}: started (attempt ${attempt}${existsSync(join(spec.runDir, 'run.json')) ? ', continuing its run folder' : ''})`)
 
@@ -108,7 +125,10 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     let pendingStep: RunEvent | undefined
     let lastStepSent = 0
     let lost = false
-    const send = (event: RunEvent) => {
+    const send = (e: RunEvent) => {
+      // Only what the wire format carries: the coordinator refuses anything else.
+      const event = wireEvent(e)
+      if (!event) return
       const p: TrialProgress = { attempt, event }
       chain = chain
         .then(async () => {
@@ -135,8 +155,10 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     // coordinator counts each once), since those made after that attempt's worker died reached nobody.
     if (existsSync(join(spec.runDir, 'events.jsonl'))) for (const e of earlierEvaluations(spec.runDir)) send(e)
 
-    const t: TrialSpec = { ...spec, pipeline: { file, sets: [] }, resume: true }
-    const fiber = Effect.runFork(runner.run(t, onEvent))
+    // The trial runs exactly as the local executor runs it: `lorapipe run <base> --set ... --out <run folder>`.
+    // The trial needs no Redis: the queue's password stays with the worker.
+    const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs }, cwd, env: { [PASSWORD_ENV]: undefined } })
+    const fiber = Effect.runFork(runner.run(spec, onEvent))
     const entry: Running = {
       stop: (why) => {
         if (entry.why) return
@@ -172,7 +194,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
 
     // Only the holder of the job's lock may say how it ended; a worker that froze past its lock
     // has had the trial taken over by another, and its result is not the trial's.
-    const holds = !lost && (await job.extendLock(token!, tuning.lockMs).catch(() => 0)) === 1
+    const holds = !lost && (await atMost(job.extendLock(token!, tuning.lockMs), 5000)) === 1
     if (!holds) {
       lost = true
       say(`${name}: this worker lost the job's lock (it was frozen or cut off from Redis for over ${tuning.lockMs} ms); another worker has the trial, so its result is not reported`)
@@ -184,8 +206,9 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       throw new UnrecoverableError(STOPPED_BY_COORDINATOR)
     }
     if (entry.why === 'shutdown') {
-      // Nothing finished half-way: the trial stopped cleanly at a checkpoint, and its job goes back to wait.
-      await job.moveToWait(token)
+      // Nothing finished half-way: the trial stopped cleanly at a checkpoint, and its job goes back
+      // to wait (with Redis away, its lock expires and another worker takes it over).
+      await atMost(job.moveToWait(token), 5000)
       say(`${name}: stopped cleanly; back on the queue`)
       throw new WaitingError()
     }
@@ -208,17 +231,35 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     if (!q) queues.set(name, (q = new Queue(name, { connection: redis })))
     return q
   }
+  /** Why each sweep is not served, as last said (said again only when the reason changes). */
+  const notServing = new Map<string, string>()
+  /** Whether this worker serves `s` (admission.ts); says once why not. */
+  const servable = async (s: SweepEntry): Promise<boolean> => {
+    const r = await admitSweep(s, allowed, loader)
+    if (!isRefusal(r)) {
+      notServing.delete(s.queue)
+      return true
+    }
+    if (notServing.get(s.queue) !== r.refused) say(`not serving sweep ${escapeControlLine(s.name)} (${escapeControlLine(s.dir)}): ${escapeControlLine(r.refused.split('\n')[0]!)}`)
+    notServing.set(s.queue, r.refused)
+    return false
+  }
+
   /**
    * The oldest running sweep with trials to take; else (`watch`) the oldest with trials running
    * elsewhere: a worker on its queue notices when one of them stalls (its worker died) and takes
-   * it over, which no worker would do if all of them only waited for new trials.
+   * it over, which no worker would do if all of them only waited for new trials. Only sweeps this
+   * worker serves count.
    */
   const pick = async (watch = false): Promise<SweepEntry | undefined> => {
     let busy: SweepEntry | undefined
     for (const s of (await listSweeps(redis)).filter((x) => x.status === 'running')) {
       const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active')
-      if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0) return s
-      if ((c.active ?? 0) > 0) busy ??= s
+      const waiting = (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0
+      if (!waiting && ((c.active ?? 0) === 0 || busy)) continue
+      if (!(await servable(s))) continue
+      if (waiting) return s
+      busy ??= s
     }
     return watch ? busy : undefined
   }
@@ -226,7 +267,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   /** Whether to keep serving `s`: it runs, and it has work here, or waiting, or running elsewhere (whose stalls this worker notices). */
   const keepServing = async (s: SweepEntry): Promise<boolean> => {
     if (running.size > 0) return true
-    const now = (await listSweeps(redis)).find((x) => x.queue === s.queue)
+    const now = await getSweep(redis, s.queue)
     if (!now || now.status !== 'running') return false
     const c = await queueOf(s.queue).getJobCounts('waiting', 'prioritized', 'delayed', 'active')
     if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) > 0) return true
@@ -239,7 +280,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   const serve = async (s: SweepEntry) => {
     serving = s
     say(`serving sweep ${s.name} (${s.dir})`)
-    const w = new Worker<TrialJobData, TrialOutcome, 'trial'>(s.queue, processor, {
+    const w = new Worker<unknown, TrialOutcome, string>(s.queue, processorFor(s.queue), {
       connection: connection.options,
       concurrency: opts.concurrency,
       lockDuration: tuning.lockMs,
@@ -258,9 +299,11 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         if (!(await keepServing(s).catch(() => true))) break
       }
     } finally {
-      // Trials are stopped first (on shutdown), so that close() finds their jobs settled.
+      // Trials are stopped first (on shutdown), so that close() finds their jobs settled. What is
+      // left then needs Redis (each step bounded): with Redis away, close() is not waited on for ever.
       for (const r of running.values()) r.stop('shutdown')
-      await w.close()
+      while (running.size > 0) await sleep(100)
+      if ((await atMost(w.close().then(() => true), 15_000)) !== true) await atMost(w.close(true), 2000)
       serving = undefined
     }
   }
@@ -280,7 +323,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       await Promise.race([sleep(tuning.pollMs), new Promise<void>((r) => (wake = r))])
     }
     clearInterval(beat)
-    await removeWorker(redis, id).catch(() => undefined)
+    await atMost(removeWorker(redis, id), 2000)
     redis.disconnect()
   })()
 

@@ -1,8 +1,11 @@
 // Secrets never leave the process: every message lorapipe prints, every event it records and
 // every text file it writes passes through `redact`. It removes the hub token (HF_TOKEN, the
 // legacy HUGGING_FACE_HUB_TOKEN, and any token the hub client reads from its token file and
-// registers here), anything shaped like a Hugging Face token, and the credential of an
-// `Authorization` header a server may echo back in an error.
+// registers here, and the queue's Redis password), anything shaped like a Hugging Face token, and
+// the credential of an `Authorization` header a server may echo back in an error.
+// A registered secret is cut only where it stands as a word of its own: inside a longer word
+// (`WRONGPASS` for the password `WRONG`, `username-password`) it is part of someone else's text,
+// and cutting it there garbles messages without hiding anything.
 
 const secrets = new Set<string>()
 
@@ -23,10 +26,30 @@ export function addSecret(value: string | undefined): void {
 addSecret(process.env.HF_TOKEN)
 addSecret(process.env.HUGGING_FACE_HUB_TOKEN)
 
+// Characters that continue a word: letters, digits, `_` and `-` (so `username-password` is one word).
+const WORD = /[\p{L}\p{N}_-]/u
+const continues = (c: string | undefined) => c !== undefined && WORD.test(c)
+
+/** `text` with each occurrence of `secret` that is not part of a longer word replaced. */
+function cutSecret(text: string, secret: string): string {
+  // A secret that itself begins or ends with a non-word character has a boundary of its own there.
+  const checkBefore = continues(secret[0])
+  const checkAfter = continues(secret[secret.length - 1])
+  let out = ''
+  let from = 0
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    if (at < from) continue
+    if ((checkBefore && continues(text[at - 1])) || (checkAfter && continues(text[at + secret.length]))) continue
+    out += text.slice(from, at) + REDACTED
+    from = at + secret.length
+  }
+  return out + text.slice(from)
+}
+
 /** `s` with every secret, token-shaped string and echoed credential replaced by `[redacted]`. */
 export function redact(s: string): string {
   let out = s
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  for (const secret of secrets) if (out.includes(secret)) out = cutSecret(out, secret)
   return out.replace(TOKEN_SHAPE, REDACTED).replace(AUTH_HEADER, `$1$2${REDACTED}`)
 }
 

@@ -1,0 +1,14 @@
+// A sweep's hash, as jobs and the registry carry it: the sha256 of the bytes of its folder's
+// sweep.json (written once when the sweep starts, so it covers whatever that file records). A
+// worker runs a job only when the job, the registry and the file it reads agree on it.
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { SWEEP_START_FILE } from '../sweep/folder.ts'
+import { readRegularFile } from './regular-file.ts'
+
+export const SWEEP_START_MAX_BYTES = 1024 * 1024
+
+/** sha256 (hex) of `dir`/sweep.json; throws RegularFileError when it cannot be read. */
+export function sweepHashOf(dir: string): string {
+  return createHash('sha256').update(readRegularFile(join(dir, SWEEP_START_FILE), SWEEP_START_MAX_BYTES)).digest('hex')
+}
