@@ -30,10 +30,10 @@ import type { TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
 import { readSweepStart, SWEEP_START_FILE, type SweepStart } from '../sweep/folder.ts'
 import { type AllowedFolders, isInside } from './allowed.ts'
 import { decodeTrialJob, type TrialJobData } from './job.ts'
-import { readRegularFile, RegularFileError } from './regular-file.ts'
+import { FILE_KINDS, readUserFile, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { jobIdOf, type SweepEntry } from './registry.ts'
 import { ShapeInvalid } from './shape.ts'
-import { SWEEP_START_MAX_BYTES, sweepHashOf } from './sweep-hash.ts'
+import { sweepHashOf } from './sweep-hash.ts'
 
 /** A sweep this worker serves: its real folder, the hash of its sweep.json, and the sweep loaded from it. */
 export interface ServedSweep {
@@ -159,14 +159,14 @@ export async function admitSweep(entry: SweepEntry, allowed: AllowedFolders, loa
   try {
     hash = sweepHashOf(dir)
   } catch (e) {
-    if (e instanceof RegularFileError) return { refused: `cannot read its ${SWEEP_START_FILE}: ${e.message}` }
+    if (e instanceof UserFileError) return { refused: `cannot read its ${SWEEP_START_FILE}: ${e.message}` }
     throw e
   }
   if (hash !== entry.sweepHash) return { refused: `its ${SWEEP_START_FILE} (hash ${short(hash)}) is not the one its coordinator registered (${short(entry.sweepHash)})` }
   // The sweep file must be inside the allowed folders before anything reads it.
   let file: unknown
   try {
-    file = (JSON.parse(readRegularFile(join(dir, SWEEP_START_FILE), SWEEP_START_MAX_BYTES).toString('utf8')) as { file?: unknown }).file
+    file = (JSON.parse(readUserFile(join(dir, SWEEP_START_FILE), FILE_KINDS.config).toString('utf8')) as { file?: unknown }).file
   } catch (e) {
     return { refused: `its ${SWEEP_START_FILE} is damaged: ${(e as Error).message}` }
   }

@@ -12,7 +12,7 @@ import * as Data from 'effect/Data'
 import { Redis, type RedisOptions } from 'ioredis'
 import { addSecret } from '@lorapipe/core/text/redact.ts'
 import { EXIT } from '../exit-codes.ts'
-import { readRegularFile, RegularFileError } from './regular-file.ts'
+import { FILE_KINDS, readUserFile, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 
 /** ioredis options that BullMQ also takes (its retryStrategy type is narrower than ioredis's). */
 export type QueueRedisOptions = RedisOptions & { readonly retryStrategy: (times: number) => number }
@@ -35,7 +35,6 @@ export class QueueUrlError extends Data.TaggedError('QueueUrlError')<{ readonly 
 }
 
 export const PASSWORD_ENV = 'LORAPIPE_QUEUE_PASSWORD'
-const PASSWORD_FILE_MAX = 64 * 1024
 
 /** How to give the password, for hints. */
 export const PASSWORD_HELP = `${PASSWORD_ENV}=... in the environment, or --queue-password-file FILE (its first line), or in the URL (redis://:PASSWORD@host:6379)`
@@ -50,9 +49,9 @@ export interface PasswordSources {
 export function readPasswordFile(file: string): string {
   let bytes: Buffer
   try {
-    bytes = readRegularFile(file, PASSWORD_FILE_MAX)
+    bytes = readUserFile(file, FILE_KINDS.secret)
   } catch (e) {
-    if (e instanceof RegularFileError) throw new QueueUrlError({ reason: `--queue-password-file ${e.message}; name the file whose first line is the password` })
+    if (e instanceof UserFileError) throw new QueueUrlError({ reason: `--queue-password-file ${e.message}; name the file whose first line is the password` })
     throw e
   }
   const first = bytes.toString('utf8').split(/\r?\n/)[0]!

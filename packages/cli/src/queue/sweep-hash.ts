@@ -4,11 +4,9 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { SWEEP_START_FILE } from '../sweep/folder.ts'
-import { readRegularFile } from './regular-file.ts'
+import { FILE_KINDS, readUserFile } from '@lorapipe/core/fs/user-file.ts'
 
-export const SWEEP_START_MAX_BYTES = 1024 * 1024
-
-/** sha256 (hex) of `dir`/sweep.json; throws RegularFileError when it cannot be read. */
+/** sha256 (hex) of `dir`/sweep.json; throws UserFileError when it cannot be read. */
 export function sweepHashOf(dir: string): string {
-  return createHash('sha256').update(readRegularFile(join(dir, SWEEP_START_FILE), SWEEP_START_MAX_BYTES)).digest('hex')
+  return createHash('sha256').update(readUserFile(join(dir, SWEEP_START_FILE), FILE_KINDS.config)).digest('hex')
 }
