@@ -10,9 +10,11 @@ import * as Option from 'effect/Option'
 import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { runSweep, SweepFolderBusy, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
+import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
 import { paramTitles, paramValue } from '../output/parameters.ts'
 import { sweepPlainSink } from '../output/sweep-plain.ts'
@@ -118,7 +120,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       return EXIT.badInput
     }
     start = { ...start, sweep: sweep.name, concurrency: conc }
-    startSweepFolder(dir, sweep, start)
+    try {
+      startSweepFolder(dir, sweep, start)
+    } catch (e) {
+      const f = storageFailure(e)
+      if (!f) throw e
+      return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run, and the folder was left as it was.', next: 'run the same command again' }))
+    }
   }
 
   const sinks: SweepEventSink[] = [sweepEventsFile(dir)]
@@ -143,6 +151,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal)
   let result: SweepResult | undefined
   let code: number
+  // What to say once the UI is closed: why the sweep could not run on (one message, no stack).
+  let failure: unknown
+  // Whether the sweep folder is ours to write the report into: not when another process holds it.
+  let held = true
   try {
     const exit = await Effect.runPromise(Fiber.await(fiber))
     if (Exit.isSuccess(exit)) {
@@ -150,12 +162,15 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       code = result.status === 'finished' || result.status === 'stopped' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failed
     } else if (Exit.isInterrupted(exit)) code = EXIT.interrupted
     else {
-      const busy = Option.getOrUndefined(Cause.failureOption(exit.cause))
-      if (busy) {
-        process.stderr.write(`error: ${busy.message}\n  hint: ${busy.hint}\n`)
+      const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      if (e instanceof SweepFolderBusy) {
+        // A refusal writes nothing: the folder is another coordinator's.
+        held = false
+        process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`)
         code = EXIT.badInput
       } else {
-        process.stderr.write(`error: the sweep failed: ${Cause.pretty(exit.cause)}\n`)
+        // SweepFolderUnwritable (a full disk: the record is whole and resumable), or a defect.
+        failure = e ?? Cause.squash(exit.cause)
         code = EXIT.failed
       }
     }
@@ -163,7 +178,18 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await queued?.ended(result !== undefined && result.status !== 'interrupted').catch(() => undefined)
-    const report = await writeSweepReportIfAvailable(dir)
+    // The report, from what the folder holds; not into a folder that could not be written just now.
+    let report: string | undefined
+    if (held && !storageFailure(failure) && !(failure instanceof SweepFolderUnwritable)) {
+      try {
+        report = await writeSweepReportIfAvailable(dir)
+      } catch (e) {
+        const f = storageFailure(e)!
+        const saved = `The sweep ${result?.status ?? 'stopped'}; its record${result ? ', leaderboard and best.yaml are' : ' is'} saved, only its report is not.`
+        failure = new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved, next: `\`lorapipe report ${dir}\` writes it` })
+        if (code! === EXIT.ok) code = EXIT.failed
+      }
+    }
     await ui?.close()
     // The leaderboard and what to do next, also with --quiet; --json prints only events.
     if (!values.json) {
@@ -171,6 +197,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       if (report && !values.quiet) process.stdout.write(`report: ${report}\n`)
       if (code! === EXIT.interrupted) process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}` : ''}\n`)
     }
+    if (failure !== undefined) reportFailure(failure)
   }
   return code
 }

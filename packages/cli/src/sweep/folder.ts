@@ -2,13 +2,15 @@
 // started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
 // (sweep.resolved.yaml) and the sweep events (events.jsonl).
 import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
 import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
 import { redactDeep } from '@lorapipe/core/text/redact.ts'
+import { lineAppender } from '@lorapipe/core/fs/append-lines.ts'
+import { storageFailure } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 
 /** How a sweep was started. */
 export interface SweepStart {
@@ -49,28 +51,51 @@ export function readSweepStart(dir: string): SweepStart | { error: string } {
   return s
 }
 
-/** Writes sweep.json and sweep.resolved.yaml into a new sweep folder. */
+/**
+ * Writes sweep.json and sweep.resolved.yaml into a new (or empty) sweep folder. When that fails
+ * (a full disk), what it wrote is removed again, so the same command can be run once there is room.
+ */
 export function startSweepFolder(dir: string, sweep: ValidatedSweep, start: SweepStart): void {
-  writeJsonAtomic(join(dir, SWEEP_START_FILE), start)
-  // The document with its base made absolute and the command line's --set values beside it.
-  const doc = { ...sweep.document, name: sweep.name, base: sweep.base, ...(sweep.sets.length ? { sets: sweep.sets } : {}) }
-  const head = `# ${sweep.name}: resolved from ${sweep.file}${sweep.sets.length ? ` with ${sweep.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
-  writeFileAtomic(join(dir, SWEEP_RESOLVED_FILE), head + stringify(doc))
+  const fresh = !existsSync(dir)
+  const files = [join(dir, SWEEP_START_FILE), join(dir, SWEEP_RESOLVED_FILE)]
+  try {
+    writeJsonAtomic(files[0]!, start)
+    // The document with its base made absolute and the command line's --set values beside it.
+    const doc = { ...sweep.document, name: sweep.name, base: sweep.base, ...(sweep.sets.length ? { sets: sweep.sets } : {}) }
+    const head = `# ${sweep.name}: resolved from ${sweep.file}${sweep.sets.length ? ` with ${sweep.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
+    writeFileAtomic(files[1]!, head + stringify(doc))
+  } catch (e) {
+    for (const f of files) rmSync(f, { force: true })
+    if (fresh) {
+      try {
+        rmdirSync(dir) // only the folder it made, and only when empty
+      } catch {
+        // not empty or already gone: left as it is
+      }
+    }
+    throw e
+  }
 }
 
 /** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
 export function sweepEventsFile(dir: string): SweepEventSink {
-  const file = join(dir, SWEEP_EVENTS_FILE)
+  // Nothing is written before the first event, which the coordinator publishes once it holds the folder.
+  const append = lineAppender(join(dir, SWEEP_EVENTS_FILE))
   // Secrets never reach the file (trial errors can quote a server's message): see core's redact.ts.
-  return (e) => appendFileSync(file, JSON.stringify(redactDeep(e)) + '\n')
+  return (e) => append(JSON.stringify(redactDeep(e)))
 }
 
-/** The sweep's report.html, written by the report module when this installation has it; a failure is a warning. */
+/**
+ * The sweep's report.html, written by the report module when this installation has it. A failure
+ * to write it for want of room (or permission) is thrown, for the caller to say what is saved;
+ * any other failure is a warning.
+ */
 export async function writeSweepReportIfAvailable(dir: string): Promise<string | undefined> {
   try {
     const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
     return m.writeSweepReport?.(dir)
   } catch (e) {
+    if (storageFailure(e)) throw e
     process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
     return undefined
   }
