@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bin, lorapipe } from './support/cli.ts'
+import { bin, lorapipe, startLorapipe } from './support/cli.ts'
 import { repoRoot } from './support/shared.ts'
 import { needsSmallDisk, withSmallDisk } from './support/small-disk.ts'
 
@@ -82,6 +82,130 @@ cp "$MNT/out/sweep.jsonl" "$MNT/out/leaderboard.json" "$MNT/out/events.jsonl" "$
     assert.equal(record.at(-1)!.status, 'finished')
     assert.equal(jsonLines(join(res, 'events.jsonl')).at(-1)!._tag, 'SweepFinished')
     assert.match(read('report.html'), /lorapipe sweep report/)
+  })
+})
+
+/** Polls until `cond` holds (a file appears...), or fails when the child ends first. */
+function waitFor(cond: () => boolean, what: string, child: { exitCode: number | null }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const poll = setInterval(() => {
+      let ok = false
+      try {
+        ok = cond()
+      } catch {
+        ok = false
+      }
+      if (ok) {
+        clearInterval(poll)
+        resolve()
+      } else if (child.exitCode !== null || Date.now() - t0 > 120_000) {
+        clearInterval(poll)
+        reject(new Error(`it ended before ${what}`))
+      }
+    }, 20)
+  })
+}
+
+const recordOf = (dir: string) => jsonLines(join(dir, 'sweep.jsonl'))
+
+/** A user's folder: a sweep over base.yaml, which extends common.yaml and uses a copy of the bag-of-words stage. */
+function recipeFolder(values: string): string {
+  const dir = tmp()
+  const fixtures = join(repoRoot, 'tests', 'fixtures')
+  writeFileSync(join(dir, 'bow-logreg.ts'), readFileSync(join(fixtures, 'stages', 'bow-logreg.ts')))
+  writeFileSync(join(dir, 'common.yaml'), `seed: 13\nvars:\n  data: ${join(fixtures, 'data')}\n  step_ms: 20\n`)
+  writeFileSync(
+    join(dir, 'base.yaml'),
+    `extends: ./common.yaml\nname: bow\nstages:\n  train:\n    uses: ./bow-logreg.ts\n    with:\n      train: \${vars.data}/bow-train.tsv\n      eval: \${vars.data}/bow-dev.tsv\n      method: bow-adam\n      epochs: 1\n      batch_size: 16\n      learning_rate: 0.05\n      eval_every: 20\n      step_ms: \${vars.step_ms}\n`,
+  )
+  writeFileSync(join(dir, 'sweep.yaml'), `name: recipe-sweep\nbase: ./base.yaml\nmetric: {name: eval_accuracy, goal: maximize}\nmethod: grid\nparameters:\n  stages.train.with.learning_rate: {values: ${values}}\n`)
+  return dir
+}
+
+describe('a sweep resumed after its recipe changed', () => {
+  it('is refused (exit 2, nothing written) naming each changed file; --accept-changes goes on and the record, leaderboard, summary and report mark where the recipe changed; the sweep file itself is never accepted', async () => {
+    const dir = recipeFolder('[0.05, 0.2, 0.1]')
+    const out = join(dir, 'out')
+    // Interrupted (Ctrl-C) once trial 0 finished and trial 1 is training.
+    const first = startLorapipe(['sweep', join(dir, 'sweep.yaml'), '--out', out, '-q'])
+    await waitFor(() => readFileSync(join(out, 'trials', '0001', 'events.jsonl'), 'utf8').includes('"RunStarted"') && recordOf(out).some((e) => e.type === 'finished'), 'trial 1 started', first)
+    first.kill('SIGINT')
+    assert.equal(await new Promise((res) => first.on('close', res)), 130)
+    const started = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { inputs: Record<string, string> }
+    assert.deepEqual(Object.keys(started.inputs).sort(), ['base.yaml', 'bow-logreg.ts', 'common.yaml', 'sweep.yaml'].map((f) => join(dir, f)).sort())
+
+    // The extended file and the stage module are edited: refused, each named, nothing written.
+    const common = readFileSync(join(dir, 'common.yaml'), 'utf8')
+    const stage = readFileSync(join(dir, 'bow-logreg.ts'), 'utf8')
+    writeFileSync(join(dir, 'common.yaml'), common.replace('seed: 13', 'seed: 14'))
+    writeFileSync(join(dir, 'bow-logreg.ts'), stage + '\n// edited\n')
+    const before = snapshot(out)
+    const refused = lorapipe(['sweep', '--resume', out])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr, /error: the recipe of the sweep in .* changed since it started; resuming would mix two recipes in one leaderboard\. These 2 files of its trials are not as they were:/)
+    assert.match(refused.stderr, new RegExp(`\n  ${join(dir, 'common.yaml')}: changed \\(sha256 [0-9a-f]{12}… then, [0-9a-f]{12}… now\\)`))
+    assert.match(refused.stderr, new RegExp(`\n  ${join(dir, 'bow-logreg.ts')}: changed`))
+    assert.match(refused.stderr, /hint: restore them, or pass --accept-changes \(`lorapipe sweep --resume .* --accept-changes`\)/)
+    assert.deepEqual(snapshot(out), before, 'a refusal writes nothing')
+
+    // The sweep file is the search space: never accepted.
+    const sweepText = readFileSync(join(dir, 'sweep.yaml'), 'utf8')
+    writeFileSync(join(dir, 'sweep.yaml'), sweepText + '# edited\n')
+    const search = lorapipe(['sweep', '--resume', out, '--accept-changes'])
+    assert.equal(search.code, 2, search.stderr)
+    assert.match(search.stderr, /the sweep file .*sweep\.yaml changed since the sweep in .* started; resuming would mix two searches; --accept-changes covers the base pipeline, the files it extends and its stage modules, not the sweep file/)
+    assert.deepEqual(snapshot(out), before)
+    writeFileSync(join(dir, 'sweep.yaml'), sweepText)
+
+    // The stage module put back; the new common.yaml accepted.
+    writeFileSync(join(dir, 'bow-logreg.ts'), stage)
+    const accepted = lorapipe(['sweep', '--resume', out, '--accept-changes'])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    const change = recordOf(out).find((e) => e.type === 'recipe') as { recipe: number; time: string; files: unknown[] }
+    assert.deepEqual([change.recipe, change.files], [2, [{ path: join(dir, 'common.yaml'), change: 'changed' }]])
+    const now = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { inputs: Record<string, string> }
+    assert.notEqual(now.inputs[join(dir, 'common.yaml')], started.inputs[join(dir, 'common.yaml')])
+    assert.equal(now.inputs[join(dir, 'bow-logreg.ts')], started.inputs[join(dir, 'bow-logreg.ts')])
+    // Each trial carries the recipe it was assigned under: 0 and 1 (continued) the first, 2 the new one.
+    const lb = JSON.parse(readFileSync(join(out, 'leaderboard.json'), 'utf8')) as { rows: { trial: number; recipe: number; state: string }[]; recipes: { recipe: number }[] }
+    assert.deepEqual(lb.rows.map((r) => [r.trial, r.recipe, r.state]).sort(), [[0, 1, 'completed'], [1, 1, 'completed'], [2, 2, 'completed']])
+    assert.deepEqual(lb.recipes.map((r) => r.recipe), [2])
+    const csv = readFileSync(join(out, 'leaderboard.csv'), 'utf8').split('\n')
+    assert.equal(csv[0], 'rank,trial,recipe,state,eval_accuracy,stages.train.with.learning_rate,step,evaluations,duration_s,run_dir,reason')
+    assert.match(accepted.stdout, /recipe 2 since .* \(.*common\.yaml changed\): trials assigned from then on run under it/)
+    assert.match(accepted.stdout, /\n#\s+trial\s+recipe\s+state\s+eval_accuracy/)
+    assert.match(accepted.stdout, new RegExp(`the recipe changed at ${change.time}: recipe 2 \\(${join(dir, 'common.yaml')} changed\\) from trial 2 on`))
+    const html = readFileSync(join(out, 'report.html'), 'utf8')
+    assert.match(html, /<section id="recipes"><h2>Recipe changes<\/h2>/)
+    assert.match(html, /recipe 1, as the sweep started: trials 0, 1<\/li><li>recipe 2, from .*common\.yaml<\/code> changed; trials 2<\/li>/)
+
+    // A sweep.json from before inputs were recorded resumes as it did, saying that nothing is known.
+    const { inputs: _inputs, ...older } = now
+    writeFileSync(join(out, 'sweep.json'), JSON.stringify(older))
+    const old = lorapipe(['sweep', '--resume', out, '-q'])
+    assert.equal(old.code, 0, old.stderr)
+    assert.match(old.stderr, /note: this sweep was started by an earlier lorapipe, which did not record the hashes of its base pipeline and stage modules; whether they changed since is not known/)
+  })
+
+  it('a pipeline whose `uses: sweep` stage is resumed checks the same: `run --resume` is refused (exit 2) until --accept-changes', async () => {
+    const dir = recipeFolder('[0.05, 0.2]')
+    writeFileSync(join(dir, 'search.yaml'), 'name: search\nstages:\n  search:\n    uses: sweep\n    with:\n      sweep: ./sweep.yaml\n')
+    const run = join(dir, 'run')
+    const first = startLorapipe(['run', join(dir, 'search.yaml'), '--out', run, '-q'])
+    // Interrupted while trial 0 trains: it keeps recipe 1, trial 1 gets the new one.
+    await waitFor(() => readFileSync(join(run, 'search', 'trials', '0000', 'events.jsonl'), 'utf8').includes('"RunStarted"'), 'trial 0 started', first)
+    first.kill('SIGINT')
+    await new Promise((res) => first.on('close', res))
+    writeFileSync(join(dir, 'common.yaml'), readFileSync(join(dir, 'common.yaml'), 'utf8').replace('seed: 13', 'seed: 14'))
+    const refused = lorapipe(['run', '--resume', run])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr, /error: stage `search`: the recipe of the sweep in .*search changed since it started; .*\n  .*common\.yaml: changed/)
+    assert.match(refused.stderr, /hint: restore it, or pass --accept-changes \(`lorapipe run --resume .* --accept-changes`\)/)
+    const accepted = lorapipe(['run', '--resume', run, '--accept-changes', '-q'])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    const lb = JSON.parse(readFileSync(join(run, 'search', 'leaderboard.json'), 'utf8')) as { rows: { trial: number; recipe: number }[] }
+    assert.deepEqual(lb.rows.map((r) => [r.trial, r.recipe]).sort(), [[0, 1], [1, 2]])
   })
 })
 

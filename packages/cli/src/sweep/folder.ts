@@ -24,6 +24,11 @@ export interface SweepStart {
   readonly cwd: string
   readonly concurrency: number
   readonly startedAt: string
+  /**
+   * The recipe: absolute path -> sha256 of the sweep file, the base pipeline, the files it extends
+   * and its custom stage modules (see ./inputs.ts). Absent in sweeps started before lorapipe recorded it.
+   */
+  readonly inputs?: Readonly<Record<string, string>>
 }
 
 export const SWEEP_START_FILE = 'sweep.json'
@@ -35,8 +40,11 @@ export const fileHash = (file: string) => createHash('sha256').update(readFileSy
 /** Whether `dir` holds a sweep that was started (its record exists). */
 export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
 
-/** How the sweep in `dir` was started, or why it cannot be resumed. */
-export function readSweepStart(dir: string): SweepStart | { error: string } {
+/**
+ * How the sweep in `dir` was started, or why it cannot be resumed. `acceptChanges`: the user
+ * accepts a changed recipe, which does not cover the sweep file (the message says so).
+ */
+export function readSweepStart(dir: string, opts: { acceptChanges?: boolean } = {}): SweepStart | { error: string } {
   const f = join(dir, SWEEP_START_FILE)
   if (!existsSync(f) || !holdsSweep(dir)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed` }
   let s: SweepStart
@@ -47,7 +55,12 @@ export function readSweepStart(dir: string): SweepStart | { error: string } {
   }
   if (!existsSync(s.file)) return { error: `the sweep file ${s.file} that this sweep was started with is gone; put it back to resume` }
   // Samplers replay the search from the record; another search space would not be the same sweep.
-  if (fileHash(s.file) !== s.sha256) return { error: `${s.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it` }
+  if (fileHash(s.file) !== s.sha256) {
+    const accepted = opts.acceptChanges
+      ? '; --accept-changes covers the base pipeline, the files it extends and its stage modules, not the sweep file: it is the search space, which the resumed sweep replays from its record'
+      : ''
+    return { error: `the sweep file ${s.file} changed since the sweep in ${dir} started; resuming would mix two searches${accepted}\n  hint: restore the file, or start a new sweep with it` }
+  }
   return s
 }
 

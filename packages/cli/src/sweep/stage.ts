@@ -9,7 +9,8 @@ import * as Cause from 'effect/Cause'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Option from 'effect/Option'
-import { formatDiagnostics, now, type StageContext, type StageOutputs, type SweepEvent } from '@lorapipe/core'
+import { formatDiagnostics, now, type StageContext, type StageOutputs, type SweepEvent, type ValidatedPipeline } from '@lorapipe/core'
+import { readStageRecord, stageDir } from '@lorapipe/core/run/folder.ts'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { runSweep, SweepFolderBusy } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
@@ -17,6 +18,7 @@ import { LEADERBOARD_JSON } from '@lorapipe/core/sweep/coordinator/leaderboard.t
 import { assignmentText, trialLabel } from '../output/sweep-plain.ts'
 import { num } from '../output/format.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable } from './folder.ts'
+import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, sweepInputs, UNKNOWN_INPUTS_NOTE } from './inputs.ts'
 import { localExecutorLayer, localTrialRunner } from './local-executor.ts'
 import { sweepPlan } from './plan.ts'
 
@@ -73,13 +75,21 @@ export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.
     if (resuming) {
       const read = readSweepStart(dir)
       if ('error' in read) return yield* Effect.fail(new Error(read.error))
+      // `lorapipe run --resume --accept-changes` records an accepted change before the stage runs;
+      // here, a changed recipe is one nobody accepted.
+      if (read.inputs === undefined) yield* ctx.log(UNKNOWN_INPUTS_NOTE.replace(/^note: /, '').trim(), 'warn')
+      const changes = read.inputs ? changedInputs(read.inputs, read.file) : []
+      if (changes.length > 0) {
+        const r = recipeChangedMessage(dir, changes, `resume the run with \`lorapipe run --resume ${ctx.runDir} --accept-changes\``)
+        return yield* Effect.fail(new Error(`${r.message}\n  hint: ${r.hint}`))
+      }
     }
     const loaded = yield* Effect.either(loadSweep(file, { sets }))
     if (loaded._tag === 'Left') return yield* Effect.fail(new Error(`the sweep file is invalid:\n${formatDiagnostics(loaded.left.diagnostics)}`))
     const sweep = loaded.right
     const concurrency = params.concurrency ?? sweep.concurrency ?? 1
     if (!resuming) {
-      const start = { sweep: sweep.name, file: sweep.file, sha256: fileHash(sweep.file), sets, cwd: process.cwd(), concurrency, startedAt: now() }
+      const start = { sweep: sweep.name, file: sweep.file, sha256: fileHash(sweep.file), sets, cwd: process.cwd(), concurrency, startedAt: now(), inputs: sweepInputs(sweep) }
       yield* Effect.try({ try: () => startSweepFolder(dir, sweep, start), catch: (e) => unwritableOr(e, dir, 'Nothing was run, and the folder was left as it was.') })
     }
     const total = sweep.runCap !== undefined && sweep.gridSize !== undefined ? Math.min(sweep.runCap, sweep.gridSize) : (sweep.runCap ?? sweep.gridSize)
@@ -123,3 +133,31 @@ export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.
     }
     return out
   })
+
+/**
+ * Before `lorapipe run --resume` continues a pipeline: each `uses: sweep` stage that will run
+ * again (not finished) and whose folder holds a sweep must find the recipe that sweep started
+ * with; with `accept` (`--accept-changes`), a changed recipe is recorded in that sweep instead.
+ * Returns why the resume is refused (nothing written), or undefined.
+ */
+export async function resumeSweepStages(p: ValidatedPipeline, runDir: string, accept: boolean): Promise<{ message: string; hint?: string } | undefined> {
+  for (const node of p.stages.values()) {
+    if (node.uses !== 'sweep') continue
+    const dir = stageDir(p, runDir, node.id)
+    if (readStageRecord(dir) || !holdsSweep(dir)) continue
+    const read = readSweepStart(dir, { acceptChanges: accept })
+    if ('error' in read) return { message: `stage \`${node.id}\`: ${read.error}` }
+    const changes = read.inputs ? changedInputs(read.inputs, read.file) : []
+    if (changes.length === 0 || !read.inputs) continue
+    if (!accept) {
+      const r = recipeChangedMessage(dir, changes, `pass --accept-changes (\`lorapipe run --resume ${runDir} --accept-changes\`)`)
+      return { message: `stage \`${node.id}\`: ${r.message}`, hint: r.hint }
+    }
+    const loaded = await Effect.runPromise(Effect.either(loadSweep(read.file, { sets: read.sets })))
+    if (loaded._tag === 'Left') return { message: `stage \`${node.id}\`: the sweep file is invalid:\n${formatDiagnostics(loaded.left.diagnostics)}` }
+    const inputs = sweepInputs(loaded.right)
+    const done = acceptRecipeChange(dir, read, inputs, [...changes, ...addedInputs(read.inputs, inputs)])
+    if (done instanceof SweepFolderBusy) return { message: `stage \`${node.id}\`: ${done.message}`, hint: done.hint }
+  }
+  return undefined
+}

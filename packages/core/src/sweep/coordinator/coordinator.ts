@@ -15,7 +15,7 @@ import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Queue from 'effect/Queue'
 import { dirname, join } from 'node:path'
-import { LockBusy, tryAcquireLock } from '../../fs/lock.ts'
+import { LockBusy, tryAcquireLock, type LockHandle } from '../../fs/lock.ts'
 import { describeError } from '../../graph/run.ts'
 import { now, type RunEvent } from '../../events.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
@@ -91,6 +91,16 @@ export class SweepFolderBusy extends Data.TaggedError('SweepFolderBusy')<{ reado
   }
 }
 
+/**
+ * Takes the sweep folder's lock: one coordinator per sweep folder. A killed one leaves the file,
+ * but its process is dead, so the next takes the lock over (on another host: after 10 minutes
+ * without a heartbeat).
+ */
+export function lockSweepFolder(dir: string): LockHandle | SweepFolderBusy {
+  const lock = tryAcquireLock(join(dir, SWEEP_LOCK), { staleMs: 10 * 60_000, trustLocalPid: true })
+  return lock instanceof LockBusy ? new SweepFolderBusy({ dir, holder: lock.holder }) : lock
+}
+
 type Message =
   | { readonly kind: 'event'; readonly trial: number; readonly event: RunEvent }
   | { readonly kind: 'done'; readonly trial: number; readonly exit: Exit.Exit<TrialOutcome> }
@@ -117,11 +127,9 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
   }
   return Effect.gen(function* () {
     const executor = yield* TrialExecutor
-    // One coordinator per sweep folder, for the whole sweep. A killed one leaves the file, but its
-    // process is dead, so the resumed sweep takes the lock over (on another host: after 10 minutes
-    // without a heartbeat).
-    const lock = tryAcquireLock(join(plan.dir, SWEEP_LOCK), { staleMs: 10 * 60_000, trustLocalPid: true })
-    if (lock instanceof LockBusy) return yield* Effect.fail(new SweepFolderBusy({ dir: plan.dir, holder: lock.holder }))
+    // One coordinator per sweep folder, for the whole sweep.
+    const lock = lockSweepFolder(plan.dir)
+    if (lock instanceof SweepFolderBusy) return yield* Effect.fail(lock)
     yield* Effect.addFinalizer(() => Effect.sync(() => lock.release()))
     const started = Date.now()
     const sinks = plan.sinks ?? []
@@ -155,6 +163,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
       ...(total !== undefined ? { totalTrials: total } : {}),
       concurrency: plan.concurrency,
       resumed,
+      ...(state.recipeChanges.length > 0 ? { recipes: state.recipeChanges } : {}),
     })
     record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: metricInfo, concurrency: plan.concurrency, resumed })
 
@@ -246,7 +255,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     const start = (t: TrialInfo, resume: boolean) =>
       Effect.gen(function* () {
         record({ type: 'started', time: now(), trial: t.number, resume })
-        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume })
+        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume, ...(state.recipeChanges.length > 0 ? { recipe: t.recipe } : {}) })
         const spec: TrialSpec = {
           sweep: plan.sweep,
           trial: t.number,

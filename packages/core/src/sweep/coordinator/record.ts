@@ -30,8 +30,20 @@ export type RecordEntry =
       readonly reason?: string
       readonly step?: number
     }
+  /**
+   * The recipe changed: files the trials are made of (the base pipeline, a file it extends, a
+   * stage module) were edited, and the user resumed with `--accept-changes`. Trials assigned from
+   * here on run under recipe `recipe` (the first is 1).
+   */
+  | { readonly type: 'recipe'; readonly time: string; readonly recipe: number; readonly files: readonly RecipeFileChange[] }
   /** The sweep ended (not written when it was interrupted: that one is resumable). */
   | { readonly type: 'ended'; readonly time: string; readonly status: Exclude<SweepStatus, 'interrupted'>; readonly reason: string }
+
+/** A file of the recipe and how it differs from what the previous recipe was made of. */
+export interface RecipeFileChange {
+  readonly path: string
+  readonly change: 'changed' | 'missing' | 'added'
+}
 
 export interface RecordRead {
   readonly entries: readonly RecordEntry[]
