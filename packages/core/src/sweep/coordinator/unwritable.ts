@@ -47,7 +47,8 @@ export function storageFailureIn(text: string, trialDir: string): StorageFailure
     const code = m[1]!
     const at = line.indexOf(trialDir)
     if (code !== 'ENOSPC' && code !== 'EDQUOT' && at < 0) continue
-    const path = at >= 0 ? /^[^\s:'",)]+/.exec(line.slice(at))?.[0] : undefined
+    // The file it names: in the trial's folder, else any (a full cache elsewhere is full too).
+    const path = (at >= 0 ? /^[^\s:'",)]+/.exec(line.slice(at)) : /(?<=^|[\s'"])\/[^\s:'",)]+/.exec(line))?.[0]
     return { code, ...(path ? { path: targetOfTemp(path) } : {}) }
   }
   return undefined

@@ -19,6 +19,7 @@ describe('a sweep folder that cannot be written', () => {
     const trial = '/s/trials/0003'
     assert.deepEqual(storageFailureIn('exited with code 1\nerror: cannot write to /s/trials/0003/events.jsonl: no space left on the device (ENOSPC)', trial), { code: 'ENOSPC', path: '/s/trials/0003/events.jsonl' })
     assert.deepEqual(storageFailureIn('warning: could not write the report: ENOSPC: no space left on device, write', trial), { code: 'ENOSPC' })
+    assert.deepEqual(storageFailureIn("stage `train` failed: ENOSPC: no space left on device, open '/cache/hub/model.safetensors'", trial), { code: 'ENOSPC', path: '/cache/hub/model.safetensors' })
     assert.deepEqual(storageFailureIn("EACCES: permission denied, open '/s/trials/0003/train/metrics.json'", trial), { code: 'EACCES', path: '/s/trials/0003/train/metrics.json' })
     assert.equal(storageFailureIn("stage `train` failed: EACCES: permission denied, open '/data/secret.tsv'", trial), undefined)
     assert.equal(storageFailureIn('stage `train` failed: needs columns `sentence` and `sentiment`', trial), undefined)
