@@ -37,8 +37,8 @@ export const SWEEP_EVENTS_FILE = 'events.jsonl'
 
 export const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
 
-/** Whether `dir` holds a sweep that was started (its record exists). */
-export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
+/** Whether `dir` holds a sweep that was started (sweep.json is written first, the record once it runs). */
+export const holdsSweep = (dir: string) => existsSync(join(dir, SWEEP_START_FILE)) || existsSync(join(dir, RECORD_FILE))
 
 /**
  * How the sweep in `dir` was started, or why it cannot be resumed. `acceptChanges`: the user
@@ -46,7 +46,7 @@ export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
  */
 export function readSweepStart(dir: string, opts: { acceptChanges?: boolean } = {}): SweepStart | { error: string } {
   const f = join(dir, SWEEP_START_FILE)
-  if (!existsSync(f) || !holdsSweep(dir)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed` }
+  if (!existsSync(f)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE}); pass the folder that \`lorapipe sweep\` printed` }
   let s: SweepStart
   try {
     s = JSON.parse(readFileSync(f, 'utf8')) as SweepStart

@@ -23,7 +23,7 @@ import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '
 import { writeBestPipeline } from './best.ts'
 import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
-import { objectiveIn, objectiveOf } from './objective.ts'
+import { evaluationsOnFile, objectiveIn, objectiveOf } from './objective.ts'
 import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
 import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
 import { noRoomIn, savedText, storageFailure, storageFailureIn, SweepFolderUnwritable, type StorageFailure } from './unwritable.ts'
@@ -356,6 +356,16 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
           // starts, and the sweep ends as interrupted so that `--resume` continues it.
           interruptedTrial = n
           return
+        }
+        // A continued trial whose stage had already finished reported its evaluations before the
+        // stop, not all of which may have reached the record: its metrics.json has them.
+        if (t.starts > 1 && plan.metric.stage !== undefined) {
+          for (const event of evaluationsOnFile(t.runDir, plan.metric.stage)) {
+            const counted = newEvaluation(t, event)
+            if (!counted) continue
+            record({ type: 'metrics', time: now(), trial: n, ...counted })
+            publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation: counted.evaluation, step: counted.step, value: counted.value, metrics: counted.metrics })
+          }
         }
         const v = lastValue(t)
         if (v === undefined) {
