@@ -68,8 +68,8 @@ describe('the queue password and the first connection to Redis', { skip: needsRe
     }
     // A password file that cannot be used is bad input that names the file and says why.
     for (const [bad, words] of [
-      [missing, /--queue-password-file .*nope: no such file/],
-      [folder, /--queue-password-file .*a-folder: it is a folder, not a file/],
+      [missing, /--queue-password-file .*nope does not exist/],
+      [folder, /--queue-password-file .*a-folder is a folder, not a file/],
       [empty, /--queue-password-file .*empty: its first line is empty/],
       [twice, /the queue URL has a password and --queue-password-file gives one too; give it once/],
     ] as const) {

@@ -59,7 +59,7 @@ Exit codes: 0 ok, 2 invalid pipeline.
 `
 
 export const runHelp = `Usage: lorapipe run <pipeline.yaml> [--set key=value ...] [--out DIR] [--json]
-       lorapipe run --resume <run dir>
+       lorapipe run --resume <run dir> [--accept-changes]
 
 Runs a pipeline. Outputs go to the run folder (--out, else output.dir, else
 runs/<name>/<timestamp>): config.resolved.yaml, run.json, events.jsonl and one folder per stage
@@ -73,6 +73,8 @@ Options:
   --resume DIR           continue the run in DIR as it was started (its config.resolved.yaml and
                          stage code, not the pipeline file as it is now): stages that completed
                          are reused, training resumes from its last intact checkpoint
+  --accept-changes       with --resume: a \`uses: sweep\` stage goes on with its sweep although the
+                         sweep's base pipeline or stage modules changed (see lorapipe sweep --help)
   --concurrency N        run at most N stages at once, training and evaluation included
                          (default: light stages as they are ready, one training/evaluation
                          stage at a time so they do not compete for the CPU)
@@ -142,7 +144,7 @@ Exit codes: 0 written, 2 not a run folder or bad arguments.
 `
 
 export const sweepHelp = `Usage: lorapipe sweep <sweep.yaml> [--concurrency N] [--out DIR] [--set key=value ...] [--json] [--queue URL]
-       lorapipe sweep --resume <sweep dir> [--concurrency N] [--queue URL]
+       lorapipe sweep --resume <sweep dir> [--accept-changes] [--concurrency N] [--queue URL]
        lorapipe sweep status --queue URL [--json]
        (with --queue: [--queue-password-file FILE], or LORAPIPE_QUEUE_PASSWORD in the environment)
 
@@ -151,14 +153,19 @@ Runs a hyperparameter sweep: trials of the sweep file's base pipeline, each an o
 early when the sweep's early_terminate rule prunes them. The sweep file and every trial pipeline it
 can produce are validated first; an invalid sweep runs nothing (exit 2).
 
-The sweep folder (--out, else sweeps/<name>/<timestamp>) holds sweep.resolved.yaml, sweep.json,
-the record sweep.jsonl (every assignment and result, appended as they happen), events.jsonl,
-trials/NNNN/ (run folders that \`lorapipe report\` and \`lorapipe run --resume\` understand),
-leaderboard.csv, leaderboard.json and best.yaml (the best trial's pipeline: \`lorapipe run best.yaml\`).
+The sweep folder (--out, else sweeps/<name>/<timestamp>) holds sweep.resolved.yaml, sweep.json
+(how it was started, with the sha256 of the sweep file, the base pipeline, the files it extends
+and its stage modules), the record sweep.jsonl (every assignment and result, appended as they
+happen), events.jsonl, trials/NNNN/ (run folders that \`lorapipe report\` and \`lorapipe run
+--resume\` understand), leaderboard.csv, leaderboard.json and best.yaml (the best trial's
+pipeline: \`lorapipe run best.yaml\`).
 
-Ctrl-C stops every trial cleanly (their checkpoints are kept); \`--resume\` continues after Ctrl-C or
-a kill: finished trials are kept, unfinished ones continue from their last checkpoint, and the
-search goes on from the record as if never stopped.
+Ctrl-C stops every trial cleanly (their checkpoints are kept); \`--resume\` continues after Ctrl-C,
+a kill or a full disk: finished trials are kept, unfinished ones continue from their last
+checkpoint, and the search goes on from the record as if never stopped. A resume whose base
+pipeline, extended files or stage modules changed is refused (exit 2) naming them, unless
+--accept-changes: the trials from then on run under the next recipe (the leaderboard's \`recipe\`
+column). The sweep file itself must be unchanged.
 
 Options:
   --concurrency N        trials at once (default: the file's concurrency, else 1); the machine's
@@ -166,6 +173,8 @@ Options:
   --out DIR              sweep folder
   --set key.path=value   override a value of the base pipeline for every trial, may repeat
   --resume DIR           continue the sweep in DIR (same sweep file, which must be unchanged)
+  --accept-changes       with --resume: go on although the base pipeline, a file it extends or a
+                         stage module changed; the record and leaderboard mark the new recipe
   --queue URL            distribute the trials: put them on a queue in Redis
                          (redis://[user[:password]@]host:6379[/db], rediss:// for TLS) for
                          \`lorapipe worker\` processes on any machine; --out, the sweep file and its

@@ -37,6 +37,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean' },
+      'accept-changes': { type: 'boolean' },
     },
     'run',
   )
@@ -74,7 +75,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     p = r.right
     resumed = rec
+    // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
+    const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(p, runDir, values['accept-changes'] === true)
+    if (sweeps) return refuse(sweeps.message, sweeps.hint)
   } else {
+    if (values['accept-changes']) throw new UsageError('--accept-changes applies to `lorapipe run --resume DIR` whose `uses: sweep` stage continues a sweep after its base pipeline or stage modules were edited')
     if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
     const r = await load(positionals[0]!, values.set ?? [])
     if (!r.ok) {

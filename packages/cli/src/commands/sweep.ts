@@ -10,13 +10,16 @@ import * as Option from 'effect/Option'
 import { formatDiagnostics, timestamp, type SweepEvent, type SweepEventSink } from '@lorapipe/core'
 import { UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { runSweep, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { runSweep, SweepFolderBusy, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
+import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
 import { paramTitles, paramValue } from '../output/parameters.ts'
-import { sweepPlainSink } from '../output/sweep-plain.ts'
+import { recipeFilesText, sweepPlainSink } from '../output/sweep-plain.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
+import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, sweepInputs, UNKNOWN_INPUTS_NOTE, type InputChange } from '../sweep/inputs.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
 import { parseQueueUrl, QueueUrlError, reachQueue, type QueueConnection } from '../queue/connection.ts'
 import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
@@ -40,6 +43,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       queue: { type: 'string' },
       'queue-password-file': { type: 'string' },
       retries: { type: 'string' },
+      'accept-changes': { type: 'boolean' },
     },
     'sweep',
   )
@@ -80,17 +84,28 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   let start: SweepStart
   let dir: string
   const resuming = values.resume !== undefined
+  const acceptChanges = values['accept-changes'] === true
+  if (acceptChanges && !resuming) throw new UsageError('--accept-changes applies to `lorapipe sweep --resume DIR`: it goes on with the sweep after its base pipeline or stage modules were edited')
+  // The recipe's files that are not as the sweep recorded them (accepted with --accept-changes).
+  let changes: InputChange[] = []
   if (resuming) {
     if (positionals.length > 0) throw new UsageError(`--resume DIR continues the sweep in DIR with the sweep file it was started with; drop ${positionals[0]}`)
     if (values.out !== undefined) throw new UsageError('--resume DIR already names the sweep folder; drop --out')
     if (values.set !== undefined) throw new UsageError('--resume continues the sweep with the --set values it was started with; drop --set')
     dir = resolve(values.resume!)
-    const read = readSweepStart(dir)
+    const read = readSweepStart(dir, { acceptChanges })
     if ('error' in read) {
       process.stderr.write(`error: ${read.error}\n`)
       return EXIT.badInput
     }
     start = read
+    if (start.inputs === undefined) process.stderr.write(UNKNOWN_INPUTS_NOTE)
+    else changes = changedInputs(start.inputs, start.file)
+    if (changes.length > 0 && !acceptChanges) {
+      const r = recipeChangedMessage(dir, changes, `pass --accept-changes (\`lorapipe sweep --resume ${values.resume} --accept-changes\`)`)
+      process.stderr.write(`error: ${r.message}\n  hint: ${r.hint}\n`)
+      return EXIT.badInput
+    }
     // Relative --set paths were relative to the folder the sweep was started in.
     if (existsSync(start.cwd)) process.chdir(start.cwd)
   } else {
@@ -118,6 +133,24 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   const sweep = loaded.right
   const conc = concurrency ?? (resuming && start.concurrency > 0 ? start.concurrency : undefined) ?? sweep.concurrency ?? 1
+  if (resuming && start.inputs !== undefined && changes.length > 0) {
+    // Accepted: the record says where the recipe changed, sweep.json holds the new hashes.
+    const inputs = sweepInputs(sweep)
+    const all = [...changes, ...addedInputs(start.inputs, inputs)]
+    let recipe: number | SweepFolderBusy
+    try {
+      recipe = acceptRecipeChange(dir, start, inputs, all)
+    } catch (e) {
+      const f = storageFailure(e)
+      if (!f) throw e
+      return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run; the change of recipe may not be recorded, and the next --resume --accept-changes records it.' }))
+    }
+    if (recipe instanceof SweepFolderBusy) {
+      process.stderr.write(`error: ${recipe.message}\n  hint: ${recipe.hint}\n`)
+      return EXIT.badInput
+    }
+    start = { ...start, inputs }
+  }
   if (!resuming) {
     dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
     if (holdsSweep(dir)) {
@@ -133,8 +166,14 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${dir} is not empty and holds no sweep; lorapipe writes a sweep only into a new or empty folder\n  hint: choose another --out\n`)
       return EXIT.badInput
     }
-    start = { ...start, sweep: sweep.name, concurrency: conc }
-    startSweepFolder(dir, sweep, start)
+    start = { ...start, sweep: sweep.name, concurrency: conc, inputs: sweepInputs(sweep) }
+    try {
+      startSweepFolder(dir, sweep, start)
+    } catch (e) {
+      const f = storageFailure(e)
+      if (!f) throw e
+      return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run, and the folder was left as it was.', next: 'run the same command again' }))
+    }
   }
 
   const sinks: SweepEventSink[] = [sweepEventsFile(dir)]
@@ -159,6 +198,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal)
   let result: SweepResult | undefined
   let code: number
+  // What to say once the UI is closed: why the sweep could not run on (one message, no stack).
+  let failure: unknown
+  // Whether the sweep folder is ours to write the report into: not when another process holds it.
+  let held = true
   try {
     const exit = await Effect.runPromise(Fiber.await(fiber))
     if (Exit.isSuccess(exit)) {
@@ -166,12 +209,15 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       code = result.status === 'finished' || result.status === 'stopped' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failed
     } else if (Exit.isInterrupted(exit)) code = EXIT.interrupted
     else {
-      const busy = Option.getOrUndefined(Cause.failureOption(exit.cause))
-      if (busy) {
-        process.stderr.write(`error: ${busy.message}\n  hint: ${busy.hint}\n`)
+      const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      if (e instanceof SweepFolderBusy) {
+        // A refusal writes nothing: the folder is another coordinator's.
+        held = false
+        process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`)
         code = EXIT.badInput
       } else {
-        process.stderr.write(`error: the sweep failed: ${Cause.pretty(exit.cause)}\n`)
+        // SweepFolderUnwritable (a full disk: the record is whole and resumable), or a defect.
+        failure = e ?? Cause.squash(exit.cause)
         code = EXIT.failed
       }
     }
@@ -179,7 +225,18 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await queued?.ended(result !== undefined && result.status !== 'interrupted').catch(() => undefined)
-    const report = await writeSweepReportIfAvailable(dir)
+    // The report, from what the folder holds; not into a folder that could not be written just now.
+    let report: string | undefined
+    if (held && !storageFailure(failure) && !(failure instanceof SweepFolderUnwritable)) {
+      try {
+        report = await writeSweepReportIfAvailable(dir)
+      } catch (e) {
+        const f = storageFailure(e)!
+        const saved = `The sweep ${result?.status ?? 'stopped'}; its record${result ? ', leaderboard and best.yaml are' : ' is'} saved, only its report is not.`
+        failure = new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved, next: `\`lorapipe report ${dir}\` writes it` })
+        if (code! === EXIT.ok) code = EXIT.failed
+      }
+    }
     await ui?.close()
     // The leaderboard and what to do next, also with --quiet; --json prints only events.
     if (!values.json) {
@@ -188,6 +245,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       if (code! === EXIT.interrupted)
         process.stdout.write(`resume with: lorapipe sweep --resume ${dir}${connection ? ` --queue ${connection.display}${values['queue-password-file'] !== undefined ? ` --queue-password-file ${values['queue-password-file']}` : ''}` : ''}\n`)
     }
+    if (failure !== undefined) reportFailure(failure)
   }
   return code
 }
@@ -198,12 +256,25 @@ export function summaryText(r: SweepResult, s: Pick<ValidatedSweep, 'metric'>, t
   if (rows.length === 0) return 'no trials\n'
   const params = [...new Set(rows.flatMap((x) => Object.keys(x.parameters)))]
   const cell = (v: unknown) => (v === undefined ? '' : paramValue(v))
-  const table = [['#', 'trial', 'state', s.metric.name, ...paramTitles(params), 'step'], ...rows.map((x) => [String(x.rank), String(x.trial), x.state, x.objective === undefined ? '' : num(x.objective), ...params.map((p) => cell(x.parameters[p])), String(x.step)])]
+  // Once the recipe changed, the recipe each trial ran under.
+  const recipes = r.leaderboard.recipes ?? []
+  const recipeCell = (x: (typeof rows)[number]) => (x.recipe === undefined ? '' : String(x.recipe))
+  const table = [
+    ['#', 'trial', ...(recipes.length ? ['recipe'] : []), 'state', s.metric.name, ...paramTitles(params), 'step'],
+    ...rows.map((x) => [String(x.rank), String(x.trial), ...(recipes.length ? [recipeCell(x)] : []), x.state, x.objective === undefined ? '' : num(x.objective), ...params.map((p) => cell(x.parameters[p])), String(x.step)]),
+  ]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   const lines = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
   const more = r.leaderboard.rows.length > top ? `(${r.leaderboard.rows.length - top} more in ${join(r.dir, 'leaderboard.csv')})\n` : ''
+  const changed = recipes.map((c) => `the recipe changed at ${c.time}: recipe ${c.recipe} (${recipeFilesText(c.files)}) from trial ${firstTrialOf(r, c.recipe) ?? '(none yet)'} on\n`).join('')
   const best = r.bestFile ? `best: trial ${r.best!.trial}; run it with: lorapipe run ${r.bestFile}\n` : ''
-  return `\n${lines.join('\n')}\n${more}${best}`
+  return `\n${lines.join('\n')}\n${more}${changed}${best}`
+}
+
+/** The first trial that started under `recipe`. */
+function firstTrialOf(r: SweepResult, recipe: number): number | undefined {
+  const ts = r.leaderboard.rows.filter((x) => x.recipe === recipe).map((x) => x.trial)
+  return ts.length ? Math.min(...ts) : undefined
 }
 
 interface SweepUi {

@@ -22,6 +22,11 @@ export function assignmentText(a: Assignment): string {
     .join(' ')
 }
 
+/** `/x/base.yaml changed, /x/stage.ts added`: the files of a change of recipe. */
+export function recipeFilesText(files: readonly { readonly path: string; readonly change: string }[]): string {
+  return files.map((f) => `${f.path} ${f.change}`).join(', ')
+}
+
 export function sweepPlainSink(opts: SweepPlainOptions = {}): SweepEventSink {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'))
   const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'))
@@ -36,12 +41,15 @@ export function sweepPlainSink(opts: SweepPlainOptions = {}): SweepEventSink {
       case 'SweepStarted': {
         metric = e.metric.name
         const cap = e.totalTrials !== undefined ? `up to ${e.totalTrials} trials` : 'until stopped'
-        return info(
+        info(
           `sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method} over ${e.parameters.join(', ') || 'no parameters'}; ${e.metric.goal} ${e.metric.name}${e.metric.target !== undefined ? ` (target ${e.metric.target})` : ''}; ${cap}, ${e.concurrency} at a time -> ${e.sweepDir}`,
         )
+        const last = e.recipes?.at(-1)
+        if (last) info(`recipe ${last.recipe} since ${last.time} (${recipeFilesText(last.files)}): trials assigned from then on run under it`)
+        return
       }
       case 'TrialStarted':
-        return info(`${trialLabel(e.trial)} ${e.resumed ? 'resumed from its last checkpoint' : 'started'}: ${assignmentText(e.assignment)}`)
+        return info(`${trialLabel(e.trial)} ${e.resumed ? 'resumed from its last checkpoint' : 'started'}${e.recipe !== undefined ? ` (recipe ${e.recipe})` : ''}: ${assignmentText(e.assignment)}`)
       case 'TrialMetrics':
         return info(`${trialLabel(e.trial)} eval ${e.evaluation} (step ${e.step}): ${metric} ${num(e.value)}`)
       case 'TrialFinished': {

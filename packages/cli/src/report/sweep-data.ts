@@ -22,6 +22,15 @@ export interface TrialReport {
   readonly runDir?: string
   /** Its own report, relative to the sweep folder, when it exists. */
   readonly report?: string
+  /** The recipe it ran under: 1 unless the recipe changed before it was assigned. */
+  readonly recipe: number
+}
+
+/** A change of recipe during the sweep (files edited, resumed with `--accept-changes`). */
+export interface RecipeChangeReport {
+  readonly recipe: number
+  readonly time: string
+  readonly files: readonly { readonly path: string; readonly change: string }[]
 }
 
 export interface SweepReport {
@@ -42,6 +51,8 @@ export interface SweepReport {
   readonly best?: number
   readonly messages: readonly { readonly level: string; readonly text: string }[]
   readonly badLines: number
+  /** Where the recipe changed; empty while every trial ran the recipe the sweep started with. */
+  readonly recipes: readonly RecipeChangeReport[]
 }
 
 const SWEEP_TAGS = new Set(['SweepStarted', 'TrialStarted', 'TrialMetrics', 'TrialFinished', 'SweepLog', 'SweepFinished'])
@@ -72,18 +83,24 @@ export function readSweep(dir: string): SweepReport {
   const trials = new Map<number, Mutable>()
   const trial = (n: number): Mutable => {
     let t = trials.get(n)
-    if (!t) trials.set(n, (t = { number: n, assignment: {}, state: 'running', curve: [], evaluations: 0 }))
+    if (!t) trials.set(n, (t = { number: n, assignment: {}, state: 'running', curve: [], evaluations: 0, recipe: 1 }))
     return t
   }
   const messages: { level: string; text: string }[] = []
   let finished: Extract<SweepEvent, { _tag: 'SweepFinished' }> | undefined
+  let recipes: readonly RecipeChangeReport[] = []
   for (const e of events) {
     switch (e._tag) {
+      case 'SweepStarted':
+        // Each (re)start lists every change so far.
+        if (e.recipes && e.recipes.length >= recipes.length) recipes = e.recipes
+        break
       case 'TrialStarted': {
         const t = trial(e.trial)
         t.assignment = e.assignment
         t.state = 'running'
         t.runDir = e.runDir
+        t.recipe = e.recipe ?? 1
         break
       }
       case 'TrialMetrics': {
@@ -145,5 +162,6 @@ export function readSweep(dir: string): SweepReport {
     best,
     messages,
     badLines,
+    recipes,
   }
 }

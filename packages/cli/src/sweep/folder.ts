@@ -2,7 +2,7 @@
 // started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
 // (sweep.resolved.yaml) and the sweep events (events.jsonl).
 import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync } from 'node:fs'
+import { existsSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
@@ -10,6 +10,8 @@ import { FILE_KINDS, readUserFile, readUserText, UserFileError } from '@lorapipe
 import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
 import { redactDeep } from '@lorapipe/core/text/redact.ts'
+import { lineAppender } from '@lorapipe/core/fs/append-lines.ts'
+import { storageFailure } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 
 /** How a sweep was started. */
 export interface SweepStart {
@@ -23,6 +25,11 @@ export interface SweepStart {
   readonly cwd: string
   readonly concurrency: number
   readonly startedAt: string
+  /**
+   * The recipe: absolute path -> sha256 of the sweep file, the base pipeline, the files it extends
+   * and its custom stage modules (see ./inputs.ts). Absent in sweeps started before lorapipe recorded it.
+   */
+  readonly inputs?: Readonly<Record<string, string>>
 }
 
 export const SWEEP_START_FILE = 'sweep.json'
@@ -32,13 +39,16 @@ export const SWEEP_EVENTS_FILE = 'events.jsonl'
 /** The sha256 of a sweep file. Throws UserFileError for anything but a regular file within the limit. */
 export const fileHash = (file: string) => createHash('sha256').update(readUserFile(file, FILE_KINDS.yaml)).digest('hex')
 
-/** Whether `dir` holds a sweep that was started (its record exists). */
-export const holdsSweep = (dir: string) => existsSync(join(dir, RECORD_FILE))
+/** Whether `dir` holds a sweep that was started (sweep.json is written first, the record once it runs). */
+export const holdsSweep = (dir: string) => existsSync(join(dir, SWEEP_START_FILE)) || existsSync(join(dir, RECORD_FILE))
 
-/** How the sweep in `dir` was started, or why it cannot be resumed. */
-export function readSweepStart(dir: string): SweepStart | { error: string } {
+/**
+ * How the sweep in `dir` was started, or why it cannot be resumed. `acceptChanges`: the user
+ * accepts a changed recipe, which does not cover the sweep file (the message says so).
+ */
+export function readSweepStart(dir: string, opts: { acceptChanges?: boolean } = {}): SweepStart | { error: string } {
   const f = join(dir, SWEEP_START_FILE)
-  if (!existsSync(f) || !holdsSweep(dir)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE} and ${RECORD_FILE}); pass the folder that \`lorapipe sweep\` printed` }
+  if (!existsSync(f)) return { error: `${dir} is not a sweep folder (no ${SWEEP_START_FILE}); pass the folder that \`lorapipe sweep\` printed` }
   let s: SweepStart
   try {
     s = JSON.parse(readUserText(f, FILE_KINDS.config)) as SweepStart
@@ -54,32 +64,60 @@ export function readSweepStart(dir: string): SweepStart | { error: string } {
     return { error: e.problem === 'not found' ? `the sweep file ${s.file} that this sweep was started with is gone; put it back to resume` : `the sweep file ${e.message}` }
   }
   // Samplers replay the search from the record; another search space would not be the same sweep.
-  if (hash !== s.sha256) return { error: `${s.file} changed since the sweep in ${dir} started; resuming would mix two searches\n  hint: restore the file, or start a new sweep with it` }
+  if (hash !== s.sha256) {
+    const accepted = opts.acceptChanges
+      ? '; --accept-changes covers the base pipeline, the files it extends and its stage modules, not the sweep file: it is the search space, which the resumed sweep replays from its record'
+      : ''
+    return { error: `the sweep file ${s.file} changed since the sweep in ${dir} started; resuming would mix two searches${accepted}\n  hint: restore the file, or start a new sweep with it` }
+  }
   return s
 }
 
-/** Writes sweep.json and sweep.resolved.yaml into a new sweep folder. */
+/**
+ * Writes sweep.json and sweep.resolved.yaml into a new (or empty) sweep folder. When that fails
+ * (a full disk), what it wrote is removed again, so the same command can be run once there is room.
+ */
 export function startSweepFolder(dir: string, sweep: ValidatedSweep, start: SweepStart): void {
-  writeJsonAtomic(join(dir, SWEEP_START_FILE), start)
-  // The document with its base made absolute and the command line's --set values beside it.
-  const doc = { ...sweep.document, name: sweep.name, base: sweep.base, ...(sweep.sets.length ? { sets: sweep.sets } : {}) }
-  const head = `# ${sweep.name}: resolved from ${sweep.file}${sweep.sets.length ? ` with ${sweep.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
-  writeFileAtomic(join(dir, SWEEP_RESOLVED_FILE), head + stringify(doc))
+  const fresh = !existsSync(dir)
+  const files = [join(dir, SWEEP_START_FILE), join(dir, SWEEP_RESOLVED_FILE)]
+  try {
+    writeJsonAtomic(files[0]!, start)
+    // The document with its base made absolute and the command line's --set values beside it.
+    const doc = { ...sweep.document, name: sweep.name, base: sweep.base, ...(sweep.sets.length ? { sets: sweep.sets } : {}) }
+    const head = `# ${sweep.name}: resolved from ${sweep.file}${sweep.sets.length ? ` with ${sweep.sets.map((x) => `--set ${x}`).join(' ')}` : ''}\n`
+    writeFileAtomic(files[1]!, head + stringify(doc))
+  } catch (e) {
+    for (const f of files) rmSync(f, { force: true })
+    if (fresh) {
+      try {
+        rmdirSync(dir) // only the folder it made, and only when empty
+      } catch {
+        // not empty or already gone: left as it is
+      }
+    }
+    throw e
+  }
 }
 
 /** The sweep folder's events.jsonl: appended as events happen, so a killed sweep keeps its history. */
 export function sweepEventsFile(dir: string): SweepEventSink {
-  const file = join(dir, SWEEP_EVENTS_FILE)
+  // Nothing is written before the first event, which the coordinator publishes once it holds the folder.
+  const append = lineAppender(join(dir, SWEEP_EVENTS_FILE))
   // Secrets never reach the file (trial errors can quote a server's message): see core's redact.ts.
-  return (e) => appendFileSync(file, JSON.stringify(redactDeep(e)) + '\n')
+  return (e) => append(JSON.stringify(redactDeep(e)))
 }
 
-/** The sweep's report.html, written by the report module when this installation has it; a failure is a warning. */
+/**
+ * The sweep's report.html, written by the report module when this installation has it. A failure
+ * to write it for want of room (or permission) is thrown, for the caller to say what is saved;
+ * any other failure is a warning.
+ */
 export async function writeSweepReportIfAvailable(dir: string): Promise<string | undefined> {
   try {
     const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
     return m.writeSweepReport?.(dir)
   } catch (e) {
+    if (storageFailure(e)) throw e
     process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
     return undefined
   }

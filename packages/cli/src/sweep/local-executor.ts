@@ -12,6 +12,7 @@ import * as Effect from 'effect/Effect'
 import * as Layer from 'effect/Layer'
 import { machineThreads, processAlive, processCommandLine, type RunEvent } from '@lorapipe/core'
 import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+import { writingFile } from '@lorapipe/core/fs/append-lines.ts'
 
 export interface LocalExecutorOptions {
   /** Trials that run at once; each gets `threads / concurrency` threads. */
@@ -138,8 +139,16 @@ export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
               // trial once; a second signal would make a trial exit at once without its checkpoint.
               detached: true,
             })
-            if (child.pid !== undefined) writeFileSync(pidFile(spec.runDir), `${child.pid}\n`)
             child.stdin.on('error', () => undefined)
+            try {
+              if (child.pid !== undefined) writingFile(pidFile(spec.runDir), () => writeFileSync(pidFile(spec.runDir), `${child.pid}\n`))
+            } catch (e) {
+              // Without its pid file a trial could not be found again after a kill: it does not run.
+              // The error (a full disk...) is the sweep folder's; the coordinator says so.
+              child.once('exit', () => resume(Effect.die(e)))
+              child.kill('SIGKILL')
+              return
+            }
             const leash = opts.leash ? setInterval(() => child.stdin.write('.'), Math.min(1000, opts.leash.timeoutMs / 3)) : undefined
             if (!leash) child.stdin.end()
             const stderr = new Tail()

@@ -153,6 +153,40 @@ describe('sweep report page', () => {
   })
 })
 
+describe('sweep report of a sweep whose recipe changed', () => {
+  // Resumed with --accept-changes after trial 1: trials 0 and 1 ran recipe 1 (trial 1 continued
+  // after the change keeps it), trial 2 the new one.
+  const dir = mkdtempSync(join(tmpdir(), 'lorapipe-sweep-recipe-'))
+  const change = { recipe: 2, time: at(5000), files: [{ path: '/s/common.yaml', change: 'changed' as const }, { path: '/s/extra.yaml', change: 'added' as const }] }
+  const started = (resumed: boolean, recipes?: (typeof change)[]): SweepEvent => ({
+    _tag: 'SweepStarted', time: at(resumed ? 5000 : 0), sweep: 's', file: '/s/sweep.yaml', sweepDir: dir, method: 'grid',
+    metric: { name: 'eval_accuracy', goal: 'maximize' }, parameters: ['lr'], concurrency: 1, resumed, ...(recipes ? { recipes } : {}),
+  })
+  const trialStarted = (trial: number, resumed: boolean, recipe?: number): SweepEvent => ({ _tag: 'TrialStarted', time: at(trial * 1000), trial, assignment: { lr: trial }, runDir: join(dir, 'trials', String(trial)), resumed, ...(recipe ? { recipe } : {}) })
+  const finished = (trial: number, value: number): SweepEvent => ({ _tag: 'TrialFinished', time: at(9000), trial, state: 'completed', value, durationMs: 1000 })
+  const events = [started(false), trialStarted(0, false), finished(0, 0.8), trialStarted(1, false), started(true, [change]), trialStarted(1, true, 1), finished(1, 0.7), trialStarted(2, false, 2), finished(2, 0.9)]
+  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n')
+  const r = readSweep(dir)
+  const html = renderSweepReport(r)
+
+  test('each trial has the recipe it was assigned under; the changes are read from the sweep events', () => {
+    assert.deepEqual(r.trials.map((t) => [t.number, t.recipe]), [[2, 2], [0, 1], [1, 1]])
+    assert.deepEqual(r.recipes, [change])
+  })
+
+  test('the leaderboard gets a recipe column, and a section says when the recipe changed, which files, and which trials ran under each', () => {
+    assert.match(html, /<th>trial<\/th><th>recipe<\/th><th class="text" title="lr">/)
+    assert.match(html, /<td>★ 2<\/td><td class="recipe">2<\/td>/)
+    assert.match(html, /the recipe changed once \(<a href="#recipes">see below<\/a>\)/)
+    assert.match(html, /<li>recipe 1, as the sweep started: trials 0, 1<\/li><li>recipe 2, from 2025-01-01T00:00:05\.000Z \(resumed with <code>--accept-changes<\/code>\): <code>\/s\/common\.yaml<\/code> changed, <code>\/s\/extra\.yaml<\/code> added; trials 2<\/li>/)
+  })
+
+  test('a sweep whose recipe never changed shows neither', () => {
+    const plain = renderSweepReport(readSweep(sweepFolder()))
+    assert.doesNotMatch(plain, /recipe/i)
+  })
+})
+
 describe('axes for parameter values', () => {
   test('learning rates spanning decades get a log axis with a tick per decade', () => {
     const a = valueAxis([1e-5, 2e-4, 1e-3])

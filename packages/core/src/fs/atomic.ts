@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rm
 import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import * as Data from 'effect/Data'
+import { writingFile } from './append-lines.ts'
 import { makeFolder } from './make-folder.ts'
 import { redact } from '../text/redact.ts'
 
@@ -72,17 +73,19 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
 }
 
-/** Writes and flushes a file (not atomic by itself: for files inside a folder that is renamed into place). */
+/** Writes and flushes a file (not atomic by itself: for files inside a folder that is renamed into place). Errors name the file. */
 export function writeFileSynced(file: string, data: string | Uint8Array): void {
-  const fd = openSync(file, 'w')
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-    let off = 0
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
+  writingFile(file, () => {
+    const fd = openSync(file, 'w')
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+      let off = 0
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  })
 }
 
 /** Writes `target` whole or not at all. Throws NotARegularFile rather than replace anything but a regular file. */
@@ -113,6 +116,11 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export function isTempFile(name: string): boolean {
   return /^.+\.tmp-\d+-[0-9a-f]{8}$/.test(name)
+}
+
+/** The file a temporary file was being written for (its own path for any other name), for messages. */
+export function targetOfTemp(path: string): string {
+  return path.replace(/(^|\/)\.([^/]+)\.tmp-\d+-[0-9a-f]{8}$/, '$1$2')
 }
 
 /** The process that made a temporary name (its pid), or undefined for any other name. */

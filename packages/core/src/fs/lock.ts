@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as Data from 'effect/Data'
 import { processAlive, processStart } from '../os/process.ts'
+import { writingFile } from './append-lines.ts'
 
 export interface LockOptions {
   /** A lock whose heartbeat is older than this is abandoned (default 60 s; holders beat every staleMs/4). */
@@ -134,10 +135,14 @@ export function tryAcquireLock(path: string, opts: LockOptions = {}): LockHandle
     try {
       const fd = openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644)
       try {
-        writeSync(fd, JSON.stringify(me))
-      } finally {
+        writingFile(path, () => writeSync(fd, JSON.stringify(me)))
+      } catch (e) {
+        // Not taken (a full disk): an empty lock file left behind would read as someone else's.
         closeSync(fd)
+        unlinkSync(path)
+        throw e
       }
+      closeSync(fd)
       return hold(path, me, opts.staleMs ?? 60_000)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e

@@ -20,8 +20,19 @@ export type SweepEvent =
       readonly totalTrials?: number
       readonly concurrency: number
       readonly resumed: boolean
+      /** Every change of recipe so far (files edited, resumed with `--accept-changes`); absent when there was none. */
+      readonly recipes?: readonly { readonly recipe: number; readonly time: string; readonly files: readonly { readonly path: string; readonly change: 'changed' | 'missing' | 'added' }[] }[]
     }
-  | { readonly _tag: 'TrialStarted'; readonly time: string; readonly trial: number; readonly assignment: Assignment; readonly runDir: string; readonly resumed: boolean }
+  | {
+      readonly _tag: 'TrialStarted'
+      readonly time: string
+      readonly trial: number
+      readonly assignment: Assignment
+      readonly runDir: string
+      readonly resumed: boolean
+      /** The recipe the trial runs under (the one it was assigned under), once the recipe changed during the sweep (else 1, left out). */
+      readonly recipe?: number
+    }
   /** A run event of one trial (its progress, training logs, evaluations), wrapped. */
   | { readonly _tag: 'TrialEvent'; readonly time: string; readonly trial: number; readonly event: RunEvent }
   /** The trial's objective after its `evaluation`-th evaluation (1-based), with all its metrics. */

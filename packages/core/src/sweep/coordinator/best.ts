@@ -84,8 +84,11 @@ export function writeBestPipeline(src: BestSource): Effect.Effect<{ file: string
     const target = join(src.sweepDir, BEST_FILE)
     // Validated from a file in the same folder, so relative references resolve as they will later.
     const probe = join(dirname(target), `.best.check-${process.pid}.yaml`)
-    writeFileSynced(probe, made.text)
-    const checked = yield* Effect.either(loadPipeline(probe)).pipe(Effect.ensuring(Effect.sync(() => rmSync(probe, { force: true }))))
+    // Removed however it ends, a write cut short by a full disk included.
+    const checked = yield* Effect.suspend(() => {
+      writeFileSynced(probe, made.text)
+      return Effect.either(loadPipeline(probe))
+    }).pipe(Effect.ensuring(Effect.sync(() => rmSync(probe, { force: true }))))
     if (checked._tag === 'Left') return { error: `the best trial's pipeline does not validate:\n${formatDiagnostics(checked.left.diagnostics)}` }
     writeFileAtomic(target, made.text)
     return { file: target }

@@ -15,7 +15,7 @@ import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Queue from 'effect/Queue'
 import { dirname, join } from 'node:path'
-import { LockBusy, tryAcquireLock } from '../../fs/lock.ts'
+import { LockBusy, tryAcquireLock, type LockHandle } from '../../fs/lock.ts'
 import { describeError } from '../../graph/run.ts'
 import { now, type RunEvent } from '../../events.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
@@ -23,9 +23,12 @@ import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '
 import { writeBestPipeline } from './best.ts'
 import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
-import { objectiveIn, objectiveOf } from './objective.ts'
+import { evaluationsOnFile, objectiveIn, objectiveOf } from './objective.ts'
 import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
 import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
+import { noRoomIn, savedText, storageFailure, storageFailureIn, SweepFolderUnwritable, type StorageFailure } from './unwritable.ts'
+
+export { SweepFolderUnwritable } from './unwritable.ts'
 
 export interface ObjectiveMetric {
   /** `eval_accuracy`, or `<stage>.eval_accuracy` for a multi-stage base. */
@@ -88,6 +91,16 @@ export class SweepFolderBusy extends Data.TaggedError('SweepFolderBusy')<{ reado
   }
 }
 
+/**
+ * Takes the sweep folder's lock: one coordinator per sweep folder. A killed one leaves the file,
+ * but its process is dead, so the next takes the lock over (on another host: after 10 minutes
+ * without a heartbeat).
+ */
+export function lockSweepFolder(dir: string): LockHandle | SweepFolderBusy {
+  const lock = tryAcquireLock(join(dir, SWEEP_LOCK), { staleMs: 10 * 60_000, trustLocalPid: true })
+  return lock instanceof LockBusy ? new SweepFolderBusy({ dir, holder: lock.holder }) : lock
+}
+
 type Message =
   | { readonly kind: 'event'; readonly trial: number; readonly event: RunEvent }
   | { readonly kind: 'done'; readonly trial: number; readonly exit: Exit.Exit<TrialOutcome> }
@@ -103,14 +116,20 @@ export function readSweepState(dir: string): SweepState {
   return replay(readRecord(join(dir, RECORD_FILE)).entries)
 }
 
-export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolderBusy, TrialExecutor> {
+export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolderBusy | SweepFolderUnwritable, TrialExecutor> {
+  // What the record holds, for the message when a write of the folder fails (set once it is read).
+  let trialsSoFar: () => readonly TrialInfo[] = () => []
+  const unwritable = (f: StorageFailure) => new SweepFolderUnwritable({ dir: plan.dir, path: f.path ?? plan.dir, errno: f.code, saved: savedText(trialsSoFar()) })
+  /** A write of the sweep folder that threw (a full disk...) becomes SweepFolderUnwritable; any other defect stays one. */
+  const writeFailed = (defect: unknown) => {
+    const f = storageFailure(defect)
+    return f ? Effect.fail(unwritable(f)) : Effect.die(defect)
+  }
   return Effect.gen(function* () {
     const executor = yield* TrialExecutor
-    // One coordinator per sweep folder, for the whole sweep. A killed one leaves the file, but its
-    // process is dead, so the resumed sweep takes the lock over (on another host: after 10 minutes
-    // without a heartbeat).
-    const lock = tryAcquireLock(join(plan.dir, SWEEP_LOCK), { staleMs: 10 * 60_000, trustLocalPid: true })
-    if (lock instanceof LockBusy) return yield* Effect.fail(new SweepFolderBusy({ dir: plan.dir, holder: lock.holder }))
+    // One coordinator per sweep folder, for the whole sweep.
+    const lock = lockSweepFolder(plan.dir)
+    if (lock instanceof SweepFolderBusy) return yield* Effect.fail(lock)
     yield* Effect.addFinalizer(() => Effect.sync(() => lock.release()))
     const started = Date.now()
     const sinks = plan.sinks ?? []
@@ -121,6 +140,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     const prior = readRecord(recordFile).entries
     const resumed = prior.length > 0
     const state = replay(prior)
+    trialsSoFar = () => [...state.trials.values()]
     const writer = openRecord(recordFile)
     yield* Effect.addFinalizer(() => Effect.sync(() => writer.close()))
     const record = (e: RecordEntry) => {
@@ -143,6 +163,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
       ...(total !== undefined ? { totalTrials: total } : {}),
       concurrency: plan.concurrency,
       resumed,
+      ...(state.recipeChanges.length > 0 ? { recipes: state.recipeChanges } : {}),
     })
     record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: metricInfo, concurrency: plan.concurrency, resumed })
 
@@ -204,6 +225,19 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
         }
     }
 
+    /**
+     * The evaluation an event reports, when it is one the record does not hold yet. Once pruned, a
+     * trial's evaluations before it stops do not count: its record stays the same however quickly
+     * it obeys; a resumed trial repeats the evaluations between its checkpoint and the kill: counted once.
+     */
+    const newEvaluation = (t: TrialInfo, event: RunEvent) => {
+      const hit = objectiveIn(objective, event)
+      if (!hit || !Number.isFinite(hit.value)) return undefined
+      const key = `${hit.stage}@${hit.step}`
+      if (t.seen.has(key)) return undefined
+      return { key, evaluation: t.intermediate.size + 1, step: hit.step, value: hit.value, metrics: hit.metrics }
+    }
+
     const lastValue = (t: TrialInfo) => (t.intermediate.size ? t.intermediate.get(Math.max(...t.intermediate.keys())) : undefined)
 
     /** Replays the pruner over a trial's recorded evaluations: the first one at which it would have stopped, if any. */
@@ -221,7 +255,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     const start = (t: TrialInfo, resume: boolean) =>
       Effect.gen(function* () {
         record({ type: 'started', time: now(), trial: t.number, resume })
-        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume })
+        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume, ...(state.recipeChanges.length > 0 ? { recipe: t.recipe } : {}) })
         const spec: TrialSpec = {
           sweep: plan.sweep,
           trial: t.number,
@@ -278,30 +312,26 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
 
     const onEvent = (n: number, event: RunEvent) =>
       Effect.gen(function* () {
-        publish({ _tag: 'TrialEvent', time: now(), trial: n, event })
         const t = state.trials.get(n)
+        const counted = t && t.state === 'running' && running.get(n)?.pruned === undefined ? newEvaluation(t, event) : undefined
+        // The record first: an evaluation is in sweep.jsonl before anything else is written about
+        // it (should events.jsonl then fail, the trial's finished stage cannot report it again).
+        if (counted) record({ type: 'metrics', time: now(), trial: n, ...counted })
+        publish({ _tag: 'TrialEvent', time: now(), trial: n, event })
         if (!t || t.state !== 'running') return
         if (event._tag === 'Progress') t.step = Math.max(t.step, event.step)
+        if (!counted) return
         const r = running.get(n)
-        // Once pruned, a trial's evaluations before it stops do not count: its record stays the same
-        // however quickly it obeys.
-        if (r?.pruned !== undefined) return
-        const hit = objectiveIn(objective, event)
-        if (!hit || !Number.isFinite(hit.value)) return
-        const key = `${hit.stage}@${hit.step}`
-        // A resumed trial repeats the evaluations between its checkpoint and the kill: counted once.
-        if (t.seen.has(key)) return
-        const evaluation = t.intermediate.size + 1
-        record({ type: 'metrics', time: now(), trial: n, key, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
-        publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step: hit.step, value: hit.value, metrics: hit.metrics })
+        const { evaluation, step, value, metrics } = counted
+        publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step, value, metrics })
         if (plan.pruner && r && plan.pruner.shouldPrune(viewOf(t), evaluation, history(state), goal)) {
-          r.pruned = `pruned at evaluation ${evaluation} (step ${hit.step}) by ${plan.pruner.name}: ${plan.metric.name} ${hit.value}`
+          r.pruned = `pruned at evaluation ${evaluation} (step ${step}) by ${plan.pruner.name}: ${plan.metric.name} ${value}`
           yield* Fiber.interruptFork(r.fiber)
         }
       })
 
     const onDone = (n: number, exit: Exit.Exit<TrialOutcome>) =>
-      Effect.sync(() => {
+      Effect.gen(function* () {
         const r = running.get(n)
         running.delete(n)
         const t = state.trials.get(n)
@@ -310,6 +340,14 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
           const v = lastValue(t)
           return finishTrial(t, { state: 'pruned', ...(v !== undefined ? { value: v } : {}), reason: r.pruned })
         }
+        // A trial that could not write its folder (or whose folder has no room left) did not fail:
+        // it stays unfinished, and the sweep stops until there is room.
+        const unwritten = Exit.isFailure(exit)
+          ? storageFailure(Cause.squash(exit.cause))
+          : exit.value.status === 'failed'
+            ? (storageFailureIn(exit.value.error, t.runDir) ?? noRoomIn(dirname(t.runDir)))
+            : undefined
+        if (unwritten) return yield* Effect.fail(unwritable({ code: unwritten.code, path: unwritten.path ?? t.runDir }))
         if (Exit.isFailure(exit)) return finishTrial(t, { state: 'failed', reason: Cause.isInterruptedOnly(exit.cause) ? 'interrupted' : describeError(Cause.squash(exit.cause)) })
         const o = exit.value
         if (o.status === 'failed') return finishTrial(t, { state: 'failed', reason: o.error })
@@ -318,6 +356,16 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
           // starts, and the sweep ends as interrupted so that `--resume` continues it.
           interruptedTrial = n
           return
+        }
+        // A continued trial whose stage had already finished reported its evaluations before the
+        // stop, not all of which may have reached the record: its metrics.json has them.
+        if (t.starts > 1 && plan.metric.stage !== undefined) {
+          for (const event of evaluationsOnFile(t.runDir, plan.metric.stage)) {
+            const counted = newEvaluation(t, event)
+            if (!counted) continue
+            record({ type: 'metrics', time: now(), trial: n, ...counted })
+            publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation: counted.evaluation, step: counted.step, value: counted.value, metrics: counted.metrics })
+          }
         }
         const v = lastValue(t)
         if (v === undefined) {
@@ -337,7 +385,12 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
       }
     })
 
+    const stopTrials = Effect.suspend(() => Fiber.interruptAll([...running.values()].map((r) => r.fiber)))
     yield* loop.pipe(
+      // The folder could not be written: every running trial is stopped as for Ctrl-C (its
+      // checkpoint kept) and stays unfinished in the record; nothing more is written.
+      Effect.catchAllDefect(writeFailed),
+      Effect.tapError(() => stopTrials),
       Effect.onInterrupt(() =>
         // Ctrl-C: every running trial is stopped cleanly (its checkpoint kept) and stays
         // unfinished in the record, so `--resume` continues it.
@@ -352,7 +405,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     const final = stop ?? (completed === 0 ? { status: 'failed' as const, reason: `no trial completed (${summary(state)}); ${exhausted ?? ''}`.replace(/; $/, '') } : { status: 'finished' as const, reason: exhausted ?? 'done' })
     record({ type: 'ended', time: now(), status: final.status, reason: final.reason })
     return yield* finishOutputs(final.status, final.reason)
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.catchAllDefect(writeFailed), Effect.scoped)
 }
 
 function summary(s: SweepState): string {

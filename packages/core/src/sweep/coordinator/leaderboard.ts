@@ -4,7 +4,7 @@
 import { join, relative } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.ts'
 import type { Goal, SearchSpace, TrialState, Assignment } from '../model.ts'
-import { better, durationOf, type SweepState, type TrialInfo } from './state.ts'
+import { better, durationOf, type RecipeChange, type SweepState, type TrialInfo } from './state.ts'
 
 export const LEADERBOARD_JSON = 'leaderboard.json'
 export const LEADERBOARD_CSV = 'leaderboard.csv'
@@ -24,11 +24,15 @@ export interface LeaderboardRow {
   readonly run_dir: string
   readonly reason?: string
   readonly metrics?: Readonly<Record<string, number>>
+  /** The recipe the trial ran under; only once the recipe changed during the sweep. */
+  readonly recipe?: number
 }
 
 export interface Leaderboard {
   readonly metric: { readonly name: string; readonly goal: Goal }
   readonly rows: readonly LeaderboardRow[]
+  /** Where the recipe changed (`--accept-changes`): absent while every trial ran the recipe the sweep started with. */
+  readonly recipes?: readonly RecipeChange[]
 }
 
 /** The values a trial's assignment sets, by pipeline path. */
@@ -57,6 +61,7 @@ export function leaderboard(s: SweepState, space: SearchSpace, metric: { name: s
     if ((va === undefined) !== (vb === undefined)) return va === undefined ? 1 : -1
     return a.number - b.number
   })
+  const changed = s.recipeChanges.length > 0
   const rows = trials.map((t, i): LeaderboardRow => {
     const v = valueOf(t)
     return {
@@ -71,9 +76,10 @@ export function leaderboard(s: SweepState, space: SearchSpace, metric: { name: s
       run_dir: relative(sweepDir, t.runDir) || '.',
       ...(t.reason !== undefined ? { reason: t.reason } : {}),
       ...(t.lastMetrics ? { metrics: t.lastMetrics } : {}),
+      ...(changed ? { recipe: t.recipe } : {}),
     }
   })
-  return { metric: { name: metric.name, goal: metric.goal }, rows }
+  return { metric: { name: metric.name, goal: metric.goal }, rows, ...(changed ? { recipes: s.recipeChanges } : {}) }
 }
 
 function last(t: TrialInfo): number | undefined {
@@ -88,9 +94,12 @@ function csvCell(v: unknown): string {
 
 export function leaderboardCsv(lb: Leaderboard): string {
   const params = [...new Set(lb.rows.flatMap((r) => Object.keys(r.parameters)))]
-  const head = ['rank', 'trial', 'state', lb.metric.name, ...params, 'step', 'evaluations', 'duration_s', 'run_dir', 'reason']
+  // `recipe` (the one each trial started under) only once the recipe changed during the sweep.
+  const recipes = lb.recipes !== undefined && lb.recipes.length > 0
+  const head = ['rank', 'trial', ...(recipes ? ['recipe'] : []), 'state', lb.metric.name, ...params, 'step', 'evaluations', 'duration_s', 'run_dir', 'reason']
   const lines = [head.map(csvCell).join(',')]
-  for (const r of lb.rows) lines.push([r.rank, r.trial, r.state, r.objective, ...params.map((p) => r.parameters[p]), r.step, r.evaluations, r.duration_s, r.run_dir, r.reason].map(csvCell).join(','))
+  for (const r of lb.rows)
+    lines.push([r.rank, r.trial, ...(recipes ? [r.recipe] : []), r.state, r.objective, ...params.map((p) => r.parameters[p]), r.step, r.evaluations, r.duration_s, r.run_dir, r.reason].map(csvCell).join(','))
   return lines.join('\n') + '\n'
 }
 

@@ -1,9 +1,11 @@
 // The sweep's record, `sweep.jsonl`: every assignment, evaluation and result, one JSON object per
 // line, appended and flushed to disk line by line, so that a sweep killed at any moment (kill -9,
 // power loss) can be resumed from it. Only the last line can be torn by a kill; a reader drops it
-// and a writer cuts it off before appending. Entries are keyed by trial, and a trial's first
+// and a writer cuts it off before appending. An append that fails (a full disk) is cut back off,
+// so the record holds exactly the entries that were acknowledged. Entries are keyed by trial, and a trial's first
 // `finished` entry wins, so a result delivered twice is recorded once.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { writingFile } from '../../fs/append-lines.ts'
 import { dirname } from 'node:path'
 import type { Assignment, Goal, TrialState } from '../model.ts'
 import type { SweepStatus } from '../events.ts'
@@ -28,8 +30,20 @@ export type RecordEntry =
       readonly reason?: string
       readonly step?: number
     }
+  /**
+   * The recipe changed: files the trials are made of (the base pipeline, a file it extends, a
+   * stage module) were edited, and the user resumed with `--accept-changes`. Trials assigned from
+   * here on run under recipe `recipe` (the first is 1).
+   */
+  | { readonly type: 'recipe'; readonly time: string; readonly recipe: number; readonly files: readonly RecipeFileChange[] }
   /** The sweep ended (not written when it was interrupted: that one is resumable). */
   | { readonly type: 'ended'; readonly time: string; readonly status: Exclude<SweepStatus, 'interrupted'>; readonly reason: string }
+
+/** A file of the recipe and how it differs from what the previous recipe was made of. */
+export interface RecipeFileChange {
+  readonly path: string
+  readonly change: 'changed' | 'missing' | 'added'
+}
 
 export interface RecordRead {
   readonly entries: readonly RecordEntry[]
@@ -76,10 +90,24 @@ export function openRecord(file: string): RecordWriter {
     append(entry) {
       if (!open) throw new Error(`${file}: the record is closed`)
       const buf = Buffer.from(JSON.stringify(entry) + '\n', 'utf8')
-      let off = 0
-      // Appends go to the end whatever the position (O_APPEND); fsync makes each line durable.
-      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
-      fsyncSync(fd)
+      const before = fstatSync(fd).size
+      writingFile(file, () => {
+        try {
+          let off = 0
+          // Appends go to the end whatever the position (O_APPEND); fsync makes each line durable.
+          while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+          fsyncSync(fd)
+        } catch (e) {
+          // Not written (a full disk, a failing device): the entry is not in the record, not even
+          // half of it, so the next line (after --resume) starts clean.
+          try {
+            ftruncateSync(fd, before)
+          } catch {
+            // left torn: readRecord drops it and openRecord cuts it off
+          }
+          throw e
+        }
+      })
     },
     close() {
       if (open) closeSync(fd)

@@ -3,7 +3,7 @@
 // so a resumed sweep starts from exactly the state the killed one had written.
 import type { Assignment, Goal, TrialState, TrialView } from '../model.ts'
 import type { SweepStatus } from '../events.ts'
-import type { RecordEntry } from './record.ts'
+import type { RecipeFileChange, RecordEntry } from './record.ts'
 
 export interface TrialInfo {
   readonly number: number
@@ -27,6 +27,18 @@ export interface TrialInfo {
   lastSeen?: number
   assignedAt: string
   finishedAt?: string
+  /**
+   * The recipe it was assigned under. It keeps it when continued after a change of recipe: a
+   * resumed trial runs its own resolved pipeline (and refuses stage code that changed).
+   */
+  readonly recipe: number
+}
+
+/** A change of recipe, as the record holds it. */
+export interface RecipeChange {
+  readonly recipe: number
+  readonly time: string
+  readonly files: readonly RecipeFileChange[]
 }
 
 export interface SweepState {
@@ -34,10 +46,14 @@ export interface SweepState {
   /** Failed trials in a row, in the order they finished (a completed or pruned trial resets it). */
   consecutiveFailures: number
   ended?: { readonly status: Exclude<SweepStatus, 'interrupted'>; readonly reason: string }
+  /** The recipe new trials run under: 1, then one more at each accepted change. */
+  recipe: number
+  /** The changes of recipe, in order (none for a sweep whose files never changed). */
+  readonly recipeChanges: RecipeChange[]
 }
 
 export function emptyState(): SweepState {
-  return { trials: new Map(), consecutiveFailures: 0 }
+  return { trials: new Map(), consecutiveFailures: 0, recipe: 1, recipeChanges: [] }
 }
 
 /** Applies one record entry. Returns false when the entry changes nothing (e.g. a repeated result). */
@@ -50,6 +66,10 @@ export function applyEntry(s: SweepState, e: RecordEntry): boolean {
       return true
     case 'ended':
       s.ended = { status: e.status, reason: e.reason }
+      return true
+    case 'recipe':
+      s.recipe = e.recipe
+      s.recipeChanges.push({ recipe: e.recipe, time: e.time, files: e.files })
       return true
     case 'assigned':
       if (s.trials.has(e.trial)) return false
@@ -65,6 +85,7 @@ export function applyEntry(s: SweepState, e: RecordEntry): boolean {
         activeMs: 0,
         assignedAt: e.time,
         lastSeen: at,
+        recipe: s.recipe,
       })
       return true
     case 'started':

@@ -13,12 +13,12 @@ import { isPlainObject, placeOf, readYamlFile, type SourceMap } from '../../sour
 import { displayPath } from '../../source/extends.ts'
 import type { EarlyTerminate, Goal, Parameter, SearchMethod } from '../model.ts'
 import { domainProblem } from '../samplers/domain.ts'
-import { gridAccepts, gridSize } from '../samplers/grid.ts'
+import { gridAccepts, gridCount } from '../samplers/grid.ts'
 import { resolveMetric } from './metric.ts'
 import { type ParameterEntry, parameterPointer, readParameter } from './parameters.ts'
 import { lookupPath } from './paths.ts'
 import { preflight } from './preflight.ts'
-import { DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MEDIAN_STARTUP_TRIALS, DEFAULT_REDUCTION_FACTOR, DEFAULT_SEED, sweepSchema } from './schema.ts'
+import { DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MEDIAN_STARTUP_TRIALS, DEFAULT_REDUCTION_FACTOR, DEFAULT_SEED, MAX_TRIALS, sweepSchema } from './schema.ts'
 import { markValidated, SweepInvalid, type ValidatedSweep, withTexts } from './types.ts'
 import { withWandbHint } from './wandb-names.ts'
 
@@ -78,6 +78,19 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       else entries.push(r.entry)
     }
     ds.push(...overlappingPaths(entries, map))
+
+    // At most MAX_TRIALS trials: run_cap (the schema's bound, said with the count and what to do instead).
+    const runCapOver = typeof doc.run_cap === 'number' && doc.run_cap > MAX_TRIALS
+    if (runCapOver) {
+      const i = ds.findIndex((d) => d.pointer === '/run_cap')
+      if (i >= 0) ds.splice(i, 1)
+      ds.push({
+        location: place('/run_cap'),
+        pointer: '/run_cap',
+        message: `\`run_cap\` is ${writtenNumber(doc.run_cap as number, parsed.text, place('/run_cap'))} trials, more than a sweep may run (${limitText})`,
+        hint: `give a \`run_cap\` of at most ${limitText}`,
+      })
+    }
 
     const method = doc.method as SearchMethod | undefined
     if (method === 'grid') {
@@ -151,11 +164,24 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
         if (ok) pathsOk.push(e)
       }
     }
+    // A grid of more than MAX_TRIALS combinations runs only its first `run_cap`. Counted exactly
+    // (a bigint): ten lists of 40 values are 10^16 combinations, past what a number holds exactly.
+    const space: Parameter[] = entries.map((e) => ({ name: e.name, domain: e.domain }))
+    const count = method === 'grid' && entries.every((e) => gridAccepts(e.domain)) ? gridCount(space) : undefined
+    if (count !== undefined && count > BigInt(MAX_TRIALS) && (typeof doc.run_cap !== 'number' || runCapOver)) {
+      const sizes = entries.map((e) => String(gridValuesCount(e))).join(' x ')
+      ds.push({
+        location: keyPlace('/parameters'),
+        pointer: '/parameters',
+        message: `the grid has ${count.toLocaleString('en-US')} combinations (${sizes}), more than a sweep may run (${limitText})`,
+        hint: 'use `method: random` or `method: tpe` with a `run_cap`, give fewer values, or add a `run_cap` to run only the first combinations',
+      })
+    }
+
     // Trial pipelines: each value of the parameters whose paths hold, even when other parts of the
     // file are wrong (so all problems show at once); grid combinations only for a sound file.
-    const space: Parameter[] = entries.map((e) => ({ name: e.name, domain: e.domain }))
     const sound = ds.length === 0 && method !== undefined && Object.keys(params).length === entries.length
-    const grid = sound && method === 'grid' ? gridSize(space) : undefined
+    const grid = sound && count !== undefined ? Number(count) : undefined
     if (basePipeline && basePath) {
       const source = { base: basePath, dir: dirname(abs), basePipeline, sets: opts.sets ?? [], space: sound ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
       const files = checkFiles ? { check: checkFiles, ofBase: baseFileProblems } : undefined
@@ -186,6 +212,18 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       texts,
     })
   })
+}
+
+const limitText = `${MAX_TRIALS.toLocaleString('en-US')} trials`
+
+/** Distinct values of one grid axis. */
+const gridValuesCount = (e: ParameterEntry) => gridCount([{ name: e.name, domain: e.domain }])
+
+/** A number as the file writes it when it is past 2^53 (the parsed value is rounded there), else as parsed. */
+function writtenNumber(n: number, text: string | undefined, at: Location | undefined): string {
+  if (Number.isSafeInteger(n) || text === undefined || at === undefined) return n.toLocaleString('en-US')
+  const token = /^[-+0-9._eE]+/.exec(text.split('\n')[at.line - 1]?.slice(at.column - 1) ?? '')?.[0]
+  return token ?? n.toLocaleString('en-US')
 }
 
 /** A path set by two parameters, or inside another parameter's path, is ambiguous. */

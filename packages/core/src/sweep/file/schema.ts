@@ -30,6 +30,13 @@ export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
 export const DEFAULT_REDUCTION_FACTOR = 3
 export const DEFAULT_MEDIAN_STARTUP_TRIALS = 5
 
+/**
+ * Most trials one sweep may run: the bound on `run_cap` and on a grid's combinations (a grid
+ * larger than this runs only with a `run_cap`). A sweep of more trials than this is a mistake in
+ * the file (a range where a list was meant, one list too many), not a plan.
+ */
+export const MAX_TRIALS = 1_000_000
+
 /** Grids up to this many combinations have every combination's pipeline validated before the sweep starts. */
 export const GRID_CHECK_LIMIT = 256
 
@@ -71,7 +78,12 @@ export function sweepSchema(): JSONSchema {
         description: 'What the trials vary, keyed by pipeline path (`lora.r`, `trainer.learning_rate`, `stages.lora.with.lora.r`), or by a free label for a `together` bundle. In file order.',
         additionalProperties: { $ref: '#/$defs/parameter' },
       },
-      run_cap: { type: 'integer', minimum: 1, description: 'Most trials to run; required for `random` and `tpe`. A grid runs every combination, or its first `run_cap`.' },
+      run_cap: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_TRIALS,
+        description: `Most trials to run; required for \`random\` and \`tpe\`. A grid runs every combination, or its first \`run_cap\`. A sweep runs at most ${MAX_TRIALS.toLocaleString('en-US')} trials: a larger grid needs a \`run_cap\`.`,
+      },
       seed: { type: 'integer', minimum: 0, default: DEFAULT_SEED, description: 'Seed of the search (random and TPE draws). Trials keep their pipeline\'s own `seed` unless it is a parameter.' },
       early_terminate: { $ref: '#/$defs/early_terminate' },
       max_consecutive_failures: {

@@ -37,7 +37,12 @@ export function gridValues(name: string, domain: ParameterDomain): readonly unkn
 
 /** How many trials the grid has: the product of each parameter's distinct values. */
 export function gridSize(space: SearchSpace): number {
-  return space.reduce((n, p) => n * gridValues(p.name, p.domain).length, 1)
+  return Number(gridCount(space))
+}
+
+/** The grid's size exactly: a few long lists of values make more combinations than a number holds exactly (2^53). */
+export function gridCount(space: SearchSpace): bigint {
+  return space.reduce((n, p) => n * BigInt(gridValues(p.name, p.domain).length), 1n)
 }
 
 /** Every grid point, in order (a generator: the grid may be large and only its head is needed). */

@@ -3,7 +3,7 @@
 // checked: concurrency, pruning, failures, stop conditions, the record and resuming from it.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, readFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as Effect from 'effect/Effect'
 import * as Fiber from 'effect/Fiber'
@@ -218,6 +218,44 @@ describe('sweep coordinator', () => {
     const r = await run(plan(dir, ['c', 'a'], { pruner }), layer)
     assert.deepEqual(r.leaderboard.rows.map((x) => [x.trial, x.state]), [[1, 'completed'], [0, 'pruned']])
     assert.deepEqual(log.map((l) => [l.spec.trial, l.spec.resume]), [[0, false], [1, false]])
+  })
+
+  it("a trial continued after its stage had finished (the sweep stopped just then) gets the evaluations it reported from its metrics.json, not only those the record had", async () => {
+    const dir = tempDir()
+    const runDir = join(dir, 'trials', '0000')
+    const t0 = new Date().toISOString()
+    // The record has the first of three evaluations; the stage wrote all three before the stop.
+    const prior: RecordEntry[] = [
+      { type: 'sweep', time: t0, sweep: 'test', method: 'grid', metric: { name: 'eval_accuracy', goal: 'maximize' }, concurrency: 1, resumed: false },
+      { type: 'assigned', time: t0, trial: 0, assignment: { x: 'a' }, runDir },
+      { type: 'started', time: t0, trial: 0, resume: false },
+      { type: 'metrics', time: t0, trial: 0, key: 'train@10', evaluation: 1, step: 10, value: 0.5, metrics: { accuracy: 0.5 } },
+    ]
+    writeFileSync(join(dir, RECORD_FILE), prior.map((e) => JSON.stringify(e) + '\n').join(''))
+    mkdirSync(join(runDir, 'train'), { recursive: true })
+    const history = [0.5, 0.6, 0.7].map((accuracy, i) => ({ step: (i + 1) * 10, epoch: 1, loss: 1 - accuracy, accuracy, f1: accuracy }))
+    writeFileSync(join(runDir, 'train', 'metrics.json'), JSON.stringify({ eval: history.at(-1), history: { train: [], eval: history } }))
+    // Continued, the run reuses the finished stage and reports no evaluation.
+    const reusing = Layer.succeed(TrialExecutor, { run: () => Effect.succeed({ status: 'succeeded' } as TrialOutcome) })
+    const r = await run(plan(dir, ['a'], { metric: { name: 'eval_accuracy', goal: 'maximize', stage: 'train', key: 'accuracy' } }), reusing)
+    assert.deepEqual(r.leaderboard.rows.map((x) => [x.trial, x.state, x.objective, x.evaluations, x.step]), [[0, 'completed', 0.7, 3, 30]])
+    assert.deepEqual(entries(dir).filter((e) => e.type === 'metrics').map((e) => (e as { key: string }).key), ['train@10', 'train@20', 'train@30'])
+  })
+
+  it('a trial that could not write its folder (a full disk) is not failed: the sweep stops with SweepFolderUnwritable and the trial stays unfinished', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    for (const outcome of [Effect.die(full), Effect.succeed({ status: 'failed', error: 'exited with code 1\nerror: cannot write to /x/events.jsonl: no space left on the device (ENOSPC)' } as TrialOutcome)]) {
+      const dir = tempDir()
+      const r = await Effect.runPromise(Effect.either(runSweep(plan(dir, ['a', 'b'])).pipe(Effect.provide(Layer.succeed(TrialExecutor, { run: () => outcome })))))
+      assert.equal(r._tag, 'Left')
+      if (r._tag === 'Left') {
+        assert.equal(r.left._tag, 'SweepFolderUnwritable')
+        assert.match(r.left.message, /no space left on the device \(ENOSPC\)\. The sweep stopped; its record \(sweep\.jsonl\) holds every trial up to now: 0 finished; trial 0 is unfinished/)
+      }
+      const state = readSweepState(dir)
+      assert.equal(state.trials.get(0)!.state, 'running')
+      assert.equal(state.trials.size, 1, 'nothing more was started')
+    }
   })
 
   it('refuses a second coordinator on a sweep folder while the first runs', async () => {

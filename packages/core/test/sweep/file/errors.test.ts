@@ -4,7 +4,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { formatDiagnostics } from '../../../src/diagnostics.ts'
 import { sweepTextsOf } from '../../../src/sweep/file/types.ts'
-import { at, errorsOf, head, sweepError, writeSweep } from './support.ts'
+import { at, errorsOf, head, sweepError, sweepOk, writeSweep } from './support.ts'
 
 describe('sweep file errors', () => {
   test('YAML syntax errors and a file that is not a map point at the place', async () => {
@@ -135,6 +135,30 @@ stages:
     assert.deepEqual(at(await errorsOf(head.replace('method: random', 'method: grid') + '  lora.r: { min: 2, max: 16 }\n')), [
       '6:3 a grid needs a list of values, but `lora.r` is a whole-number range | give `values: [...]`, or use `method: random` or `method: tpe`',
     ])
+  })
+
+  test('a sweep runs at most 1,000,000 trials: a larger run_cap or grid is refused at its line with the count, the limit and what to do', async () => {
+    // Past 2^53 the count is still exact, and the run_cap is shown as written (a number rounds it).
+    assert.deepEqual(at(await errorsOf(head.replace('run_cap: 4', 'run_cap: 9007199254740993') + '  lora.r: { values: [4, 8] }\n')), [
+      '4:10 `run_cap` is 9007199254740993 trials, more than a sweep may run (1,000,000 trials) | give a `run_cap` of at most 1,000,000 trials',
+    ])
+    assert.deepEqual(at(await errorsOf(head.replace('run_cap: 4', 'run_cap: 1000001') + '  lora.r: { values: [4, 8] }\n')), [
+      '4:10 `run_cap` is 1,000,001 trials, more than a sweep may run (1,000,000 trials) | give a `run_cap` of at most 1,000,000 trials',
+    ])
+    // Twelve lists of 10 values: 10^12 combinations.
+    const paths = ['lora.r', 'lora.alpha', 'seed', 'dataset.train.limit', 'dataset.eval.limit', 'trainer.max_steps', 'trainer.batch_size', 'trainer.eval_batch_size', 'trainer.warmup_steps', 'trainer.gradient_accumulation_steps', 'trainer.eval_every', 'trainer.log_every']
+    const list = (n: number) => `{ values: [${Array.from({ length: n }, (_, i) => i + 1).join(', ')}] }`
+    const grid = (sizes: number[]) => head.replace('method: random', 'method: grid').replace('run_cap: 4\n', '') + sizes.map((n, i) => `  ${paths[i]}: ${list(n)}\n`).join('')
+    const twelve = Array<number>(12).fill(10)
+    assert.deepEqual(at(await errorsOf(grid(twelve))), [
+      `4:1 the grid has 1,000,000,000,000 combinations (${twelve.join(' x ')}), more than a sweep may run (1,000,000 trials) | use \`method: random\` or \`method: tpe\` with a \`run_cap\`, give fewer values, or add a \`run_cap\` to run only the first combinations`,
+    ])
+    // A run_cap makes a large grid run only its first combinations; up to the limit, a grid needs none.
+    const capped = await sweepOk(writeSweep(grid(twelve).replace('parameters:', 'run_cap: 3\nparameters:')))
+    assert.equal(capped.runCap, 3)
+    assert.equal(capped.gridSize, 1e12)
+    assert.equal((await sweepOk(writeSweep(grid([10, 10, 10, 10, 10, 10])))).gridSize, 1_000_000)
+    assert.match(at(await errorsOf(grid([10, 10, 10, 10, 10, 10, 2])))[0]!, /^4:1 the grid has 2,000,000 combinations/)
   })
 
   test('early_terminate: asha needs min_steps, keys of the other type are wrong, W&B names are one with ours', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { SearchSpace } from '../../../src/sweep/model.ts'
-import { GridDomainUnsupported, canonicalKey, gridAccepts, gridSampler, gridSize, samplerFor } from '../../../src/sweep/samplers/index.ts'
+import { GridDomainUnsupported, canonicalKey, gridAccepts, gridCount, gridSampler, gridSize, samplerFor } from '../../../src/sweep/samplers/index.ts'
 import { trial } from './support.ts'
 
 const space: SearchSpace = [
@@ -34,6 +34,14 @@ function drain(s = gridSampler()) {
 describe('grid search', () => {
   it('counts each distinct value once: repeated values, equal lists and equal bundles (keys in any order) are one', () => {
     assert.equal(gridSize(space), 2 * 2 * 1 * 2)
+  })
+
+  it('counts a grid past 2^53 combinations exactly', () => {
+    const axis = (i: number) => ({ name: `p${i}`, domain: { kind: 'categorical' as const, choices: Array.from({ length: 999 }, (_, k) => k) } })
+    const big: SearchSpace = [0, 1, 2, 3, 4, 5].map(axis)
+    // 999^6 is odd and past 2^53: a product of numbers would round it.
+    assert.equal(gridCount(big), 999n ** 6n)
+    assert.notEqual(BigInt(999 ** 6), 999n ** 6n)
   })
 
   it('draws every combination exactly once, in cartesian order with the last parameter fastest, then ends', () => {
