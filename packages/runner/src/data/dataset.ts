@@ -2,14 +2,11 @@
 // selects from it reproducibly (seeded shuffle, limit, ratio splits). The hub download is elsewhere:
 // this module gets local paths.
 import { statSync } from 'node:fs'
-import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
-import { readCsv, readTsv } from './delimited.ts'
 import { DatasetError, datasetError } from './errors.ts'
 import { inferFormat, resolveFiles } from './files.ts'
-import { readJsonl } from './jsonl.ts'
 import { resolveLabels } from './labels.ts'
-import { readParquet } from './parquet.ts'
+import { readTable } from './read.ts'
 import { Rng } from './rng.ts'
 import type { Format, RawTable } from './table.ts'
 
@@ -57,17 +54,6 @@ export interface Dataset {
 }
 
 const DEFAULT_SEED = 42
-
-async function readTable(file: string, format: Format, wanted: string[]): Promise<RawTable> {
-  if (format === 'parquet') return readParquet(file, wanted)
-  let text: string
-  try {
-    text = readUserText(file, FILE_KINDS.textData)
-  } catch (e) {
-    throw datasetError(file, undefined, e instanceof UserFileError ? e.reason : `cannot read: ${(e as Error).message}`)
-  }
-  return format === 'tsv' ? readTsv(file, text) : format === 'csv' ? readCsv(file, text) : readJsonl(file, text)
-}
 
 function checkColumns(table: RawTable, spec: ColumnSpec): void {
   const wanted: [string, string | undefined][] = [
