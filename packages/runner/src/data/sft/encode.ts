@@ -98,7 +98,7 @@ export interface EncodedRow {
   promptIsPrefix: boolean
 }
 
-function render(tokenizer: CausalLmTokenizer, row: Extract<SftRow, { kind: 'chat' }>, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+function renderRow(tokenizer: CausalLmTokenizer, row: Extract<SftRow, { kind: 'chat' }>, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
   const template = tokenizer.requireChatTemplate()
   try {
     return template.render(messages, { addGenerationPrompt })
@@ -117,10 +117,10 @@ function render(tokenizer: CausalLmTokenizer, row: Extract<SftRow, { kind: 'chat
 /** Tokenizes one row (no truncation). */
 export function encodeSftRow(row: SftRow, tokenizer: CausalLmTokenizer, completionOnlyLoss = true): EncodedRow {
   if (row.kind === 'chat') {
-    const fullText = render(tokenizer, row, [...row.prompt, ...row.completion], false)
+    const fullText = renderRow(tokenizer, row, [...row.prompt, ...row.completion], false)
     const inputIds = tokenizer.encode(fullText, { addSpecialTokens: false })
     if (!completionOnlyLoss) return { inputIds, promptLength: 0, promptIsPrefix: true }
-    const promptText = render(tokenizer, row, row.prompt, true)
+    const promptText = renderRow(tokenizer, row, row.prompt, true)
     const promptIds = tokenizer.encode(promptText, { addSpecialTokens: false })
     if (!isPrefix(promptIds, inputIds)) throw notAPrefix(tokenizer, row, promptText, fullText, promptIds, inputIds)
     return { inputIds, promptLength: promptIds.length, promptIsPrefix: true }
