@@ -5,9 +5,10 @@ import type { SequenceClassifier } from '../models/classifier.ts'
 import type { ModelSpec } from '../models/spec.ts'
 import { elementCount } from '../models/spec.ts'
 import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
+import { findFamily } from '../models/families.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
-import { DEFAULT_TARGETS, type LoraConfig } from './config.ts'
+import type { LoraConfig } from './config.ts'
 import { LoraError } from './error.ts'
 import { LoraLayer } from './layer.ts'
 
@@ -75,7 +76,7 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   }
 
   // target modules
-  const t = c.targetModules ?? DEFAULT_TARGETS[modelType]
+  const t = c.targetModules ?? findFamily(modelType)?.loraTargets
   if (!t) throw new LoraError({ source, reason: `no default target_modules for model type "${modelType}"; set target_modules` })
   let chosen: string[]
   if (t === 'all-linear') {

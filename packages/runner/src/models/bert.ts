@@ -1,9 +1,9 @@
-// BertForSequenceClassification: the math of transformers' modeling_bert (absolute positions,
-// post-LayerNorm, tanh pooler on the first token), parameter names as its state dict.
+// The bert family, as BertForSequenceClassification: the config and math of transformers'
+// modeling_bert (absolute positions, post-LayerNorm, tanh pooler on the first token), parameter
+// names as its state dict.
 import * as tf from '@tensorflow/tfjs-core'
-import type { BertConfig } from './config.ts'
-import { layerNormParams, linearParams, type LinearSpec, type ModelSpec, type ParamSpec } from './spec.ts'
-import type { ModelInternals, ModelInputs } from './architecture.ts'
+import { layerNormParams, layerNormSize, linearParams, linearSize, type LinearSpec, type ModelSpec, type ParamSpec } from './spec.ts'
+import type { ConfigFields, ModelConfig, ModelFamily, ModelInternals, ModelInputs } from './family.ts'
 import { layerNorm } from '../nn/layer-norm.ts'
 import { dropout } from '../nn/dropout.ts'
 import { ACTIVATIONS } from '../nn/activation.ts'
@@ -11,7 +11,73 @@ import { attentionMaskBias, multiHeadAttention } from '../nn/attention.ts'
 import type { ForwardContext } from '../nn/context.ts'
 import { TokenLayout } from '../nn/token-layout.ts'
 
-export function bertSpec(c: BertConfig): ModelSpec {
+export interface BertConfig extends ModelConfig {
+  readonly modelType: 'bert'
+  readonly hiddenSize: number
+  readonly numHiddenLayers: number
+  readonly numAttentionHeads: number
+  readonly intermediateSize: number
+  readonly hiddenAct: string
+  readonly hiddenDropoutProb: number
+  readonly attentionProbsDropoutProb: number
+  readonly typeVocabSize: number
+  readonly layerNormEps: number
+  /** Dropout before the classifier: classifier_dropout when set, else hidden_dropout_prob. */
+  readonly classifierDropout: number | null
+}
+
+export const bert: ModelFamily<BertConfig> = {
+  modelType: 'bert',
+  architecture: 'BertForSequenceClassification',
+  loraTargets: ['query', 'value'],
+  tokenTypes: true,
+  sizeKeys: 'num_hidden_layers, hidden_size, intermediate_size, vocab_size and max_position_embeddings',
+  parseConfig,
+  parameterCount,
+  spec,
+  forward,
+}
+
+function parseConfig({ raw, fail, num, int, prob, str, labels }: ConfigFields): BertConfig {
+  const pet = str('position_embedding_type', 'absolute')
+  if (pet !== 'absolute') fail(`"position_embedding_type": "${pet}" is not supported (only "absolute")`)
+  const hiddenAct = str('hidden_act', 'gelu')
+  if (!ACTIVATIONS[hiddenAct]) fail(`"hidden_act": "${hiddenAct}" is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`)
+  const cd = raw.classifier_dropout
+  const c: BertConfig = {
+    modelType: 'bert',
+    vocabSize: int('vocab_size', 30522),
+    hiddenSize: int('hidden_size', 768),
+    numHiddenLayers: int('num_hidden_layers', 12),
+    numAttentionHeads: int('num_attention_heads', 12),
+    intermediateSize: int('intermediate_size', 3072),
+    hiddenAct,
+    hiddenDropoutProb: prob('hidden_dropout_prob', 0.1),
+    attentionProbsDropoutProb: prob('attention_probs_dropout_prob', 0.1),
+    maxPositionEmbeddings: int('max_position_embeddings', 512),
+    typeVocabSize: int('type_vocab_size', 2),
+    initializerRange: num('initializer_range', 0.02, (v) => v >= 0, 'a non-negative number'),
+    layerNormEps: num('layer_norm_eps', 1e-12, (v) => v > 0, 'a positive number'),
+    padTokenId: num('pad_token_id', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer'),
+    classifierDropout: cd === undefined || cd === null ? null : prob('classifier_dropout', 0),
+    ...labels(),
+    raw,
+  }
+  if (c.hiddenSize % c.numAttentionHeads !== 0) {
+    fail(`"hidden_size" (${c.hiddenSize}) must be divisible by "num_attention_heads" (${c.numAttentionHeads})`)
+  }
+  if (c.padTokenId >= c.vocabSize) fail(`"pad_token_id" (${c.padTokenId}) must be below "vocab_size" (${c.vocabSize})`)
+  return c
+}
+
+function parameterCount(c: BertConfig): number {
+  const h = c.hiddenSize
+  const embeddings = (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize) * h + layerNormSize(h)
+  const layer = 4 * linearSize(h, h) + layerNormSize(h) + linearSize(h, c.intermediateSize) + linearSize(c.intermediateSize, h) + layerNormSize(h)
+  return embeddings + c.numHiddenLayers * layer + linearSize(h, h) + linearSize(h, c.numLabels)
+}
+
+function spec(c: BertConfig): ModelSpec {
   const p: ParamSpec[] = []
   const l: LinearSpec[] = []
   const h = c.hiddenSize
@@ -34,7 +100,7 @@ export function bertSpec(c: BertConfig): ModelSpec {
   return { prefix: 'bert', params: p, linears: l, outputModule: 'classifier' }
 }
 
-export function bertForward(m: ModelInternals<BertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
+function forward(m: ModelInternals<BertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
   const c = m.config
   // Token-wise layers run on the real tokens only, as rows [N, hidden] (see nn/token-layout.ts).
   const t = TokenLayout.fromMask(inputs.attentionMask)

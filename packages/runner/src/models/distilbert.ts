@@ -1,9 +1,8 @@
-// DistilBertForSequenceClassification: the math of transformers' modeling_distilbert (eval and
-// train mode), parameter names as its state dict.
+// The distilbert family, as DistilBertForSequenceClassification: the config and math of
+// transformers' modeling_distilbert (eval and train mode), parameter names as its state dict.
 import * as tf from '@tensorflow/tfjs-core'
-import type { DistilBertConfig } from './config.ts'
-import { layerNormParams, linearParams, type LinearSpec, type ModelSpec, type ParamSpec } from './spec.ts'
-import type { ModelInternals, ModelInputs } from './architecture.ts'
+import { layerNormParams, layerNormSize, linearParams, linearSize, type LinearSpec, type ModelSpec, type ParamSpec } from './spec.ts'
+import type { ConfigFields, ModelConfig, ModelFamily, ModelInternals, ModelInputs } from './family.ts'
 import { layerNorm } from '../nn/layer-norm.ts'
 import { dropout } from '../nn/dropout.ts'
 import { ACTIVATIONS } from '../nn/activation.ts'
@@ -13,7 +12,64 @@ import { TokenLayout } from '../nn/token-layout.ts'
 
 const LN_EPS = 1e-12
 
-export function distilbertSpec(c: DistilBertConfig): ModelSpec {
+export interface DistilBertConfig extends ModelConfig {
+  readonly modelType: 'distilbert'
+  readonly dim: number
+  readonly nLayers: number
+  readonly nHeads: number
+  readonly hiddenDim: number
+  readonly dropout: number
+  readonly attentionDropout: number
+  readonly seqClassifDropout: number
+  readonly activation: string
+}
+
+export const distilbert: ModelFamily<DistilBertConfig> = {
+  modelType: 'distilbert',
+  architecture: 'DistilBertForSequenceClassification',
+  loraTargets: ['q_lin', 'v_lin'],
+  tokenTypes: false,
+  sizeKeys: 'n_layers, dim, hidden_dim, vocab_size and max_position_embeddings',
+  parseConfig,
+  parameterCount,
+  spec,
+  forward,
+}
+
+function parseConfig({ raw, fail, num, int, prob, str, labels }: ConfigFields): DistilBertConfig {
+  if (raw.sinusoidal_pos_embds === true) fail('"sinusoidal_pos_embds": true is not supported (only learned position embeddings)')
+  const activation = str('activation', 'gelu')
+  if (activation !== 'gelu' && activation !== 'relu') fail(`"activation" must be "gelu" or "relu", found "${activation}"`)
+  const c: DistilBertConfig = {
+    modelType: 'distilbert',
+    vocabSize: int('vocab_size', 30522),
+    maxPositionEmbeddings: int('max_position_embeddings', 512),
+    dim: int('dim', 768),
+    nLayers: int('n_layers', 6),
+    nHeads: int('n_heads', 12),
+    hiddenDim: int('hidden_dim', 3072),
+    dropout: prob('dropout', 0.1),
+    attentionDropout: prob('attention_dropout', 0.1),
+    seqClassifDropout: prob('seq_classif_dropout', 0.2),
+    activation,
+    initializerRange: num('initializer_range', 0.02, (v) => v >= 0, 'a non-negative number'),
+    padTokenId: num('pad_token_id', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer'),
+    ...labels(),
+    raw,
+  }
+  if (c.dim % c.nHeads !== 0) fail(`"dim" (${c.dim}) must be divisible by "n_heads" (${c.nHeads})`)
+  if (c.padTokenId >= c.vocabSize) fail(`"pad_token_id" (${c.padTokenId}) must be below "vocab_size" (${c.vocabSize})`)
+  return c
+}
+
+function parameterCount(c: DistilBertConfig): number {
+  const d = c.dim
+  const embeddings = c.vocabSize * d + c.maxPositionEmbeddings * d + layerNormSize(d)
+  const layer = 4 * linearSize(d, d) + layerNormSize(d) + linearSize(d, c.hiddenDim) + linearSize(c.hiddenDim, d) + layerNormSize(d)
+  return embeddings + c.nLayers * layer + linearSize(d, d) + linearSize(d, c.numLabels)
+}
+
+function spec(c: DistilBertConfig): ModelSpec {
   const p: ParamSpec[] = []
   const l: LinearSpec[] = []
   const e = 'distilbert.embeddings'
@@ -33,7 +89,7 @@ export function distilbertSpec(c: DistilBertConfig): ModelSpec {
   return { prefix: 'distilbert', params: p, linears: l, outputModule: 'classifier' }
 }
 
-export function distilbertForward(m: ModelInternals<DistilBertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
+function forward(m: ModelInternals<DistilBertConfig>, inputs: ModelInputs, ctx: ForwardContext): tf.Tensor2D {
   const c = m.config
   // Token-wise layers run on the real tokens only, as rows [N, dim] (see nn/token-layout.ts).
   const t = TokenLayout.fromMask(inputs.attentionMask)

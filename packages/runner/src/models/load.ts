@@ -4,8 +4,8 @@ import { access, mkdir } from 'node:fs/promises'
 import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
-import { readModelConfig, configToJson, architectureName, type ConfigOverrides, type ModelConfig } from './config.ts'
-import { modelSpec } from './architecture.ts'
+import { readModelConfig, configToJson, type ConfigOverrides, type ModelConfig } from './config.ts'
+import { familyOf, modelSpec } from './families.ts'
 import { elementCount, type ModelSpec, type ParamSpec } from './spec.ts'
 import { SequenceClassifier } from './classifier.ts'
 import { ModelError } from './error.ts'
@@ -125,6 +125,7 @@ function fixKey(k: string): string {
  */
 export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const config = await readModelConfig(join(dir, 'config.json'), options)
+  const arch = familyOf(config).architecture
   const spec = modelSpec(config)
   const raw = await readCheckpoint(dir)
   const ckpt = new Map<string, LoadedTensor>()
@@ -170,7 +171,7 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
   if (missingEncoder.length > 0) {
     throw new ModelError({
       source: dir,
-      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${architectureName(config)}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
+      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${arch}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
     })
   }
   if (shapeErrors.length > 0) {
@@ -186,7 +187,6 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
   const unexpected = [...ckpt.keys()].filter((k) => !used.has(k) && !expected.has(k))
 
   const warnings: string[] = []
-  const arch = architectureName(config)
   if (unexpected.length > 0) {
     warnings.push(
       `Some weights of the model checkpoint at ${dir} were not used when initializing ${arch}: [${unexpected.join(', ')}]\n` +
