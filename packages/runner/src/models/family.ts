@@ -1,8 +1,8 @@
 // A model family (one transformers model_type) behind one interface: how its config.json reads,
 // its parameter layout, its forward pass, and what PEFT and the size checks need to know of it.
 // families.ts lists them. Every family is loaded today with a sequence-classification head
-// (XForSequenceClassification); a decoder family brings its causal-LM head, and with it the task
-// as a field here and its logits' shape as forward's result.
+// (XForSequenceClassification, the pipeline's model.task); a decoder family brings a causal-LM
+// head, and with it the task as a field here and its logits' shape as forward's result.
 import type * as tf from '@tensorflow/tfjs-core'
 import type { ModelSpec } from './spec.ts'
 import type { LinearModule } from '../nn/linear-module.ts'
