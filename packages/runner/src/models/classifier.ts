@@ -116,11 +116,6 @@ export class SequenceClassifier {
     return this.params.trainable()
   }
 
-  /** The tf.Variables of the trainable parameters (for an optimizer). */
-  trainableVariables(): tf.Variable[] {
-    return this.params.trainable().map((p) => p.variable!)
-  }
-
   /** Marks exactly the parameters for which `pred` holds as trainable; all others frozen. */
   setTrainable(pred: (p: Param) => boolean): void {
     for (const p of this.params.all()) p.setTrainable(pred(p))

@@ -1,7 +1,6 @@
 // The model families lorapipe runs, by config.json's model_type. Adding one (llama, mistral,
-// qwen2, ...) is its own file exporting a ModelFamily (family.ts) plus its line here.
+// qwen2, ...) is its own file exporting a ModelFamily (family.ts), imported and listed here.
 import type { ModelConfig, ModelFamily } from './family.ts'
-import type { ModelSpec } from './spec.ts'
 import { ModelError } from './error.ts'
 import { distilbert } from './distilbert.ts'
 import { bert } from './bert.ts'
@@ -10,7 +9,6 @@ export const FAMILIES: readonly ModelFamily[] = [distilbert, bert]
 
 /** `"distilbert" or "bert"`: the model types, for messages. */
 export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => JSON.stringify(f.modelType)).join(', ').replace(/, ([^,]*)$/, ' or $1')
-
 export const findFamily = (modelType: unknown): ModelFamily | undefined => FAMILIES.find((f) => f.modelType === modelType)
 
 /** The family of a config (parseModelConfig makes only configs of these). */
@@ -21,7 +19,6 @@ export function familyOf(c: ModelConfig): ModelFamily {
 }
 
 /** The parameter and linear-module layout of a config's model (no weights). */
-export const modelSpec = (c: ModelConfig): ModelSpec => familyOf(c).spec(c)
-
+export const modelSpec = (c: ModelConfig) => familyOf(c).spec(c)
 /** Parameters of a config's model, in closed form (no layout built). */
-export const parameterCount = (c: ModelConfig): number => familyOf(c).parameterCount(c)
+export const parameterCount = (c: ModelConfig) => familyOf(c).parameterCount(c)

@@ -4,7 +4,8 @@ import { access, mkdir } from 'node:fs/promises'
 import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
-import { readModelConfig, configToJson, type ConfigOverrides, type ModelConfig } from './config.ts'
+import { readModelConfig, configToJson, type ModelConfig } from './config.ts'
+import type { ConfigOverrides } from './config-fields.ts'
 import { familyOf, modelSpec } from './families.ts'
 import { elementCount, type ModelSpec, type ParamSpec } from './spec.ts'
 import { SequenceClassifier } from './classifier.ts'
@@ -73,11 +74,6 @@ export function createRandomModel(config: ModelConfig, options: ModelOptions = {
   const rng = new Rng(seed)
   const spec = modelSpec(config)
   return new SequenceClassifier(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
-}
-
-/** Same, from a config.json path (e.g. the published distilbert-base-uncased config). */
-export async function createRandomModelFromConfig(configPath: string, options: ModelOptions = {}): Promise<SequenceClassifier> {
-  return createRandomModel(await readModelConfig(configPath, options), options)
 }
 
 const exists = (p: string) => access(p).then(() => true, () => false)

@@ -1,7 +1,6 @@
-// Whether a model (its size from its config alone, in closed form: each family's parameterCount,
-// so a config with a million layers costs nothing to measure) can fit in memory at all. Checked
-// before anything is allocated: a config that asks for terabytes is bad input with the figures,
-// not a V8 abort after a minute of allocating.
+// Whether a model can fit in memory at all, from its family's closed-form parameterCount (a config
+// with a million layers costs nothing to measure), checked before anything is allocated: a config
+// that asks for terabytes is bad input with the figures, not a V8 abort after a minute of allocating.
 import { totalmem } from 'node:os'
 
 /** Bytes per float32 weight; a trained one also has a gradient and AdamW's two moments. */
