@@ -1,7 +1,7 @@
-// The shape of the source as ARCHITECTURE.md draws it: packages in layers that import only
-// downward (core < runner < queue < cli < lorapipe), and no file that imports another which
-// imports it back. Every arrow counts: static imports, `export ... from`, `import('...')` with a
-// literal, type-only imports included (a type import still ties two modules together).
+// The shape of the source (packages/*/src and the launchers in packages/*/bin): packages in layers
+// that import only downward (core < runner < queue < cli < lorapipe), and no file that imports
+// another which imports it back. Every arrow counts: static imports, `export ... from`,
+// `import('...')` with a literal, type-only imports too (a type import still ties two modules).
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -11,13 +11,6 @@ import { repoRoot } from './support/shared.ts'
 
 /** Lowest first; a package may import only from packages before it. Absent ones are skipped. */
 const LAYERS = ['core', 'runner', 'queue', 'cli', 'lorapipe'] as const
-
-/**
- * Cycles that are on main today and belong to a design item still to come (design-19.md). Each
- * entry is the exact set of files of one cycle: a cycle that differs (a new one, or a known one
- * that grew) fails the main specification.
- */
-const KNOWN_CYCLES: ReadonlyArray<{ readonly item: string; readonly files: readonly string[] }> = []
 
 interface Import {
   readonly from: string
@@ -118,8 +111,6 @@ function cycles(): string[][] {
   return out
 }
 
-const sameFiles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f, i) => f === b[i])
-
 function describeCycle(component: readonly string[]): string {
   const inside = new Set(component)
   const arrows = imports
@@ -127,9 +118,6 @@ function describeCycle(component: readonly string[]): string {
     .map((i) => `    ${rel(i.from)}:${i.line} imports ${i.specifier}`)
   return `  a cycle of ${component.length} files:\n${component.map((f) => `    ${f}`).join('\n')}\n  through:\n${arrows.join('\n')}`
 }
-
-const found = cycles()
-const known = (c: readonly string[]) => KNOWN_CYCLES.some((k) => sameFiles([...k.files].sort(), c))
 
 describe('the architecture of the source', () => {
   it('finds the source it checks (each package with a src folder, imports resolved)', () => {
@@ -144,8 +132,8 @@ describe('the architecture of the source', () => {
   })
 
   it('no file imports another that imports it back, directly or through others', () => {
-    const fresh = found.filter((c) => !known(c))
-    assert.equal(fresh.length, 0, `import cycles:\n${fresh.map(describeCycle).join('\n\n')}`)
+    const found = cycles()
+    assert.equal(found.length, 0, `import cycles:\n${found.map(describeCycle).join('\n\n')}`)
   })
 
   it('a package imports only from the packages below it: core nothing from runner, queue, cli or lorapipe; runner nothing from queue, cli or lorapipe; queue nothing from cli or lorapipe; cli nothing from lorapipe', () => {
@@ -167,11 +155,4 @@ describe('the architecture of the source', () => {
     })
     assert.deepEqual(missing, [])
   })
-
-  for (const k of KNOWN_CYCLES) {
-    it(`the known cycle of ${k.files.join(', ')} is gone`, { todo: k.item }, () => {
-      const still = found.find((c) => sameFiles([...k.files].sort(), c))
-      assert.equal(still, undefined, still && describeCycle(still))
-    })
-  }
 })
