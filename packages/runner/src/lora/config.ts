@@ -11,8 +11,8 @@ export interface LoraConfig {
   /**
    * Which linear modules get LoRA: a list of names (a module matches when its path equals the name
    * or ends with `.name`), a regular expression string (must match the whole path, as re.fullmatch),
-   * `all-linear` (every linear layer except the output head), or null for the model type's PEFT
-   * default (DistilBERT q_lin, v_lin; BERT query, value).
+   * `all-linear` (every linear layer except the output head), or null for the model family's PEFT
+   * default (its loraTargets: DistilBERT q_lin, v_lin; BERT query, value).
    */
   readonly targetModules: readonly string[] | string | null
   readonly bias: LoraBias
@@ -46,12 +46,6 @@ export const LORA_DEFAULTS: LoraConfig = {
   layersPattern: null,
   initLoraWeights: true,
   taskType: 'SEQ_CLS',
-}
-
-/** PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the supported models. */
-export const DEFAULT_TARGETS: Readonly<Record<string, readonly string[]>> = {
-  distilbert: ['q_lin', 'v_lin'],
-  bert: ['query', 'value'],
 }
 
 /** A complete, validated config from partial settings (PEFT defaults for the rest). */

@@ -1,5 +1,5 @@
 // Public surface of LoRA (PEFT semantics and file format).
-export { loraConfig, loraConfigFromPeft, loraConfigToPeft, LORA_DEFAULTS, DEFAULT_TARGETS } from './config.ts'
+export { loraConfig, loraConfigFromPeft, loraConfigToPeft, LORA_DEFAULTS } from './config.ts'
 export type { LoraConfig, LoraBias } from './config.ts'
 export { planLora, injectLora, countPlannedParameters, formatParameterCount, LoraModel } from './inject.ts'
 export type { LoraPlan, LoraTarget, InjectOptions } from './inject.ts'

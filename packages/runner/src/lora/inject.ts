@@ -1,13 +1,13 @@
 // Which modules get LoRA and what becomes trainable (planLora, pure: works from the model layout
 // alone, so parameter counts need no weights), and attaching LoRA layers to a model (injectLora).
 import * as tf from '@tensorflow/tfjs-core'
-import type { SequenceClassifier } from '../models/classifier.ts'
-import type { ModelSpec } from '../models/spec.ts'
-import { elementCount } from '../models/spec.ts'
+import type { ParameterCount, SequenceClassifier } from '../models/classifier.ts'
+import { elementCount, type ModelSpec } from '../models/spec.ts'
 import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
+import { findFamily } from '../models/families.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
-import { DEFAULT_TARGETS, type LoraConfig } from './config.ts'
+import type { LoraConfig } from './config.ts'
 import { LoraError } from './error.ts'
 import { LoraLayer } from './layer.ts'
 
@@ -75,7 +75,7 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   }
 
   // target modules
-  const t = c.targetModules ?? DEFAULT_TARGETS[modelType]
+  const t = c.targetModules ?? findFamily(modelType)?.loraTargets
   if (!t) throw new LoraError({ source, reason: `no default target_modules for model type "${modelType}"; set target_modules` })
   let chosen: string[]
   if (t === 'all-linear') {
@@ -119,11 +119,6 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   const isBias = (name: string) => c.bias === 'all' ? name.includes('bias') : c.bias === 'lora_only' ? name.endsWith('.bias') && targetSet.has(moduleOf(name)) : false
   const saved = spec.params.map((p) => p.name).filter((n) => modulesToSave.has(moduleOf(n)) || isBias(n))
   return { targets, modulesToSave: [...modulesToSave], trainableBaseParams: saved, savedBaseParams: saved }
-}
-
-export interface ParameterCount {
-  readonly trainable: number
-  readonly total: number
 }
 
 /** Trainable and total parameter counts of a model layout with this plan (LoRA weights included; nothing allocated). */

@@ -50,7 +50,7 @@ export class Predictor {
       const logits = tf.tidy(() => {
         const ids = tf.tensor2d(b.inputIds, [b.batchSize, b.seqLen], 'int32')
         const mask = tf.tensor2d(b.attentionMask, [b.batchSize, b.seqLen], 'int32')
-        const types = this.model.config.modelType === 'bert' ? tf.tensor2d(b.tokenTypeIds, [b.batchSize, b.seqLen], 'int32') : null
+        const types = this.model.family.tokenTypes ? tf.tensor2d(b.tokenTypeIds, [b.batchSize, b.seqLen], 'int32') : null
         return this.model.forward(ids, mask, types, { training: false })
       })
       const rows = logits.arraySync() as number[][]

@@ -126,7 +126,7 @@ async function loraInputs(params: Record<string, any>, model: ResolvedModel | un
   const problems: PreflightProblem[] = []
   const [{ readModelConfig }, { modelSpec }, { planLora }, { loraConfigOf }, { plannedAdapterLayout }] = await Promise.all([
     import('../models/config.ts'),
-    import('../models/architecture.ts'),
+    import('../models/families.ts'),
     import('../lora/inject.ts'),
     import('./finetune.ts'),
     import('../lora/adapter.ts'),
@@ -172,7 +172,7 @@ function loraTargetProblem(e: unknown, t: unknown): PreflightProblem {
  */
 async function adapterInputs(dir: string, pointer: string, key: string, config: ModelConfig | undefined): Promise<PreflightProblem[]> {
   const hint = 'name a PEFT adapter folder made for this model (adapter_config.json + adapter_model.safetensors), such as the `adapter` folder of a finetune run'
-  const [{ adapterFolderProblem, readAdapterConfig, plannedAdapterLayout }, { modelSpec }, { planLora }] = await Promise.all([import('../lora/adapter.ts'), import('../models/architecture.ts'), import('../lora/inject.ts')])
+  const [{ adapterFolderProblem, readAdapterConfig, plannedAdapterLayout }, { modelSpec }, { planLora }] = await Promise.all([import('../lora/adapter.ts'), import('../models/families.ts'), import('../lora/inject.ts')])
   if (adapterFolderProblem(dir) || !config) return adapterFolderInputs(dir, pointer, key, undefined, hint)
   try {
     const spec = modelSpec(config)
