@@ -1,13 +1,13 @@
-// Everything the report shows, read back from a run folder: `events.jsonl` (the stages, their
-// states and times, training logs and evaluations), each stage's `metrics.json` (RunMetrics) and a
-// compare stage's `comparison.json`, and `config.resolved.yaml`. Works for any run folder, also
-// one whose run was interrupted or failed.
+// Everything the report shows, read back from a run folder: `events.jsonl` (folded with core's run
+// view: the stages, their states and times, training logs and evaluations), each stage's
+// `metrics.json` (RunMetrics) and a compare stage's `comparison.json`, and `config.resolved.yaml`.
+// Works for any run folder, also one whose run was interrupted or failed.
 import { existsSync, statSync } from 'node:fs'
 import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import type { RunEvent, RunMetrics } from '@lorapipe/core'
-import { foldRun, metricOf, type StageStatus } from '@lorapipe/core/views/run.ts'
+import { foldRun, metricOf, type StageView } from '@lorapipe/core/views/run.ts'
 
 export class ReportError extends Data.TaggedError('ReportError')<{ readonly dir: string; readonly reason: string }> {
   override get message() {
@@ -36,14 +36,8 @@ export interface ComparisonTable {
   readonly rows: readonly Readonly<Record<string, number | string>>[]
 }
 
-export interface StageReport {
-  readonly id: string
-  readonly uses: string
-  readonly needs: readonly string[]
-  readonly status: StageStatus
-  readonly durationMs?: number
+export interface StageReport extends Pick<StageView, 'id' | 'uses' | 'needs' | 'status' | 'durationMs' | 'outputs'> {
   readonly error?: string
-  readonly outputs?: Readonly<Record<string, unknown>>
   readonly metrics?: RunMetrics
   readonly comparison?: ComparisonTable
   readonly train: readonly TrainPoint[]

@@ -1,6 +1,7 @@
 // Everything the sweep report shows, read back from a sweep folder's `events.jsonl` (the sweep
-// events: assignments, each trial's objective after every evaluation, outcomes) and its
-// `sweep.resolved.yaml`. Works for a sweep that is still running, was interrupted or failed.
+// events, folded with core's sweep view: assignments, each trial's objective after every
+// evaluation, outcomes) and its `sweep.resolved.yaml`; the report ranks the trials itself.
+// Works for a sweep that is still running, was interrupted or failed.
 import { existsSync } from 'node:fs'
 import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join, relative } from 'node:path'

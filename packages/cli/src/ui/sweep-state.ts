@@ -2,7 +2,7 @@
 // keeping each running trial's run for its panel, and the lines printed once above the live area
 // (the sweep's logs, failed trials; pruned ones with --verbose), rendered from each event as it comes.
 import type { SweepEvent } from '@lorapipe/core'
-import { initialSweepView, reduceSweep as reduceView, type SweepView } from '@lorapipe/core/views/sweep.ts'
+import { bestTrial, initialSweepView, reduceSweep as reduceView, type SweepView } from '@lorapipe/core/views/sweep.ts'
 import { TRAIN_HISTORY } from './state.ts'
 
 export interface SweepMessage {
@@ -12,6 +12,8 @@ export interface SweepMessage {
 }
 
 export interface SweepUiState extends SweepView {
+  /** The trial the UI stars. */
+  readonly bestTrial?: number
   readonly messages: readonly SweepMessage[]
   readonly verbose: boolean
 }
@@ -31,7 +33,7 @@ function messageOf(e: SweepEvent, verbose: boolean): Omit<SweepMessage, 'id'> | 
 export function reduceSweep(state: SweepUiState, e: SweepEvent): SweepUiState {
   const s = { ...state, ...reduceView(state, e) }
   const m = messageOf(e, state.verbose)
-  return m ? { ...s, messages: [...s.messages, { id: s.messages.length, ...m }] } : s
+  return { ...s, bestTrial: bestTrial(s), ...(m ? { messages: [...s.messages, { id: s.messages.length, ...m }] } : {}) }
 }
 
 /**

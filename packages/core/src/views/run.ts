@@ -125,7 +125,6 @@ export function foldRun(events: Iterable<RunEvent>, from: RunView = initialRunVi
 /** One event's change, with the lists copied or changed in place. */
 export function runStep(v: RunView, e: RunEvent, lists: Lists): RunView {
   const at = Date.parse(e.time)
-  // A stage's own report without a stage name (or an empty one) belongs to no stage.
   const update = (id: string | undefined, f: (s: StageView) => StageView): RunView => {
     if (id === undefined) return v
     const i = v.stages.findIndex((s) => s.id === id)
@@ -155,6 +154,7 @@ export function runStep(v: RunView, e: RunEvent, lists: Lists): RunView {
       return update(e.stage, (s) => ({ ...s, status: 'interrupted', durationMs: e.durationMs }))
     case 'StageSkipped':
       return update(e.stage, (s) => ({ ...s, status: 'skipped', detail: e.reason }))
+    // A stage's own report (progress, training log, evaluation) without a stage name belongs to none.
     case 'Progress':
       return update(e.stage || undefined, (s) => {
         const origin = s.progressOrigin ?? { step: e.step, at }

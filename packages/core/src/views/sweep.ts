@@ -55,9 +55,8 @@ export interface SweepView {
   readonly recipes: readonly RecipeChange[]
   /** By trial number. */
   readonly trials: readonly TrialRow[]
-  /** Number of the best finished (completed or pruned) trial, or the one the sweep named at its end. */
-  readonly bestTrial?: number
-  readonly finished?: { readonly status: SweepStatus; readonly reason: string; readonly durationMs: number }
+  /** How the sweep ended, and the trial it named best; absent while it runs. */
+  readonly finished?: { readonly status: SweepStatus; readonly reason: string; readonly durationMs: number; readonly bestTrial?: number }
   readonly options: SweepViewOptions
 }
 
@@ -72,9 +71,11 @@ export function better(a: number | undefined, b: number | undefined, goal: Goal)
   return goal === 'maximize' ? a > b : a < b
 }
 
-function pickBestTrial(trials: readonly TrialRow[], goal: Goal): number | undefined {
+/** The trial the sweep named best when it ended, else the best finished (completed or pruned) one so far, ties to the lower number. */
+export function bestTrial(s: SweepView): number | undefined {
+  if (s.finished?.bestTrial !== undefined) return s.finished.bestTrial
   let best: TrialRow | undefined
-  for (const t of trials) if ((t.state === 'completed' || t.state === 'pruned') && better(t.best, best?.best, goal)) best = t
+  for (const t of s.trials) if ((t.state === 'completed' || t.state === 'pruned') && better(t.best, best?.best, s.metric?.goal ?? 'maximize')) best = t
   return best?.number
 }
 
@@ -151,7 +152,7 @@ function sweepStep(s: SweepView, e: SweepEvent, lists: Lists): SweepView {
       }))
     case 'TrialFinished': {
       const value = e.value !== undefined && Number.isFinite(e.value) ? e.value : undefined
-      const next = update(e.trial, (t) => ({
+      return update(e.trial, (t) => ({
         ...t,
         state: e.state,
         durationMs: e.durationMs,
@@ -161,7 +162,6 @@ function sweepStep(s: SweepView, e: SweepEvent, lists: Lists): SweepView {
         best: value !== undefined && (e.state === 'completed' || better(value, t.best, goal)) ? value : t.best,
         run: undefined,
       }))
-      return { ...next, bestTrial: pickBestTrial(next.trials, goal) }
     }
     case 'SweepLog':
       return s
@@ -169,8 +169,7 @@ function sweepStep(s: SweepView, e: SweepEvent, lists: Lists): SweepView {
       return {
         ...s,
         sweepDir: e.sweepDir,
-        finished: { status: e.status, reason: e.reason, durationMs: e.durationMs },
-        bestTrial: e.best?.trial ?? s.bestTrial,
+        finished: { status: e.status, reason: e.reason, durationMs: e.durationMs, ...(e.best ? { bestTrial: e.best.trial } : {}) },
         // Trials still running when the sweep ends were stopped with it (they resume with it).
         trials: s.trials.map((t) => (t.state === 'running' && t.run ? { ...t, run: undefined } : t)),
       }
