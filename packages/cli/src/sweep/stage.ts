@@ -15,6 +15,7 @@ import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { runSweep, SweepFolderBusy } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 import { LEADERBOARD_JSON } from '@lorapipe/core/sweep/coordinator/leaderboard.ts'
+import { counts, foldSweep, initialSweepView } from '@lorapipe/core/views/sweep.ts'
 import { assignmentText, trialLabel } from '../output/sweep-plain.ts'
 import { num } from '../output/format.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable } from './folder.ts'
@@ -31,19 +32,18 @@ export interface SweepStageParams {
 
 /** The sweep's progress as this stage's events: a line per trial start and end, trials done as progress. */
 function stageSink(ctx: StageContext, total: number | undefined) {
-  let done = 0
-  let metric = 'objective'
+  let view = initialSweepView()
   return (e: SweepEvent) => {
+    view = foldSweep([e], view)
+    const metric = view.metric?.name ?? 'objective'
     const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emitSync({ _tag: 'Log', level, message })
     switch (e._tag) {
       case 'SweepStarted':
-        metric = e.metric.name
         return log(`sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method}, ${e.metric.goal} ${e.metric.name}, ${e.concurrency} at a time -> ${e.sweepDir}`)
       case 'TrialStarted':
         return log(`${trialLabel(e.trial)} ${e.resumed ? 'resumed' : 'started'}: ${assignmentText(e.assignment)}`)
       case 'TrialFinished':
-        done++
-        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: done, totalSteps: total })
+        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: counts(view).finished, totalSteps: total })
         return log(`${trialLabel(e.trial)} ${e.state}${e.value !== undefined ? `: ${metric} ${num(e.value)}` : ''}${e.state !== 'completed' && e.reason ? ` (${e.reason.split('\n')[0]})` : ''}`, e.state === 'failed' ? 'warn' : 'info')
       case 'SweepLog':
         return log(e.message, e.level)
