@@ -28,8 +28,9 @@ const withDefaultsCache = new WeakMap<object, ValidateFunction>()
  * A copy of `value` with the schema's defaults filled in where it has none, as loading a pipeline
  * fills a stage's parameters (the same ajv `useDefaults`, from the same `default` keywords). For
  * values that do not come through the loader: an adapter_config.json, command-line options, tests.
+ * (S is unconstrained: inferring it against json-schema-to-ts's JSONSchema type explodes.)
  */
-export function withDefaults<const S extends SchemaLiteral>(schema: S, value: Written<S>): Decoded<S>
+export function withDefaults<S>(schema: S, value: S extends SchemaLiteral ? Written<S> : never): S extends SchemaLiteral ? Decoded<S> : never
 export function withDefaults(schema: JSONSchema, value: unknown): unknown {
   let fn = withDefaultsCache.get(schema)
   if (!fn) withDefaultsCache.set(schema, (fn = precompiledValidator(schema, true) ?? new Ajv2020(ajvOptions(true)).compile(schema)))
