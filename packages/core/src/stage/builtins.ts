@@ -1,124 +1,114 @@
 // The built-in stages' specs. Their implementations need TensorFlow.js and live in
 // @lorapipe/runner; core only knows their parameters and outputs, which is all that validation,
-// planning and the editor schema need.
-// Each stage's parameters are a schema literal, so that the runner's stage takes their decoded type.
+// planning and the editor schema need. Each spec is a literal, so that the runner's stage body
+// takes its parameters' decoded type.
 import { jobProperties } from '../pipeline/sections/index.ts'
 import { PATH, type Decoded } from '../schema/json-schema.ts'
 import type { ParamProblem, StageSpec } from './spec.ts'
 
 const seed = { type: 'integer', minimum: 0, description: 'Seed of this stage; defaults to the pipeline seed.' } as const
 
-export const finetuneParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['model', 'lora', 'dataset', 'trainer'],
-  properties: { ...jobProperties, seed },
-} as const
-export type FinetuneParams = Decoded<typeof finetuneParams>
-
-export const finetuneSpec: StageSpec = {
+export const finetuneSpec = {
   name: 'finetune',
   description: 'Fine-tune a model, with LoRA or in full, evaluating as it goes.',
-  params: finetuneParams,
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['model', 'lora', 'dataset', 'trainer'],
+    properties: { ...jobProperties, seed },
+  },
   outputs: ['dir', 'metrics', 'adapter_dir', 'model_dir'],
   defaults: ['model', 'lora', 'dataset', 'tokenizer', 'trainer'],
   resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, true), ...checkLabels(p.model, p.dataset)],
-}
+} as const satisfies StageSpec
+export type FinetuneParams = Decoded<typeof finetuneSpec.params>
 
-export const evaluateParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['model', 'dataset'],
-  properties: {
-    model: jobProperties.model,
-    adapter: { type: ['string', 'null'], description: 'PEFT adapter folder to apply.' },
-    dataset: jobProperties.dataset,
-    tokenizer: jobProperties.tokenizer,
-    batch_size: { type: 'integer', minimum: 1, default: 32 },
-  },
-} as const
-export type EvaluateParams = Decoded<typeof evaluateParams>
-
-export const evaluateSpec: StageSpec = {
+export const evaluateSpec = {
   name: 'evaluate',
   description: 'Evaluate a model (optionally with an adapter) on a dataset split.',
-  params: evaluateParams,
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['model', 'dataset'],
+    properties: {
+      model: jobProperties.model,
+      adapter: { type: ['string', 'null'], description: 'PEFT adapter folder to apply.' },
+      dataset: jobProperties.dataset,
+      tokenizer: jobProperties.tokenizer,
+      batch_size: { type: 'integer', minimum: 1, default: 32 },
+    },
+  },
   outputs: ['metrics'],
   defaults: ['model', 'dataset', 'tokenizer'],
   resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, false), ...checkLabels(p.model, p.dataset)],
-}
+} as const satisfies StageSpec
+export type EvaluateParams = Decoded<typeof evaluateSpec.params>
 
-export const compareParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['runs'],
-  properties: {
-    runs: {
-      type: 'object',
-      minProperties: 1,
-      additionalProperties: { type: 'string' },
-      description: 'Method name -> its `metrics.json` (usually `${stages.<id>.outputs.metrics}`).',
-    },
-    metric: { type: 'string', default: 'accuracy', description: 'Metric that ranks the methods.' },
-  },
-} as const
-export type CompareParams = Decoded<typeof compareParams>
-
-export const compareSpec: StageSpec = {
+export const compareSpec = {
   name: 'compare',
   description: 'Tabulate the metrics of several runs side by side (the seed\'s LoRA vs full fine-tuning table).',
-  params: compareParams,
-  outputs: ['json', 'markdown'],
-}
-
-export const exportParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['model', 'adapter'],
-  properties: {
-    model: jobProperties.model,
-    adapter: { type: 'string', description: 'PEFT adapter folder.' },
-    merge: { type: 'boolean', default: true, description: 'Merge W + scaling * B A into the base weights.' },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['runs'],
+    properties: {
+      runs: {
+        type: 'object',
+        minProperties: 1,
+        additionalProperties: { type: 'string' },
+        description: 'Method name -> its `metrics.json` (usually `${stages.<id>.outputs.metrics}`).',
+      },
+      metric: { type: 'string', default: 'accuracy', description: 'Metric that ranks the methods.' },
+    },
   },
-} as const
-export type ExportParams = Decoded<typeof exportParams>
+  outputs: ['json', 'markdown'],
+} as const satisfies StageSpec
+export type CompareParams = Decoded<typeof compareSpec.params>
 
-export const exportSpec: StageSpec = {
+export const exportSpec = {
   name: 'export',
   description: 'Write a model folder loadable by transformers, optionally merging a LoRA adapter into it.',
-  params: exportParams,
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['model', 'adapter'],
+    properties: {
+      model: jobProperties.model,
+      adapter: { type: 'string', description: 'PEFT adapter folder.' },
+      merge: { type: 'boolean', default: true, description: 'Merge W + scaling * B A into the base weights.' },
+    },
+  },
   outputs: ['dir'],
   defaults: ['model'],
   resource: 'compute',
-}
+} as const satisfies StageSpec
+export type ExportParams = Decoded<typeof exportSpec.params>
 
-export const sweepParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['sweep'],
-  properties: {
-    sweep: { type: 'string', [PATH]: true, description: 'The sweep file. Relative to the pipeline file.' },
-    concurrency: { type: 'integer', minimum: 1, description: "Trials at once (default: the sweep file's concurrency, else 1)." },
-    set: { type: 'array', items: { type: 'string' }, description: '`key.path=value` overrides of the base pipeline for every trial, as `lorapipe sweep --set`.' },
-    refit: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { set: { type: 'array', items: { type: 'string' }, description: 'Overrides for the rerun, e.g. `trainer.epochs=10`.' } },
-      description: "Run the best trial's pipeline (best.yaml) once more with these overrides, e.g. to train the winner longer; its run folder is the `best_run` output.",
-    },
-  },
-} as const
-export type SweepParams = Decoded<typeof sweepParams>
-
-export const sweepSpec: StageSpec = {
+export const sweepSpec = {
   name: 'sweep',
   description: 'Run a hyperparameter sweep (a sweep file) and hand its best trial to later stages; optionally train the winner again (`refit`).',
-  params: sweepParams,
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sweep'],
+    properties: {
+      sweep: { type: 'string', [PATH]: true, description: 'The sweep file. Relative to the pipeline file.' },
+      concurrency: { type: 'integer', minimum: 1, description: "Trials at once (default: the sweep file's concurrency, else 1)." },
+      set: { type: 'array', items: { type: 'string' }, description: '`key.path=value` overrides of the base pipeline for every trial, as `lorapipe sweep --set`.' },
+      refit: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { set: { type: 'array', items: { type: 'string' }, description: 'Overrides for the rerun, e.g. `trainer.epochs=10`.' } },
+        description: "Run the best trial's pipeline (best.yaml) once more with these overrides, e.g. to train the winner longer; its run folder is the `best_run` output.",
+      },
+    },
+  },
   outputs: ['best', 'leaderboard', 'dir', 'best_value', 'best_trial_dir', 'best_run'],
   resource: 'compute',
-}
+} as const satisfies StageSpec
+export type SweepParams = Decoded<typeof sweepSpec.params>
 
 export const builtinSpecs: readonly StageSpec[] = [finetuneSpec, evaluateSpec, compareSpec, exportSpec, sweepSpec]
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { RunMetrics } from '@lorapipe/core'
 import { selectBackend } from '../../src/backend/select.ts'
 import { withDefaults } from '@lorapipe/core/schema/validate.ts'
-import { finetuneParams } from '@lorapipe/core/stage/builtins.ts'
+import { finetuneSpec } from '@lorapipe/core/stage/builtins.ts'
 import { runFinetune } from '../../src/stages/finetune.ts'
 import { readSafetensors } from '../../src/safetensors/read.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
@@ -24,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }))
 
 test('LoRA on real SST-2 with the tiny DistilBERT: the training loss falls and evaluation runs', { skip: needsShared }, async () => {
   const out = await runFinetune(
-    withDefaults(finetuneParams, {
+    withDefaults(finetuneSpec.params, {
       model: { path: shared('fixtures/tiny-distilbert'), num_labels: 2 },
       lora: { target_modules: ['q_lin', 'v_lin'], r: 8, alpha: 16, dropout: 0.05, modules_to_save: ['pre_classifier', 'classifier'] },
       dataset: {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { selectBackend } from '../../src/backend/select.ts'
 import { withDefaults } from '@lorapipe/core/schema/validate.ts'
-import { finetuneParams } from '@lorapipe/core/stage/builtins.ts'
+import { finetuneSpec } from '@lorapipe/core/stage/builtins.ts'
 import { runFinetune } from '../../src/stages/finetune.ts'
 import { sha256File, type Manifest } from '../../src/trainer/manifest.ts'
 import { changedInputs } from '../../src/trainer/resume-inputs.ts'
@@ -42,7 +42,7 @@ describe('finetune resumed on edited data', () => {
     await writeTinyModel(join(root, 'tiny-model'))
     writeTsv(join(root, 'train.tsv'), sentences(32, 1))
     const original = readFileSync(join(root, 'train.tsv'))
-    const params = withDefaults(finetuneParams, {
+    const params = withDefaults(finetuneSpec.params, {
       model: { path: 'tiny-model', num_labels: 2 },
       lora: { target_modules: ['q_lin', 'v_lin'], r: 2, alpha: 4 },
       dataset: { text_column: 'sentence', label_column: 'label', train: { path: 'train.tsv' } },

@@ -9,15 +9,14 @@ import { modelSchema } from './model.ts'
 import { tokenizerSchema } from './tokenizer.ts'
 import { trainerSchema } from './trainer.ts'
 
-export { datasetSchema, loraSchema, modelSchema, tokenizerSchema, trainerSchema }
-export { splitSchema, type DatasetSection, type SplitSection } from './dataset.ts'
-export type { LoraSection } from './lora.ts'
-export type { ModelSection } from './model.ts'
-export type { TokenizerSection } from './tokenizer.ts'
-export type { TrainerSection } from './trainer.ts'
-export { runtimeSchema, type RuntimeSection } from './runtime.ts'
-export { outputSchema, type OutputSection } from './output.ts'
-export { DEFAULT_SEED, seedSchema } from './seed.ts'
+export * from './dataset.ts'
+export * from './lora.ts'
+export * from './model.ts'
+export * from './tokenizer.ts'
+export * from './trainer.ts'
+export * from './runtime.ts'
+export * from './output.ts'
+export * from './seed.ts'
 
 /** The job sections a fine-tuning stage takes, each optional at the top level of a pipeline. */
 export const jobProperties = {
