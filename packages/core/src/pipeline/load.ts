@@ -108,6 +108,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       if (!shortForm && st.with !== undefined) params = deepMerge(params, { value: structuredClone(st.with), map: rebase(doc.map, `${base}/with`, '') })
       const refs = findStageRefs(params.value)
       const refPointers = new Set(refs.map((r) => r.pointer))
+      // The one place a pipeline's defaults are filled in (the sections' `default`s): stages get decoded parameters.
       const paramErrors = validateAgainst(spec.params, params.value, params.map, { useDefaults: true, pointerPrefix: shortForm ? '' : `${base}/with` })
       for (const d of paramErrors) {
         const rel = d.pointer?.slice(shortForm ? 0 : `${base}/with`.length) ?? ''
