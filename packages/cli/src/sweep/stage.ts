@@ -11,6 +11,7 @@ import * as Exit from 'effect/Exit'
 import * as Option from 'effect/Option'
 import { formatDiagnostics, now, type StageContext, type StageOutputs, type SweepEvent, type ValidatedPipeline } from '@lorapipe/core'
 import { readStageRecord, stageDir } from '@lorapipe/core/run/folder.ts'
+import type { SweepParams } from '@lorapipe/core/stage/builtins.ts'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { runSweep, SweepFolderBusy } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
@@ -22,13 +23,6 @@ import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile
 import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, sweepInputs, UNKNOWN_INPUTS_NOTE } from './inputs.ts'
 import { localExecutorLayer, localTrialRunner } from './local-executor.ts'
 import { sweepPlan } from './plan.ts'
-
-export interface SweepStageParams {
-  readonly sweep: string
-  readonly concurrency?: number
-  readonly set?: readonly string[]
-  readonly refit?: { readonly set?: readonly string[] }
-}
 
 /** The sweep's progress as this stage's events: a line per trial start and end, trials done as progress. */
 function stageSink(ctx: StageContext, total: number | undefined) {
@@ -65,7 +59,7 @@ function unwritableOr(e: unknown, dir: string, saved: string, next?: string): Er
   return f ? new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved, ...(next ? { next } : {}) }) : (e as Error)
 }
 
-export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.Effect<StageOutputs, Error> =>
+export const sweepStage = (params: SweepParams, ctx: StageContext): Effect.Effect<StageOutputs, Error> =>
   Effect.gen(function* () {
     const dir = ctx.dir
     // A resumed pipeline run continues the sweep in this stage's folder.
