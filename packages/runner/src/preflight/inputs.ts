@@ -1,16 +1,14 @@
-// Checks made before a run folder exists, so that bad input (labels that do not fit the model,
-// a missing column, an empty split, a model folder that is not one, LoRA targets the model does
-// not have, a tokenizer or adapter folder without one, a BLAS library that does not load) ends
-// with exit 2 and nothing written. `lorapipe validate` runs the same checks.
+// What each built-in stage reads, checked before a run folder exists, so that bad input (labels
+// that do not fit the model, a missing column, an empty split, a model folder that is not one, LoRA
+// targets the model does not have, a tokenizer or adapter folder without one) ends with exit 2 and
+// nothing written. The registry (stages/registry.ts) names each stage's check; pipeline.ts runs them.
 // Only what is local or already cached is checked: a preflight never downloads; what must come
 // from the hub is checked when the stage starts, and the preflight says so. Each check calls the
-// code the stage itself runs (resolveModel, prepareData, stageTokenizer, the adapter reader, the
-// BLAS loader), so that `validate` and `run` give the same verdict.
+// code the stage itself runs (resolveModel, prepareData, stageTokenizer, the adapter reader), so
+// that `validate` and `run` give the same verdict.
 import { join, isAbsolute, resolve } from 'node:path'
+import type { Diagnostic } from '@lorapipe/core'
 import { escapeKey } from '@lorapipe/core/source/merge.ts'
-import { machineThreads } from '@lorapipe/core/os/threads.ts'
-import { blasRequest, resolveBlas } from '../backend/blas/request.ts'
-import { backendProblem, backendRequest } from '../backend/request.ts'
 import type { ModelConfig } from '../models/config.ts'
 import type { ResolvedModel } from '../resolve/model.ts'
 
@@ -23,43 +21,54 @@ export interface PreflightProblem {
   readonly hint?: string
 }
 
-export interface PreflightResult {
+/** What a stage's check found: problems at its parameters, and what waits for a download. */
+export interface StageInputs {
   readonly problems: readonly PreflightProblem[]
   /** What could not be checked without downloading, in words. */
   readonly unchecked: readonly string[]
+  /** Problems placed in another file already (a sweep stage's sweep file, at its lines). */
+  readonly elsewhere?: readonly Diagnostic[]
 }
+
+/** What a stage's check is given besides its parameters. */
+export interface CheckContext {
+  /** The pipeline's folder: relative paths in the parameters are relative to it. */
+  readonly dir: string
+  /** The pipeline's seed, for a stage that sets none. */
+  readonly seed: number
+  /** A sweep file with these `--set`s, checked as `lorapipe sweep` checks it (its trials are pipelines: the preflight hands itself down). */
+  readonly checkSweep: (file: string, sets: readonly string[]) => Promise<readonly Diagnostic[]>
+}
+
+/** A built-in stage's check of what it reads (the registry names one per stage). */
+export type StageCheck = (params: Record<string, any>, ctx: CheckContext) => Promise<StageInputs>
 
 const tagOf = (e: unknown) => (e as { _tag?: string } | null)?._tag
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!
 
 type Ctx = Parameters<typeof import('../resolve/model.ts').resolveModel>[1] & Parameters<typeof import('../trainer/setup.ts').prepareData>[3]
 
-/** The built-in stages that start a backend (and so read `runtime.*`, LORAPIPE_BACKEND and LORAPIPE_BLAS). */
-export const COMPUTE_STAGES: ReadonlySet<string> = new Set(['finetune', 'evaluate', 'export'])
-
-export async function preflightStage(uses: string, params: Record<string, any>, pipelineDir: string, seed: number): Promise<PreflightResult> {
-  const ctx: Ctx = {
-    resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(pipelineDir, p)),
+/** What the stage's own code is given to resolve its inputs, offline: a preflight never downloads. */
+function offlineContext(dir: string): Ctx {
+  return {
+    resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)),
     emitSync: () => {},
     signal: new AbortController().signal,
     runtime: {},
     offline: true,
   }
-  switch (uses) {
-    case 'finetune':
-    case 'evaluate':
-      return trainingInputs(uses, params, seed, ctx)
-    case 'export':
-      return exportInputs(params, ctx)
-    case 'compare':
-      return { problems: await compareInputs(params, ctx), unchecked: [] }
-    default:
-      return { problems: [], unchecked: [] }
-  }
 }
 
+export const finetuneInputs: StageCheck = (params, ctx) => trainingInputs('finetune', params, ctx.seed, offlineContext(ctx.dir))
+export const evaluateInputs: StageCheck = (params, ctx) => trainingInputs('evaluate', params, ctx.seed, offlineContext(ctx.dir))
+export const exportInputs: StageCheck = (params, ctx) => modelAndAdapterInputs(params, offlineContext(ctx.dir))
+export const compareInputs: StageCheck = async (params, ctx) => ({ problems: await metricsInputs(params, offlineContext(ctx.dir)), unchecked: [] })
+
+/** A sweep stage's sweep file: what `lorapipe sweep` would refuse in it, at the sweep file's lines. */
+export const sweepInputs: StageCheck = async (params, ctx) => ({ problems: [], unchecked: [], elsewhere: await ctx.checkSweep(resolve(ctx.dir, String(params.sweep)), (params.set as string[] | undefined) ?? []) })
+
 /** finetune and evaluate: the model, the data, the tokenizer, LoRA targets and `lora.init_from`, or the adapter evaluated. */
-async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, seed: number, ctx: Ctx): Promise<PreflightResult> {
+async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, seed: number, ctx: Ctx): Promise<StageInputs> {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   // The model first, without TensorFlow.js: when it is neither local nor cached, the data and
@@ -201,7 +210,7 @@ async function adapterFolderInputs(dir: string, pointer: string, key: string, la
 }
 
 /** export: the base model and the adapter merged into it. */
-async function exportInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightResult> {
+async function modelAndAdapterInputs(params: Record<string, any>, ctx: Ctx): Promise<StageInputs> {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   const model = await modelOf(params, ctx, problems, unchecked)
@@ -221,8 +230,8 @@ async function exportInputs(params: Record<string, any>, ctx: Ctx): Promise<Pref
 }
 
 /** compare: each run's metrics.json named in the pipeline (those from other stages' outputs exist only once they ran). */
-async function compareInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightProblem[]> {
-  const { readMetrics } = await import('./compare.ts')
+async function metricsInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightProblem[]> {
+  const { readMetrics } = await import('../stages/compare.ts')
   const problems: PreflightProblem[] = []
   for (const [method, file] of Object.entries((params.runs ?? {}) as Record<string, unknown>)) {
     if (typeof file !== 'string') continue
@@ -231,39 +240,6 @@ async function compareInputs(params: Record<string, any>, ctx: Ctx): Promise<Pre
     } catch (e) {
       if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
       problems.push({ pointer: `/runs/${escapeKey(method)}`, message: (e as Error).message, hint: "name a run's metrics.json, or `${stages.<id>.outputs.metrics}` of a stage of this pipeline" })
-    }
-  }
-  return problems
-}
-
-/** A problem with the backend or BLAS asked for: the pipeline key, or the environment variable, it came from. */
-export interface RuntimeProblem {
-  /** `runtime.blas`, `runtime.backend`, `LORAPIPE_BLAS` or `LORAPIPE_BACKEND` */
-  readonly setting: string
-  /** The value as given. */
-  readonly value: string
-  readonly message: string
-  readonly hint: string
-}
-
-/**
- * The backend and BLAS a run asks for (`runtime.backend` / LORAPIPE_BACKEND, `runtime.blas` /
- * LORAPIPE_BLAS), checked without TensorFlow.js: an unknown backend or a native one not installed,
- * and a named BLAS library that does not load (loaded here exactly as the run loads it, and kept
- * for it; `auto` never fails: without a library the wasm kernels run).
- */
-export function preflightRuntime(runtime: { readonly backend?: string; readonly blas?: string; readonly threads?: number }, env: Record<string, string | undefined> = process.env): RuntimeProblem[] {
-  const problems: RuntimeProblem[] = []
-  const backend = backendProblem(runtime.backend, env)
-  if (backend) problems.push({ setting: backend.source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend', value: backend.requested, message: backend.message, hint: backend.hint })
-  // The BLAS serves the wasm backend only.
-  const req = backendRequest(runtime.backend, env)
-  if ('name' in req && (req.name === 'wasm' || req.name === 'auto')) {
-    const threads = runtime.threads !== undefined ? Math.max(1, Math.floor(runtime.threads)) : machineThreads(env)
-    const wanted = blasRequest({ blas: runtime.blas, env }).value.toLowerCase()
-    if (wanted !== 'auto' && wanted !== 'off') {
-      const r = resolveBlas({ blas: runtime.blas, env, threads })
-      if (!r.ok) problems.push({ setting: r.source === 'env' ? 'LORAPIPE_BLAS' : 'runtime.blas', value: r.requested, message: r.message, hint: r.hint })
     }
   }
   return problems
