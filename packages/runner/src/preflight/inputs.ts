@@ -1,7 +1,8 @@
-// What each built-in stage reads, checked before a run folder exists, so that bad input (labels
-// that do not fit the model, a missing column, an empty split, a model folder that is not one, LoRA
-// targets the model does not have, a tokenizer or adapter folder without one) ends with exit 2 and
-// nothing written. The registry (stages/registry.ts) names each stage's check; pipeline.ts runs them.
+// What each built-in stage reads, and the backend and BLAS a run asks for, checked before a run
+// folder exists, so that bad input (labels that do not fit the model, a missing column, an empty
+// split, a model folder that is not one, LoRA targets the model does not have, a tokenizer or
+// adapter folder without one, a BLAS library that does not load) ends with exit 2 and nothing
+// written. The registry (stages/registry.ts) names each stage's check; pipeline.ts runs them.
 // Only what is local or already cached is checked: a preflight never downloads; what must come
 // from the hub is checked when the stage starts, and the preflight says so. Each check calls the
 // code the stage itself runs (resolveModel, prepareData, stageTokenizer, the adapter reader), so
@@ -9,6 +10,9 @@
 import { join, isAbsolute, resolve } from 'node:path'
 import type { Diagnostic } from '@lorapipe/core'
 import { escapeKey } from '@lorapipe/core/source/merge.ts'
+import { machineThreads } from '@lorapipe/core/os/threads.ts'
+import { blasRequest, resolveBlas } from '../backend/blas/request.ts'
+import { backendProblem, backendRequest } from '../backend/request.ts'
 import type { ModelConfig } from '../models/config.ts'
 import type { ResolvedModel } from '../resolve/model.ts'
 
@@ -30,10 +34,15 @@ export interface StageInputs {
   readonly elsewhere?: readonly Diagnostic[]
 }
 
-/** What a stage's check is given besides its parameters. */
-export interface CheckContext {
-  /** The pipeline's folder: relative paths in the parameters are relative to it. */
-  readonly dir: string
+const tagOf = (e: unknown) => (e as { _tag?: string } | null)?._tag
+/** An error of the user's input (exit 2), not of the program. */
+const isBadInput = (e: unknown) => BAD_INPUT.has(tagOf(e) ?? '')
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!
+
+type Ctx = Parameters<typeof import('../resolve/model.ts').resolveModel>[1] & Parameters<typeof import('../trainer/setup.ts').prepareData>[3]
+
+/** What a stage's check is given besides its parameters: what the stage's own code resolves its inputs with, offline. */
+export type CheckContext = Ctx & {
   /** The pipeline's seed, for a stage that sets none. */
   readonly seed: number
   /** A sweep file with these `--set`s, checked as `lorapipe sweep` checks it (its trials are pipelines: the preflight hands itself down). */
@@ -43,32 +52,19 @@ export interface CheckContext {
 /** A built-in stage's check of what it reads (the registry names one per stage). */
 export type StageCheck = (params: Record<string, any>, ctx: CheckContext) => Promise<StageInputs>
 
-const tagOf = (e: unknown) => (e as { _tag?: string } | null)?._tag
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!
-
-type Ctx = Parameters<typeof import('../resolve/model.ts').resolveModel>[1] & Parameters<typeof import('../trainer/setup.ts').prepareData>[3]
-
-/** What the stage's own code is given to resolve its inputs, offline: a preflight never downloads. */
-function offlineContext(dir: string): Ctx {
-  return {
-    resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)),
-    emitSync: () => {},
-    signal: new AbortController().signal,
-    runtime: {},
-    offline: true,
-  }
+/** Relative paths from the pipeline's folder; offline: a preflight never downloads. */
+export function checkContext(dir: string, seed: number, checkSweep: CheckContext['checkSweep']): CheckContext {
+  return { resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)), emitSync: () => {}, signal: new AbortController().signal, runtime: {}, offline: true, seed, checkSweep }
 }
 
-export const finetuneInputs: StageCheck = (params, ctx) => trainingInputs('finetune', params, ctx.seed, offlineContext(ctx.dir))
-export const evaluateInputs: StageCheck = (params, ctx) => trainingInputs('evaluate', params, ctx.seed, offlineContext(ctx.dir))
-export const exportInputs: StageCheck = (params, ctx) => modelAndAdapterInputs(params, offlineContext(ctx.dir))
-export const compareInputs: StageCheck = async (params, ctx) => ({ problems: await metricsInputs(params, offlineContext(ctx.dir)), unchecked: [] })
+export const finetuneInputs: StageCheck = (params, ctx) => trainingInputs('finetune', params, ctx)
+export const evaluateInputs: StageCheck = (params, ctx) => trainingInputs('evaluate', params, ctx)
 
 /** A sweep stage's sweep file: what `lorapipe sweep` would refuse in it, at the sweep file's lines. */
-export const sweepInputs: StageCheck = async (params, ctx) => ({ problems: [], unchecked: [], elsewhere: await ctx.checkSweep(resolve(ctx.dir, String(params.sweep)), (params.set as string[] | undefined) ?? []) })
+export const sweepInputs: StageCheck = async (params, ctx) => ({ problems: [], unchecked: [], elsewhere: await ctx.checkSweep(ctx.resolvePath(String(params.sweep)), (params.set as string[] | undefined) ?? []) })
 
 /** finetune and evaluate: the model, the data, the tokenizer, LoRA targets and `lora.init_from`, or the adapter evaluated. */
-async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, seed: number, ctx: Ctx): Promise<StageInputs> {
+async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, ctx: CheckContext): Promise<StageInputs> {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   // The model first, without TensorFlow.js: when it is neither local nor cached, the data and
@@ -78,9 +74,9 @@ async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<stri
   if (model) {
     const { prepareData } = await import('../trainer/setup.ts')
     try {
-      config = (await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')).config
+      config = (await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? ctx.seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')).config
     } catch (e) {
-      if (BAD_INPUT.has(tagOf(e) ?? '')) {
+      if (isBadInput(e)) {
         const pointer = /num_labels/.test((e as Error).message) ? '/model/num_labels' : (dataKeyPointer(e, params.dataset) ?? dataPathPointer(e, params.dataset, ctx.resolvePath))
         problems.push({ message: (e as Error).message, ...(pointer ? { pointer } : {}) })
       } else unchecked.push(`the data is not local or cached (${firstLine(e)}); it is checked when the run downloads it`)
@@ -98,7 +94,7 @@ async function modelOf(params: Record<string, any>, ctx: Ctx, problems: Prefligh
   try {
     return await resolveModel(params.model ?? {}, ctx)
   } catch (e) {
-    if (BAD_INPUT.has(tagOf(e) ?? '')) {
+    if (isBadInput(e)) {
       const key = /^model\.(path|config)\b/.exec((e as Error).message)?.[1]
       problems.push({ pointer: key ? `/model/${key}` : '/model', message: firstLine(e) })
     } else {
@@ -187,8 +183,7 @@ async function adapterInputs(dir: string, pointer: string, key: string, config: 
     const layout = plannedAdapterLayout(spec, planLora(spec, config.modelType, await readAdapterConfig(dir)))
     return adapterFolderInputs(dir, pointer, key, layout, hint)
   } catch (e) {
-    if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
-    return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+    return adapterProblem(e, pointer, key, dir, hint)
   }
 }
 
@@ -204,13 +199,18 @@ async function adapterFolderInputs(dir: string, pointer: string, key: string, la
     const mismatch = adapterMismatch(layout, [...header.entries].map(([k, t]) => [k, t.shape] as const))
     return mismatch ? [{ pointer, message: `${key} ${dir}: ${mismatch}`, hint }] : []
   } catch (e) {
-    if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
-    return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+    return adapterProblem(e, pointer, key, dir, hint)
   }
 }
 
+/** A bad adapter folder's error, as a problem at the key that named it; any other error is thrown on. */
+function adapterProblem(e: unknown, pointer: string, key: string, dir: string, hint: string): PreflightProblem[] {
+  if (!isBadInput(e)) throw e
+  return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+}
+
 /** export: the base model and the adapter merged into it. */
-async function modelAndAdapterInputs(params: Record<string, any>, ctx: Ctx): Promise<StageInputs> {
+export const exportInputs: StageCheck = async (params, ctx) => {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   const model = await modelOf(params, ctx, problems, unchecked)
@@ -221,7 +221,7 @@ async function modelAndAdapterInputs(params: Record<string, any>, ctx: Ctx): Pro
     try {
       config = await readModelConfig(model.configPath, m.labels ? { labels: m.labels } : m.num_labels !== undefined ? { numLabels: m.num_labels } : {})
     } catch (e) {
-      if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
+      if (!isBadInput(e)) throw e
       problems.push({ pointer: '/model', message: firstLine(e) })
     }
   }
@@ -230,7 +230,7 @@ async function modelAndAdapterInputs(params: Record<string, any>, ctx: Ctx): Pro
 }
 
 /** compare: each run's metrics.json named in the pipeline (those from other stages' outputs exist only once they ran). */
-async function metricsInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightProblem[]> {
+export const compareInputs: StageCheck = async (params, ctx) => {
   const { readMetrics } = await import('../stages/compare.ts')
   const problems: PreflightProblem[] = []
   for (const [method, file] of Object.entries((params.runs ?? {}) as Record<string, unknown>)) {
@@ -238,8 +238,41 @@ async function metricsInputs(params: Record<string, any>, ctx: Ctx): Promise<Pre
     try {
       readMetrics(ctx.resolvePath(file), method)
     } catch (e) {
-      if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
+      if (!isBadInput(e)) throw e
       problems.push({ pointer: `/runs/${escapeKey(method)}`, message: (e as Error).message, hint: "name a run's metrics.json, or `${stages.<id>.outputs.metrics}` of a stage of this pipeline" })
+    }
+  }
+  return { problems, unchecked: [] }
+}
+
+/** A problem with the backend or BLAS asked for: the pipeline key, or the environment variable, it came from. */
+export interface RuntimeProblem {
+  /** `runtime.blas`, `runtime.backend`, `LORAPIPE_BLAS` or `LORAPIPE_BACKEND` */
+  readonly setting: string
+  /** The value as given. */
+  readonly value: string
+  readonly message: string
+  readonly hint: string
+}
+
+/**
+ * The backend and BLAS a run asks for (`runtime.backend` / LORAPIPE_BACKEND, `runtime.blas` /
+ * LORAPIPE_BLAS), checked without TensorFlow.js: an unknown backend or a native one not installed,
+ * and a named BLAS library that does not load (loaded here exactly as the run loads it, and kept
+ * for it; `auto` never fails: without a library the wasm kernels run).
+ */
+export function preflightRuntime(runtime: { readonly backend?: string; readonly blas?: string; readonly threads?: number }, env: Record<string, string | undefined> = process.env): RuntimeProblem[] {
+  const problems: RuntimeProblem[] = []
+  const backend = backendProblem(runtime.backend, env)
+  if (backend) problems.push({ setting: backend.source === 'env' ? 'LORAPIPE_BACKEND' : 'runtime.backend', value: backend.requested, message: backend.message, hint: backend.hint })
+  // The BLAS serves the wasm backend only.
+  const req = backendRequest(runtime.backend, env)
+  if ('name' in req && (req.name === 'wasm' || req.name === 'auto')) {
+    const threads = runtime.threads !== undefined ? Math.max(1, Math.floor(runtime.threads)) : machineThreads(env)
+    const wanted = blasRequest({ blas: runtime.blas, env }).value.toLowerCase()
+    if (wanted !== 'auto' && wanted !== 'off') {
+      const r = resolveBlas({ blas: runtime.blas, env, threads })
+      if (!r.ok) problems.push({ setting: r.source === 'env' ? 'LORAPIPE_BLAS' : 'runtime.blas', value: r.requested, message: r.message, hint: r.hint })
     }
   }
   return problems

@@ -12,8 +12,7 @@ import { findStageRefs, placeOf, type Diagnostic, type StageNode, type Validated
 import type { SweepLoadOptions } from '@lorapipe/core/sweep/file/load.ts'
 import type { SweepInvalid, ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { builtinStages } from '../stages/registry.ts'
-import type { StageInputs } from './inputs.ts'
-import { preflightRuntime } from './runtime.ts'
+import { checkContext, preflightRuntime, type StageInputs } from './inputs.ts'
 
 export interface Preflight {
   readonly diagnostics: readonly Diagnostic[]
@@ -39,7 +38,7 @@ export async function preflight(p: ValidatedPipeline, opts: PreflightOptions = {
     const stage = builtinStages.get(node.uses)
     // Parameters that come from another stage's outputs exist only once that stage has run.
     if (!stage || findStageRefs(node.params).length > 0) continue
-    const found = placeStageInputs(p, node, await stage.check(node.params as Record<string, unknown>, { dir: p.dir, seed: p.seed, checkSweep }))
+    const found = placeStageInputs(p, node, await stage.check(node.params as Record<string, unknown>, checkContext(p.dir, p.seed, checkSweep)))
     diagnostics.push(...found.diagnostics)
     unchecked.push(...found.unchecked)
   }
