@@ -12,9 +12,13 @@ import * as Context from 'effect/Context'
 import * as Deferred from 'effect/Deferred'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
+import * as HashMap from 'effect/HashMap'
+import * as Layer from 'effect/Layer'
+import * as Logger from 'effect/Logger'
+import * as EffectLogLevel from 'effect/LogLevel'
 import { mkdirSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
-import { Events, now, type RunEvent, type StageEvent } from '../events.ts'
+import { Events, now, type LogLevel, type RunEvent, type StageEvent } from '../events.ts'
 import { findStageRefs, substituteStageRefs } from '../pipeline/refs.ts'
 import type { StageNode, ValidatedPipeline } from '../pipeline/types.ts'
 import { readStageRecord, stageDir, writeStageRecord } from '../run/folder.ts'
@@ -237,10 +241,29 @@ function stageContextOf(env: StageRunEnv, node: StageNode, dir: string, params: 
 function stageBody(node: StageNode, run: StageRun<any>, decoded: unknown, ctx: StageContext, watch: WatchedStage): Effect.Effect<unknown, unknown> {
   return Effect.suspend(() => {
     const r = node.module ? stageContext.run(watch, () => run(decoded, ctx)) : run(decoded, ctx)
-    if (Effect.isEffect(r)) return (watch.kind = 'Effect'), r as Effect.Effect<unknown, unknown>
+    if (Effect.isEffect(r)) return (watch.kind = 'Effect'), (r as Effect.Effect<unknown, unknown>).pipe(Effect.provide(stageLogger(ctx)))
     if (isThenable(r)) return (watch.kind = 'Promise'), fromPromise(r)
     return Effect.succeed(r) // not what a stage returns: the outputs check says what it was
   })
+}
+
+/** Effect levels as lorapipe's (Trace is debug, Fatal is error). */
+const LEVELS: Record<string, LogLevel> = { All: 'debug', Trace: 'debug', Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'error' }
+
+/**
+ * A stage's `Effect.log*` as lorapipe's own log events (the stage's line in the UI and the plain
+ * output, `--verbose` for debug), not Effect's logfmt on the console: the message's parts joined,
+ * annotations as key=value, a cause in words.
+ */
+function stageLogger(ctx: StageContext) {
+  const text = (v: unknown) => (typeof v === 'string' ? v : v instanceof Error ? v.message : JSON.stringify(v) ?? String(v))
+  const logger = Logger.make(({ logLevel, message, annotations, cause }) => {
+    const parts = (Array.isArray(message) ? message : [message]).map(text)
+    for (const [k, v] of HashMap.toEntries(annotations)) parts.push(`${k}=${text(v)}`)
+    if (!Cause.isEmpty(cause)) parts.push(describeError(Cause.squash(cause)))
+    Effect.runSync(ctx.log(parts.join(' '), LEVELS[logLevel._tag] ?? 'info'))
+  })
+  return Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(EffectLogLevel.All))
 }
 
 /**
