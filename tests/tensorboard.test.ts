@@ -197,7 +197,7 @@ describe('trainer.report_to: [tensorboard]', { skip: needsReader }, () => {
     const file = join(stageDir, name!)
     const bytes = readFileSync(file)
     // One byte changed in the data of the third record.
-    bytes[bytes.length - 30] ^= 0xff
+    bytes[bytes.length - 30]! ^= 0xff
     writeFileSync(file, bytes)
     const corrupt = lorapipe(['run', '--resume', out])
     assert.equal(corrupt.code, 2, corrupt.stderr)

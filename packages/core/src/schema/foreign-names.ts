@@ -76,7 +76,6 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'early_stop', tools: ['Ludwig'], key: 'trainer.early_stopping.patience' },
   { name: 'greater_is_better', tools: ['transformers'], key: 'trainer.metric_for_best_model', note: 'not needed: loss is lower-is-better, accuracy and f1 higher-is-better' },
   { name: 'output_dir', tools: ['transformers', 'Axolotl'], key: 'output.dir', note: 'or `--out DIR` on the command line' },
-  { name: 'report_to', tools: ['transformers'], key: 'trainer.report_to', note: 'a list; `tensorboard` so far (`none` is the empty list)' },
   { name: 'use_tensorboard', tools: ['Axolotl'], key: 'trainer.report_to', note: 'write `report_to: [tensorboard]`' },
   { name: 'logging_dir', tools: ['transformers'], note: 'not needed: TensorBoard event files go in the run folder\'s `tb/<stage>/`' },
   // Data and tokenizer

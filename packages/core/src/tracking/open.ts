@@ -4,6 +4,9 @@
 // reports training) follows the top-level `trainer.report_to`.
 import type { EventSink } from '../events.ts'
 import type { ValidatedPipeline } from '../pipeline/types.ts'
+import { trainerSchema } from '../pipeline/sections/trainer.ts'
+import type { Written } from '../schema/json-schema.ts'
+import { withDefaults } from '../schema/validate.ts'
 import { TRACKER_NAMES, type TrackerName } from './names.ts'
 import { trackers } from './registry.ts'
 import type { HParamValue, TrackedStage, TrackerSession } from './tracker.ts'
@@ -16,10 +19,9 @@ export interface Tracking {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function reportTo(trainer: unknown): readonly TrackerName[] {
-  const list = isRecord(trainer) ? trainer.report_to : undefined
-  return Array.isArray(list) ? list.filter((n): n is TrackerName => (TRACKER_NAMES as readonly unknown[]).includes(n)) : []
-}
+/** The tracker names of a validated `trainer` section, its defaults filled in. */
+const reportTo = (trainer: Readonly<Record<string, unknown>>): readonly TrackerName[] =>
+  withDefaults(trainerSchema, trainer as Written<typeof trainerSchema>).report_to.filter((n): n is TrackerName => (TRACKER_NAMES as readonly string[]).includes(n))
 
 /** `{lora: {r: 8}, trainer: {...}}` -> `{'lora.r': 8, ...}`; lists and nulls as JSON text. */
 export function flattenSettings(value: Readonly<Record<string, unknown>>, prefix = '', out: Record<string, HParamValue> = {}): Record<string, HParamValue> {
@@ -34,7 +36,7 @@ export function flattenSettings(value: Readonly<Record<string, unknown>>, prefix
 
 /** The stages each named tracker follows in `p`; empty when no stage names one. */
 export function trackedStages(p: ValidatedPipeline): Map<TrackerName, TrackedStage[]> {
-  const top = reportTo(p.resolved.trainer)
+  const top = reportTo(isRecord(p.resolved.trainer) ? p.resolved.trainer : {})
   const out = new Map<TrackerName, TrackedStage[]>()
   for (const node of p.stages.values()) {
     const names = isRecord(node.params.trainer) ? reportTo(node.params.trainer) : top
