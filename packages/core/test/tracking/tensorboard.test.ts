@@ -15,7 +15,8 @@ import { TRACKER_NAMES } from '../../src/tracking/names.ts'
 import { trainerSchema } from '../../src/pipeline/sections/index.ts'
 import { TrackerUnavailable } from '../../src/tracking/tracker.ts'
 import type { RunEvent } from '../../src/events.ts'
-import { tempDir } from '../support.ts'
+import { trackedStages } from '../../src/tracking/open.ts'
+import { loadOk, tempDir, writeFiles } from '../support.ts'
 
 const ascii = (s: string) => new TextEncoder().encode(s)
 const time = '2026-01-02T03:04:05.250Z'
@@ -132,5 +133,37 @@ describe('report_to names', () => {
   it('accepts exactly the names the registry has a tracker for', () => {
     assert.deepEqual(trainerSchema.properties.report_to.items.enum, TRACKER_NAMES)
     assert.deepEqual(Object.keys(trackers).sort(), [...TRACKER_NAMES].sort())
+  })
+})
+
+describe('which stages a tracker follows', () => {
+  it('a finetune stage follows its own trainer.report_to (the top level merged in), a custom stage the top-level one; settings become dotted hyperparameters', async () => {
+    const dir = writeFiles({
+      'p.yaml': `name: tracked
+seed: 7
+model: { path: ./model, num_labels: 2 }
+lora: { target_modules: [q_lin, v_lin], r: 4 }
+dataset: { train: { path: t.tsv }, eval: { path: d.tsv } }
+trainer: { report_to: [tensorboard] }
+stages:
+  a: { uses: finetune }
+  b: { uses: finetune, with: { trainer: { report_to: [] } } }
+  c: { uses: ./stage.ts, with: { rate: 0.5 } }
+`,
+      'stage.ts': `import { defineStage } from '@lorapipe/core'
+import * as Effect from 'effect/Effect'
+import * as Schema from 'effect/Schema'
+export default defineStage({ name: 'c', params: Schema.Struct({ rate: Schema.Number }), outputs: {}, run: () => Effect.succeed({}) })
+`,
+    })
+    const p = await loadOk(join(dir, 'p.yaml'))
+    const stages = trackedStages(p).get('tensorboard')!
+    assert.deepEqual(stages.map((s) => s.id), ['a', 'c'])
+    const [a, c] = stages
+    assert.equal(a!.hparams['lora.r'], 4)
+    assert.equal(a!.hparams['lora.target_modules'], '["q_lin","v_lin"]')
+    assert.equal(a!.hparams['trainer.report_to'], '["tensorboard"]')
+    assert.equal(a!.hparams.seed, 7)
+    assert.deepEqual(c!.hparams, { seed: 7, rate: 0.5 })
   })
 })
