@@ -7,6 +7,7 @@ import type { ValidatedPipeline } from '../pipeline/types.ts'
 import { trainerSchema } from '../pipeline/sections/trainer.ts'
 import type { Written } from '../schema/json-schema.ts'
 import { withDefaults } from '../schema/validate.ts'
+import { redactDeep } from '../text/redact.ts'
 import { TRACKER_NAMES, type TrackerName } from './names.ts'
 import { trackers } from './registry.ts'
 import type { HParamValue, TrackedStage, TrackerSession } from './tracker.ts'
@@ -40,7 +41,9 @@ export function trackedStages(p: ValidatedPipeline): Map<TrackerName, TrackedSta
   const out = new Map<TrackerName, TrackedStage[]>()
   for (const node of p.stages.values()) {
     const names = isRecord(node.params.trainer) ? reportTo(node.params.trainer) : top
-    const stage: TrackedStage = { id: node.id, config: node.params, hparams: { seed: p.seed, ...flattenSettings(node.params) } }
+    // Settings leave the process here too: a token in a field (`${env.HF_TOKEN}`) is cut, as everywhere.
+    const config = redactDeep(node.params)
+    const stage: TrackedStage = { id: node.id, config, hparams: { seed: p.seed, ...flattenSettings(config) } }
     for (const n of names) out.set(n, [...(out.get(n) ?? []), stage])
   }
   return out

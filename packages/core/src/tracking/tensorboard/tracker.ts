@@ -24,7 +24,7 @@ const unavailable = (path: string, reason: string, damaged: boolean, tb: string)
     path,
     reason,
     hint: damaged
-      ? `move ${path} out of ${tb} (the event files are a view of the run's events.jsonl; lorapipe writes new ones), or drop tensorboard from trainer.report_to`
+      ? `move ${path} out of ${tb} (TensorBoard then lacks what it held; the run's events.jsonl keeps every value), or drop tensorboard from trainer.report_to`
       : `make ${tb} writable, or drop tensorboard from trainer.report_to`,
   })
 
