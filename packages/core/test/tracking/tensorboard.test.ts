@@ -137,7 +137,7 @@ describe('report_to names', () => {
 })
 
 describe('which stages a tracker follows', () => {
-  it('a finetune stage follows its own trainer.report_to (the top level merged in), a custom stage the top-level one; settings become dotted hyperparameters', async () => {
+  it('a finetune stage follows its own trainer.report_to (the top level merged in), a custom stage the top-level one; settings become dotted hyperparameters, tokens cut', async () => {
     const dir = writeFiles({
       'p.yaml': `name: tracked
 seed: 7
@@ -148,12 +148,12 @@ trainer: { report_to: [tensorboard] }
 stages:
   a: { uses: finetune }
   b: { uses: finetune, with: { trainer: { report_to: [] } } }
-  c: { uses: ./stage.ts, with: { rate: 0.5 } }
+  c: { uses: ./stage.ts, with: { rate: 0.5, note: 'token hf_abcdefghijklmnopqrstuvwxyz0123' } }
 `,
       'stage.ts': `import { defineStage } from '@lorapipe/core'
 import * as Effect from 'effect/Effect'
 import * as Schema from 'effect/Schema'
-export default defineStage({ name: 'c', params: Schema.Struct({ rate: Schema.Number }), outputs: {}, run: () => Effect.succeed({}) })
+export default defineStage({ name: 'c', params: Schema.Struct({ rate: Schema.Number, note: Schema.String }), outputs: {}, run: () => Effect.succeed({}) })
 `,
     })
     const p = await loadOk(join(dir, 'p.yaml'))
@@ -164,6 +164,6 @@ export default defineStage({ name: 'c', params: Schema.Struct({ rate: Schema.Num
     assert.equal(a!.hparams['lora.target_modules'], '["q_lin","v_lin"]')
     assert.equal(a!.hparams['trainer.report_to'], '["tensorboard"]')
     assert.equal(a!.hparams.seed, 7)
-    assert.deepEqual(c!.hparams, { seed: 7, rate: 0.5 })
+    assert.deepEqual(c!.hparams, { seed: 7, rate: 0.5, note: 'token [redacted]' }, 'a token is cut, as in every file lorapipe writes')
   })
 })
