@@ -64,7 +64,9 @@ export const runHelp = `Usage: lorapipe run <pipeline.yaml> [--set key=value ...
 Runs a pipeline. Outputs go to the run folder (--out, else output.dir, else
 runs/<name>/<timestamp>): config.resolved.yaml, run.json, events.jsonl and one folder per stage
 (a single-job pipeline writes its stage's files in the run folder itself). A stage is complete
-when its stage.json exists. Ctrl-C stops cleanly; a second Ctrl-C exits at once.
+when its stage.json exists. With trainer.report_to: [tensorboard], TensorBoard event files
+go in tb/<stage>/ (tensorboard --logdir <run dir>/tb). Ctrl-C stops cleanly; a second Ctrl-C
+exits at once.
 
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat

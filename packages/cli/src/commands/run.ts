@@ -21,6 +21,8 @@ import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { builtinStages, stageBodies } from '@lorapipe/runner/stages/registry.ts'
 import { makeFolder } from '@lorapipe/core/fs/make-folder.ts'
 import { exitProcess, holdProcessWatch } from '@lorapipe/core/graph/process-watch.ts'
+import { openTracking, type Tracking } from '@lorapipe/core/tracking/open.ts'
+import { TrackerUnavailable } from '@lorapipe/core/tracking/tracker.ts'
 
 /** Bad input found before anything runs: the message and the fix, exit 2. */
 function refuse(message: string, hint?: string): number {
@@ -55,12 +57,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.out === '') throw new UsageError('--out needs a folder path')
   const opened = values.resume !== undefined ? await openResumed(values.resume, values, positionals) : await openNew(values, positionals)
   if (typeof opened === 'number') return opened
-  const lock = takeRunFolder(opened, values)
-  if (typeof lock === 'number') return lock
+  const taken = takeRunFolder(opened, values)
+  if (typeof taken === 'number') return taken
   try {
-    return await execute(opened.p, opened.runDir, opened.resumed !== undefined, concurrency, values)
+    return await execute(opened.p, opened.runDir, opened.resumed !== undefined, concurrency, values, taken.tracking)
   } finally {
-    lock.release()
+    taken.lock.release()
   }
 }
 
@@ -125,9 +127,10 @@ async function openNew(values: Flags, positionals: readonly string[]): Promise<O
 
 /**
  * The run folder, made and locked for the whole run (a second run or resume in it is refused),
- * then readied: a resumed run's leftovers removed and the resume noted, a new run's files written.
+ * then readied: a resumed run's leftovers removed and the resume noted, a new run's files written,
+ * and the experiment trackers of `trainer.report_to` opened.
  */
-function takeRunFolder({ p, runDir, resumed }: Opened, values: Flags): LockHandle | number {
+function takeRunFolder({ p, runDir, resumed }: Opened, values: Flags): { lock: LockHandle; tracking?: Tracking } | number {
   try {
     makeFolder(runDir)
   } catch (e) {
@@ -139,16 +142,19 @@ function takeRunFolder({ p, runDir, resumed }: Opened, values: Flags): LockHandl
     if (resumed) {
       const removed = removeLeftovers(runDir)
       if (removed.length > 0 && !values.json && !values.quiet) process.stderr.write(`removed ${removed.length} temporary file${removed.length > 1 ? 's' : ''} left by the interrupted run\n`)
+      // Before the resume is noted: a tracker that cannot go on refuses the resume itself.
+      const tracking = openTracking(p, runDir)
       noteResume(runDir, resumed)
-    } else {
-      // Checked again under the lock: another run may have started here since.
-      const refused = refuseRunFolder(runDir, values.out, { locked: true })
-      if (refused !== undefined) return (lock.release(), refused)
-      prepareRunDir(p, runDir, values.set ?? [])
+      return { lock, tracking }
     }
-    return lock
+    // Checked again under the lock: another run may have started here since.
+    const refused = refuseRunFolder(runDir, values.out, { locked: true })
+    if (refused !== undefined) return (lock.release(), refused)
+    prepareRunDir(p, runDir, values.set ?? [])
+    return { lock, tracking: openTracking(p, runDir) }
   } catch (e) {
     lock.release()
+    if (e instanceof TrackerUnavailable) return refuse(`${e.message}; nothing was run`, e.hint)
     if (e instanceof NotARegularFile) return refuse(e.message, e.hint)
     const err = e as NodeJS.ErrnoException
     if (err.code && err.path) return refuse(`cannot write the run folder ${runDir}: ${err.code} on ${err.path}`, 'choose a folder you can write to with --out')
@@ -176,8 +182,9 @@ function refuseRunFolder(runDir: string, out: string | undefined, opts: { locked
   )
 }
 
-async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags): Promise<number> {
+async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags, tracking: Tracking | undefined): Promise<number> {
   const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl'))]
+  if (tracking) sinks.push(tracking.sink)
   // The Ink UI on a terminal (not CI, not --json or --quiet); plain lines otherwise.
   const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
   sinks.push(values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose }))
@@ -212,6 +219,10 @@ async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, co
       if (!ui && !values.json && !values.quiet) process.stdout.write(`report: ${file}\n`)
     } catch (e) {
       const msg = `could not write the report: ${(e as Error).message}`
+      if (ui) ui.notice(msg)
+      else process.stderr.write(`warning: ${msg}\n`)
+    }
+    for (const msg of tracking?.problems() ?? []) {
       if (ui) ui.notice(msg)
       else process.stderr.write(`warning: ${msg}\n`)
     }
