@@ -76,7 +76,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     p = r.right
     resumed = rec
     // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
-    const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(p, runDir, values['accept-changes'] === true)
+    const sweeps = await (await import('./sweep-deps.ts')).resumeSweepStages(p, runDir, values['accept-changes'] === true)
     if (sweeps) return refuse(sweeps.message, sweeps.hint)
   } else {
     if (values['accept-changes']) throw new UsageError('--accept-changes applies to `lorapipe run --resume DIR` whose `uses: sweep` stage continues a sweep after its base pipeline or stage modules were edited')
@@ -160,7 +160,7 @@ async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, co
   // The runner (TensorFlow.js) is loaded only when something runs.
   const { builtinStageImplementations } = await import('@lorapipe/runner/stages/index.ts')
   // `uses: sweep` runs trials as child processes, which the CLI owns: it joins the runner's stages here.
-  const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('../sweep/stage.ts')), (m) => m.sweepStage(params, ctx)))
+  const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('./sweep-deps.ts')), (m) => m.sweepStage(params, ctx)))
   const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtins))
   // The executor refuses process.exit from stage code while the run lasts; the command keeps that
   // up until it ends the process itself, so a stage's leftover timer cannot end it in between.

@@ -17,14 +17,17 @@ import * as Queue from 'effect/Queue'
 import { dirname, join } from 'node:path'
 import { LockBusy, tryAcquireLock, type LockHandle } from '../../fs/lock.ts'
 import { describeError } from '../../graph/run.ts'
+import type { PipelineInvalid } from '../../diagnostics.ts'
 import { now, type RunEvent } from '../../events.ts'
+import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
 import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '../model.ts'
 import { writeBestPipeline } from './best.ts'
 import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
 import { evaluationsOnFile, objectiveIn, objectiveOf } from './objective.ts'
-import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
+import { openRecord, readRecord, type RecordEntry } from './record.ts'
+import { RECORD_FILE, SWEEP_LOCK, trialRunDir } from '../folder/layout.ts'
 import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
 import { noRoomIn, savedText, storageFailure, storageFailureIn, SweepFolderUnwritable, type StorageFailure } from './unwritable.ts'
 
@@ -62,8 +65,10 @@ export interface SweepPlan {
   readonly concurrency: number
   /** The base pipeline (absolute); relative paths in trials' pipelines are relative to its folder. */
   readonly base: string
-  /** The `--set` arguments that make an assignment's trial pipeline from the base. */
-  readonly setsOf: (assignment: Assignment) => readonly string[]
+  /** An assignment's trial pipeline (../trial.ts): the base with its values, validated. */
+  readonly trialPipeline: (assignment: Assignment) => Effect.Effect<ValidatedPipeline, PipelineInvalid>
+  /** The command line's `--set` arguments the base was loaded with, for each trial's record. */
+  readonly sets?: readonly string[]
   readonly sinks?: readonly SweepEventSink[]
 }
 
@@ -76,10 +81,6 @@ export interface SweepResult {
   readonly leaderboard: Leaderboard
   readonly dir: string
 }
-
-export const trialDirName = (n: number) => String(n).padStart(4, '0')
-
-export const SWEEP_LOCK = 'sweep.lock'
 
 /** Another coordinator is running this sweep: two would sample and record over each other. */
 export class SweepFolderBusy extends Data.TaggedError('SweepFolderBusy')<{ readonly dir: string; readonly holder: string }> {
@@ -256,14 +257,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
       Effect.gen(function* () {
         record({ type: 'started', time: now(), trial: t.number, resume })
         publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume, ...(state.recipeChanges.length > 0 ? { recipe: t.recipe } : {}) })
-        const spec: TrialSpec = {
-          sweep: plan.sweep,
-          trial: t.number,
-          assignment: t.assignment,
-          pipeline: { file: plan.base, sets: [...plan.setsOf(t.assignment)] },
-          runDir: t.runDir,
-          resume,
-        }
+        const spec: TrialSpec = { sweep: plan.sweep, trial: t.number, assignment: t.assignment, pipeline: yield* Effect.either(plan.trialPipeline(t.assignment)), sets: plan.sets ?? [], runDir: t.runDir, resume }
         const n = t.number
         const fiber = yield* Effect.fork(
           executor.run(spec, (event) => Queue.unsafeOffer(mailbox, { kind: 'event', trial: n, event })).pipe(Effect.onExit((exit) => Queue.offer(mailbox, { kind: 'done', trial: n, exit }))),
@@ -305,7 +299,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
           break
         }
         const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
-        record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: join(plan.dir, 'trials', trialDirName(n)) })
+        record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: trialRunDir(plan.dir, n) })
         yield* start(state.trials.get(n)!, false)
       }
     })

@@ -18,10 +18,13 @@ import * as Effect from 'effect/Effect'
 import * as Fiber from 'effect/Fiber'
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { RunEvent } from '@lorapipe/core'
+import type { Diagnostic } from '@lorapipe/core/diagnostics.ts'
+import type { RunEvent } from '@lorapipe/core/events.ts'
+import type { ValidatedPipeline } from '@lorapipe/core/pipeline/types.ts'
 import type { TrialOutcome, TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
+import { RUN_EVENTS, RUN_RECORD } from '@lorapipe/core/run/folder.ts'
+import { localTrialRunner } from '@lorapipe/core/sweep/executors/local.ts'
 import { escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
-import { localTrialRunner } from '../sweep/local-executor.ts'
 import { admitJob, admitSweep, isRefusal, SweepLoader } from './admission.ts'
 import type { AllowedFolders } from './allowed.ts'
 import { PASSWORD_ENV, type QueueConnection, redisClient } from './connection.ts'
@@ -39,6 +42,10 @@ export interface QueueWorkerOptions {
   readonly say: (line: string) => void
   /** Where it says what it refused (one line each; shown even when it is otherwise quiet); default: `say`. */
   readonly warn?: (line: string) => void
+  /** The lorapipe entry script that runs each trial. */
+  readonly entry: string
+  /** The checks `run` makes of a trial's files before it writes anything (the runner's preflight). */
+  readonly checkFiles?: (pipeline: ValidatedPipeline) => Promise<readonly Diagnostic[]>
 }
 
 // What a job holds is decoded by admitJob, never used as it is.
@@ -60,7 +67,7 @@ const shownId = (id: string | undefined) => escapeControlLine(id === undefined ?
 
 /** The evaluations recorded in a run folder's events.jsonl (a line cut short by a kill is skipped). */
 function earlierEvaluations(runDir: string): RunEvent[] {
-  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+  return readFileSync(join(runDir, RUN_EVENTS), 'utf8')
     .split('\n')
     .flatMap((line) => {
       try {
@@ -123,7 +130,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       throw new WaitingError()
     }
     const attempt = job.attemptsStarted
-    say(`${name}: started (attempt ${attempt}${existsSync(join(spec.runDir, 'run.json')) ? ', continuing its run folder' : ''})`)
+    say(`${name}: started (attempt ${attempt}${existsSync(join(spec.runDir, RUN_RECORD)) ? ', continuing its run folder' : ''})`)
 
     // Events go out in order; Progress (one a step) at most 4 a second, the latest kept for later.
     let chain: Promise<unknown> = Promise.resolve()
@@ -158,11 +165,18 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
 
     // A run folder that another attempt started: its evaluations are reported again (the
     // coordinator counts each once), since those made after that attempt's worker died reached nobody.
-    if (existsSync(join(spec.runDir, 'events.jsonl'))) for (const e of earlierEvaluations(spec.runDir)) send(e)
+    if (existsSync(join(spec.runDir, RUN_EVENTS))) for (const e of earlierEvaluations(spec.runDir)) send(e)
 
-    // The trial runs exactly as the local executor runs it: `lorapipe run <base> --set ... --out <run folder>`.
+    // The trial runs exactly as the local executor runs it: its run folder written with its pipeline, then `lorapipe run --resume <run folder>`.
     // The trial needs no Redis: the queue's password stays with the worker.
-    const runner = localTrialRunner({ concurrency: opts.concurrency, leash: { timeoutMs: tuning.leashMs }, cwd, env: { [PASSWORD_ENV]: undefined } })
+    const runner = localTrialRunner({
+      concurrency: opts.concurrency,
+      entry: opts.entry,
+      ...(opts.checkFiles ? { checkFiles: opts.checkFiles } : {}),
+      leash: { timeoutMs: tuning.leashMs },
+      cwd,
+      env: { [PASSWORD_ENV]: undefined },
+    })
     const fiber = Effect.runFork(runner.run(spec, onEvent))
     const entry: Running = {
       stop: (why) => {
