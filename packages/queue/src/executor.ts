@@ -86,199 +86,231 @@ const WAITING_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children']
 
 export function queueTrialRunner(opts: QueueExecutorOptions): Effect.Effect<TrialRunner, never, Scope.Scope> {
   return Effect.gen(function* () {
-    const name = queueNameOf(opts.sweepId)
-    const watches = new Map<string, Watch>()
-    // Made here, released at the end; connected below, where an interruption (SIGTERM while
-    // Redis is away) need not wait for it.
-    const r = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const redis: Redis = redisClient(opts.connection)
-        const queue = new Queue(name, { connection: opts.connection.options })
-        // While Redis is unreachable ioredis reconnects for as long as it takes: errors are expected then.
-        queue.on('error', () => undefined)
-        redis.on('error', () => undefined)
-        const eventsRedis = redisClient(opts.connection)
-        eventsRedis.on('error', () => undefined)
-        const events = readQueueEvents(eventsRedis, queue.toKey('events'), {
-          progress: (jobId, p) => watches.get(jobId)?.progress(p),
-          // 'failed' is also said of an attempt that will be retried: the job's state decides.
-          ended: (jobId) => watches.get(jobId)?.check(),
-        })
-        events.ready.catch(() => undefined)
-        const startedAt = new Date().toISOString()
-        const entry = (): SweepEntry => ({ id: opts.sweepId, queue: name, name: opts.sweepName, dir: opts.sweepDir, status: 'running', startedAt, heartbeat: Date.now(), sweepHash: opts.sweepHash })
-        return { queue, events, redis, timers: [] as ReturnType<typeof setInterval>[], entry }
-      }),
-      (r) =>
-        Effect.promise(async () => {
-          for (const t of r.timers) clearInterval(t)
-          // Workers stop serving a sweep whose coordinator has stopped (its trials were stopped first);
-          // the sweep command marks it done when it ended. Redis away: nothing to wait for.
-          if (r.redis.status === 'ready') await atMost(putSweep(r.redis, { ...r.entry(), status: 'stopped' }), 3000)
-          r.events.close()
-          await atMost(r.queue.close(), 3000)
-          r.redis.disconnect()
+    const q = yield* openSweepQueue(opts)
+    yield* Effect.promise(() => q.register())
+    return {
+      run: (spec: TrialSpec, onEvent: (e: RunEvent) => void) =>
+        Effect.async<TrialOutcome>((resume) => {
+          const t = new QueuedTrial(q, opts, spec, onEvent, (o) => resume(Effect.succeed(o)))
+          t.start()
+          // Interrupted (pruned, or the sweep stops): its job removed, or its worker asked to stop it.
+          return Effect.promise(() => t.stop())
         }),
-    )
-    const { queue, redis } = r
-    yield* Effect.promise(async () => {
-      await r.events.ready
-      await putSweep(redis, r.entry())
-      r.timers.push(setInterval(() => void putSweep(redis, r.entry()).catch(() => undefined), 2000))
-      r.timers.push(
-        setInterval(() => {
-          for (const w of watches.values()) w.check()
-        }, Math.max(opts.pollMs * 5, 1000)),
-      )
-    })
-
-    /** The job of a trial: which trial, its values, the sweep's hash; nothing else. */
-    const jobData = (spec: TrialSpec): TrialJobData => ({ v: 1, sweep: opts.sweepId, trial: spec.trial, assignment: spec.assignment, sweepHash: opts.sweepHash, resume: spec.resume })
-    const add = async (spec: TrialSpec, jobId: string) => {
-      const data = jobData(spec)
-      // A cancel flag left from an earlier stop of this trial must not stop the new job.
-      await redis.del(cancelKey(jobId))
-      await queue.add('trial', data, {
-        jobId,
-        attempts: opts.retries + 1,
-        backoff: { type: 'exponential', delay: opts.backoffMs },
-        removeOnComplete: false,
-        removeOnFail: false,
-      })
     }
-
-    const run: TrialRunner['run'] = (spec: TrialSpec, onEvent: (e: RunEvent) => void) =>
-      Effect.async<TrialOutcome>((resume) => {
-        const jobId = jobIdOf(opts.sweepId, spec.trial)
-        let attempt = 0
-        let finished = false
-        const seenEvals = new Set<string>()
-        let settle: () => void = () => undefined
-        const over = new Promise<void>((r) => (settle = r))
-        const deliver = (event: RunEvent) => {
-          const k = evalKey(event)
-          if (k !== undefined) {
-            if (seenEvals.has(k)) return
-            seenEvals.add(k)
-          }
-          onEvent(event)
-        }
-        const progress = (p: TrialProgress) => {
-          if (finished) return
-          // Events of an earlier attempt (a worker that lost the job and came back) are not the trial's any more.
-          if (p.attempt < attempt) return
-          attempt = p.attempt
-          deliver(p.event)
-        }
-        /** The evaluations the job's workers logged: what a coordinator that was away has missed. */
-        const catchUp = async () => {
-          const { logs } = await queue.getJobLogs(jobId)
-          for (const row of logs) {
-            const p = parseOrUndefined(row, decodeTrialProgress, MAX_PROGRESS_BYTES)
-            if (p) deliver(p.event)
-          }
-        }
-        const finish = (o: TrialOutcome) => {
-          if (finished) return
-          finished = true
-          watches.delete(jobId)
-          settle()
-          resume(Effect.succeed(o))
-        }
-        let checking = false
-        // Until the job is on the queue (or while a stopped one is replaced by a new one with the
-        // same id), its absence means nothing.
-        let attached = false
-        const check = async () => {
-          if (finished || checking || !attached) return
-          checking = true
-          try {
-            const job = (await queue.getJob(jobId)) as TrialJob | undefined
-            if (!job) return finish({ status: 'failed', error: `the job ${jobId} is gone from the queue` })
-            const o = await endedOutcome(queue, job, await job.getState())
-            if (o) {
-              await catchUp()
-              finish(o)
-            }
-          } finally {
-            checking = false
-          }
-        }
-        watches.set(jobId, { progress, check: () => void check().catch(() => undefined) })
-        const attach = async () => {
-          const job = (await queue.getJob(jobId)) as TrialJob | undefined
-          if (!job) return add(spec, jobId)
-          const state = await job.getState()
-          // A job already there that is not this trial's (a fresh trial has none yet: someone else
-          // put it there; or its values differ), or one still waiting that was queued for another
-          // version of the sweep (another sweep.json), is replaced, unless a worker runs it now.
-          const data = decodeOrUndefined(job.data, decodeTrialJob)
-          const ours = data !== undefined && data.sweep === opts.sweepId && data.trial === spec.trial && canonicalKey(data.assignment) === canonicalKey(spec.assignment)
-          const stale = data !== undefined && data.sweepHash !== opts.sweepHash && WAITING_STATES.includes(state)
-          if (state !== 'active' && (!spec.resume || !ours || stale)) {
-            try {
-              await job.remove()
-              return await add(spec, jobId)
-            } catch {
-              // taken by a worker meanwhile: attach to it below
-            }
-          }
-          // A job from before a coordinator restart: catch up with the evaluations it reported.
-          await catchUp()
-          if (state === 'failed' && job.failedReason === STOPPED_BY_COORDINATOR) {
-            // Stopped with an earlier coordinator (Ctrl-C): run it again, from its checkpoint.
-            await job.remove()
-            return await add({ ...spec, resume: true }, jobId)
-          }
-          const o = await endedOutcome(queue, job, state)
-          if (o) finish(o)
-        }
-        const attaching = attach().then(
-          () => {
-            attached = true
-            // An end announced while it was being attached is not missed.
-            void check().catch(() => undefined)
-          },
-          (e) => finish({ status: 'failed', error: `could not queue the trial: ${(e as Error).message}` }),
-        )
-        // Interrupted (pruned, or the sweep stops): remove a job nobody started; else ask its
-        // worker to stop the trial cleanly, and wait until it has.
-        return Effect.promise(async () => {
-          // A job being added now would otherwise run with nobody listening.
-          await atMost(attaching, 5000)
-          if (finished) return
-          // Redis away: the trial's worker stops it when it sees the sweep stopped (once Redis is back).
-          if (redis.status !== 'ready') {
-            finished = true
-            watches.delete(jobId)
-            return
-          }
-          try {
-            const job = (await atMost(queue.getJob(jobId), 5000)) as TrialJob | undefined
-            const state = job ? ((await atMost(job.getState(), 5000)) ?? 'unknown') : 'unknown'
-            if (job && WAITING_STATES.includes(state)) {
-              try {
-                await job.remove()
-                return
-              } catch {
-                // taken by a worker meanwhile: cancel it below
-              }
-            }
-            if (state === 'completed' || state === 'failed' || state === 'unknown') return
-            if ((await atMost(redis.set(cancelKey(jobId), '1', 'EX', 24 * 3600), 5000)) === undefined) return
-            // No worker holds it (its worker died): nobody to wait for; whoever takes it next sees the flag.
-            if ((await atMost(redis.exists(`${queue.toKey(jobId)}:lock`), 5000)) !== 1) return
-            await Promise.race([over, new Promise((r) => setTimeout(r, opts.stopTimeoutMs ?? 120_000))])
-          } catch {
-            // Redis unreachable: the trial's worker stops it when it sees the sweep stopped.
-          } finally {
-            finished = true
-            watches.delete(jobId)
-          }
-        })
-      })
-    return { run }
   })
+}
+
+/** The sweep's queue as the coordinator holds it: Redis, the BullMQ queue, its events, the trials watched, the registry entry; closed at the end. */
+interface SweepQueue {
+  readonly queue: Queue
+  readonly redis: Redis
+  readonly watches: Map<string, Watch>
+  /** Registers the sweep (kept fresh every 2 s) once the queue's events are read, and starts checking the trials' jobs. */
+  readonly register: () => Promise<void>
+}
+
+function openSweepQueue(opts: QueueExecutorOptions): Effect.Effect<SweepQueue, never, Scope.Scope> {
+  const name = queueNameOf(opts.sweepId)
+  // Made here, released at the end; connected in register(), where an interruption (SIGTERM while
+  // Redis is away) need not wait for it.
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      const watches = new Map<string, Watch>()
+      const redis: Redis = redisClient(opts.connection)
+      const queue = new Queue(name, { connection: opts.connection.options })
+      // While Redis is unreachable ioredis reconnects for as long as it takes: errors are expected then.
+      queue.on('error', () => undefined)
+      redis.on('error', () => undefined)
+      const eventsRedis = redisClient(opts.connection)
+      eventsRedis.on('error', () => undefined)
+      const events = readQueueEvents(eventsRedis, queue.toKey('events'), {
+        progress: (jobId, p) => watches.get(jobId)?.progress(p),
+        // 'failed' is also said of an attempt that will be retried: the job's state decides.
+        ended: (jobId) => watches.get(jobId)?.check(),
+      })
+      events.ready.catch(() => undefined)
+      const startedAt = new Date().toISOString()
+      const entry = (): SweepEntry => ({ id: opts.sweepId, queue: name, name: opts.sweepName, dir: opts.sweepDir, status: 'running', startedAt, heartbeat: Date.now(), sweepHash: opts.sweepHash })
+      const timers: ReturnType<typeof setInterval>[] = []
+      const register = async () => {
+        await events.ready
+        await putSweep(redis, entry())
+        timers.push(setInterval(() => void putSweep(redis, entry()).catch(() => undefined), 2000))
+        timers.push(setInterval(() => watches.forEach((w) => w.check()), Math.max(opts.pollMs * 5, 1000)))
+      }
+      const close = async () => {
+        for (const t of timers) clearInterval(t)
+        // Workers stop serving a sweep whose coordinator has stopped (its trials were stopped first);
+        // the sweep command marks it done when it ended. Redis away: nothing to wait for.
+        if (redis.status === 'ready') await atMost(putSweep(redis, { ...entry(), status: 'stopped' }), 3000)
+        events.close()
+        await atMost(queue.close(), 3000)
+        redis.disconnect()
+      }
+      return { queue, redis, watches, register, close }
+    }),
+    (q) => Effect.promise(q.close),
+  )
+}
+
+/** One trial on the queue: its job added (or found), its events handed on, its end noticed, and stopped on request. */
+class QueuedTrial {
+  private readonly jobId: string
+  private attempt = 0
+  private finished = false
+  private readonly seenEvals = new Set<string>()
+  private settle: () => void = () => undefined
+  private readonly over = new Promise<void>((r) => (this.settle = r))
+  private checking = false
+  // Until the job is on the queue (or while a stopped one is replaced by a new one with the same id), its absence means nothing.
+  private attached = false
+  private attaching: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly q: SweepQueue,
+    private readonly opts: QueueExecutorOptions,
+    private readonly spec: TrialSpec,
+    private readonly onEvent: (e: RunEvent) => void,
+    private readonly done: (o: TrialOutcome) => void,
+  ) {
+    this.jobId = jobIdOf(opts.sweepId, spec.trial)
+  }
+
+  start(): void {
+    this.q.watches.set(this.jobId, { progress: (p) => this.progress(p), check: () => void this.check().catch(() => undefined) })
+    this.attaching = this.attach().then(
+      () => {
+        this.attached = true
+        // An end announced while it was being attached is not missed.
+        void this.check().catch(() => undefined)
+      },
+      (e) => this.finish({ status: 'failed', error: `could not queue the trial: ${(e as Error).message}` }),
+    )
+  }
+
+  private deliver(event: RunEvent): void {
+    const k = evalKey(event)
+    if (k !== undefined) {
+      if (this.seenEvals.has(k)) return
+      this.seenEvals.add(k)
+    }
+    this.onEvent(event)
+  }
+
+  private progress(p: TrialProgress): void {
+    if (this.finished) return
+    // Events of an earlier attempt (a worker that lost the job and came back) are not the trial's any more.
+    if (p.attempt < this.attempt) return
+    this.attempt = p.attempt
+    this.deliver(p.event)
+  }
+
+  /** The evaluations the job's workers logged: what a coordinator that was away has missed. */
+  private async catchUp(): Promise<void> {
+    const { logs } = await this.q.queue.getJobLogs(this.jobId)
+    for (const row of logs) {
+      const p = parseOrUndefined(row, decodeTrialProgress, MAX_PROGRESS_BYTES)
+      if (p) this.deliver(p.event)
+    }
+  }
+
+  private finish(o: TrialOutcome): void {
+    if (this.finished) return
+    this.finished = true
+    this.q.watches.delete(this.jobId)
+    this.settle()
+    this.done(o)
+  }
+
+  private async check(): Promise<void> {
+    if (this.finished || this.checking || !this.attached) return
+    this.checking = true
+    try {
+      const job = (await this.q.queue.getJob(this.jobId)) as TrialJob | undefined
+      if (!job) return this.finish({ status: 'failed', error: `the job ${this.jobId} is gone from the queue` })
+      const o = await endedOutcome(this.q.queue, job, await job.getState())
+      if (o) {
+        await this.catchUp()
+        this.finish(o)
+      }
+    } finally {
+      this.checking = false
+    }
+  }
+
+  /** The job of a trial: which trial, its values, the sweep's hash; nothing else. */
+  private async add(spec: TrialSpec): Promise<void> {
+    const data: TrialJobData = { v: 1, sweep: this.opts.sweepId, trial: spec.trial, assignment: spec.assignment, sweepHash: this.opts.sweepHash, resume: spec.resume }
+    // A cancel flag left from an earlier stop of this trial must not stop the new job.
+    await this.q.redis.del(cancelKey(this.jobId))
+    await this.q.queue.add('trial', data, { jobId: this.jobId, attempts: this.opts.retries + 1, backoff: { type: 'exponential', delay: this.opts.backoffMs }, removeOnComplete: false, removeOnFail: false })
+  }
+
+  private async attach(): Promise<void> {
+    const { spec, opts } = this
+    const job = (await this.q.queue.getJob(this.jobId)) as TrialJob | undefined
+    if (!job) return this.add(spec)
+    const state = await job.getState()
+    // A job already there that is not this trial's (a fresh trial has none yet: someone else
+    // put it there; or its values differ), or one still waiting that was queued for another
+    // version of the sweep (another sweep.json), is replaced, unless a worker runs it now.
+    const data = decodeOrUndefined(job.data, decodeTrialJob)
+    const ours = data !== undefined && data.sweep === opts.sweepId && data.trial === spec.trial && canonicalKey(data.assignment) === canonicalKey(spec.assignment)
+    const stale = data !== undefined && data.sweepHash !== opts.sweepHash && WAITING_STATES.includes(state)
+    if (state !== 'active' && (!spec.resume || !ours || stale)) {
+      try {
+        await job.remove()
+        return await this.add(spec)
+      } catch {
+        // taken by a worker meanwhile: attach to it below
+      }
+    }
+    // A job from before a coordinator restart: catch up with the evaluations it reported.
+    await this.catchUp()
+    if (state === 'failed' && job.failedReason === STOPPED_BY_COORDINATOR) {
+      // Stopped with an earlier coordinator (Ctrl-C): run it again, from its checkpoint.
+      await job.remove()
+      return await this.add({ ...spec, resume: true })
+    }
+    const o = await endedOutcome(this.q.queue, job, state)
+    if (o) this.finish(o)
+  }
+
+  /** Removes a job nobody started; else asks its worker to stop the trial cleanly, and waits until it has. */
+  async stop(): Promise<void> {
+    const { queue, redis } = this.q
+    // A job being added now would otherwise run with nobody listening.
+    await atMost(this.attaching, 5000)
+    if (this.finished) return
+    // Redis away: the trial's worker stops it when it sees the sweep stopped (once Redis is back).
+    if (redis.status !== 'ready') {
+      this.finished = true
+      this.q.watches.delete(this.jobId)
+      return
+    }
+    try {
+      const job = (await atMost(queue.getJob(this.jobId), 5000)) as TrialJob | undefined
+      const state = job ? ((await atMost(job.getState(), 5000)) ?? 'unknown') : 'unknown'
+      if (job && WAITING_STATES.includes(state)) {
+        try {
+          await job.remove()
+          return
+        } catch {
+          // taken by a worker meanwhile: cancel it below
+        }
+      }
+      if (state === 'completed' || state === 'failed' || state === 'unknown') return
+      if ((await atMost(redis.set(cancelKey(this.jobId), '1', 'EX', 24 * 3600), 5000)) === undefined) return
+      // No worker holds it (its worker died): nobody to wait for; whoever takes it next sees the flag.
+      if ((await atMost(redis.exists(`${queue.toKey(this.jobId)}:lock`), 5000)) !== 1) return
+      await Promise.race([this.over, new Promise((r) => setTimeout(r, this.opts.stopTimeoutMs ?? 120_000))])
+    } catch {
+      // Redis unreachable: the trial's worker stops it when it sees the sweep stopped.
+    } finally {
+      this.finished = true
+      this.q.watches.delete(this.jobId)
+    }
+  }
 }
 
 export function queueExecutorLayer(opts: QueueExecutorOptions): Layer.Layer<TrialExecutor> {

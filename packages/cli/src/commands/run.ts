@@ -8,6 +8,7 @@ import { NotARegularFile } from '@lorapipe/core/fs/atomic.ts'
 import { removeLeftovers } from '@lorapipe/core/run/leftovers.ts'
 import { lockRunFolder, RunFolderBusy, runFolderOwner } from '@lorapipe/core/run/lock.ts'
 import { checkStageCode, ResumeRefused, resumeSource } from '@lorapipe/core/run/resume.ts'
+import { newRunRefusal } from '@lorapipe/core/run/folder.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
@@ -140,16 +141,8 @@ function refuseRunFolder(runDir: string, out: string | undefined, opts: { locked
   if (state.kind === 'absent') return undefined
   const owner = state.kind === 'not a folder' || opts.locked ? undefined : runFolderOwner(runDir)
   if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
-  if (state.kind === 'empty') return undefined
-  if (state.kind === 'run') {
-    return refuse(`${runDir} already holds a run`, `\`lorapipe run --resume ${out ?? runDir}\` continues it; or choose another --out`)
-  }
-  if (state.kind === 'not a folder') return refuse(`the run folder ${runDir} exists and is not a folder`, 'choose a new or empty folder with --out (or output.dir)')
-  const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? `, … (${state.entries.length} entries)` : '')
-  return refuse(
-    `${runDir} is not empty and is not a lorapipe run folder (it holds ${shown}); lorapipe writes runs only into a new or empty folder, so nothing of yours is replaced`,
-    'choose a new or empty folder with --out (or output.dir)',
-  )
+  const taken = newRunRefusal(runDir, state, out ?? runDir)
+  return taken && refuse(taken.message, taken.hint)
 }
 
 async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: { json?: boolean | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined }): Promise<number> {
