@@ -1,18 +1,13 @@
 // What core's sweeps need from the command line and get from here: the lorapipe launcher that
 // runs each trial, the checks `run` makes of a trial's files before it writes anything (the
 // preflight), the sweep report, and how a `uses: sweep` stage shows its sweep in the run's log.
-// With them, the `uses: sweep` stage (its body is core's) that `lorapipe run` provides.
 import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ValidatedPipeline } from '@lorapipe/core/pipeline/types.ts'
-import type { StageContext } from '@lorapipe/core/stage/context.ts'
-import type { SweepParams } from '@lorapipe/core/stage/builtins.ts'
 import { storageFailure } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
-import { sweepStage as coreSweepStage } from '@lorapipe/core/sweep/stage.ts'
+import type { SweepStageDeps } from '@lorapipe/core/sweep/host.ts'
+import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { sweepStageSink } from '../output/sweep-plain.ts'
-import { preflight } from './preflight.ts'
-
-export { resumeSweepStages } from '@lorapipe/core/sweep/stage.ts'
 
 /** The lorapipe script: the one this process runs when it is lorapipe, else the checkout's launcher. */
 export function lorapipeEntry(): string {
@@ -40,6 +35,5 @@ export async function writeSweepReportIfAvailable(dir: string): Promise<string |
   }
 }
 
-/** The `uses: sweep` stage of `lorapipe run`. */
-export const sweepStage = (params: SweepParams, ctx: StageContext) =>
-  coreSweepStage({ entry: lorapipeEntry(), checkFiles: checkTrialFiles, progress: sweepStageSink, writeReport: writeSweepReportIfAvailable })(params, ctx)
+/** What a `uses: sweep` stage of `lorapipe run` gets (core's SweepStageHost). */
+export const sweepStageHost: SweepStageDeps = { entry: lorapipeEntry(), checkFiles: checkTrialFiles, progress: sweepStageSink, writeReport: writeSweepReportIfAvailable }
