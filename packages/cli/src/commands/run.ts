@@ -9,6 +9,8 @@ import { removeLeftovers } from '@lorapipe/core/run/leftovers.ts'
 import { lockRunFolder, RunFolderBusy, runFolderOwner } from '@lorapipe/core/run/lock.ts'
 import type { LockHandle } from '@lorapipe/core/fs/lock.ts'
 import { checkStageCode, ResumeRefused, resumeSource } from '@lorapipe/core/run/resume.ts'
+import { newRunRefusal } from '@lorapipe/core/run/folder.ts'
+import { SweepStageHost } from '@lorapipe/core/sweep/host.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { jsonSink } from '../output/json.ts'
@@ -16,6 +18,7 @@ import { plainSink } from '../output/plain.ts'
 import { REPORT_FILE, writeReport } from '../report/write.ts'
 import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
+import { sweepStageHost } from './sweep-deps.ts'
 import { load, reportInvalid } from './load.ts'
 import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { builtinStages, stageBodies } from '@lorapipe/runner/stages/registry.ts'
@@ -97,7 +100,7 @@ async function openResumed(resume: string, values: Flags, positionals: readonly 
     return EXIT.badInput
   }
   // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
-  const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(r.right, runDir, values['accept-changes'] === true)
+  const sweeps = await (await import('@lorapipe/core/sweep/stage.ts')).resumeSweepStages(r.right, runDir, values['accept-changes'] === true)
   if (sweeps) return refuse(sweeps.message, sweeps.hint)
   return { p: r.right, runDir, resumed: rec }
 }
@@ -170,16 +173,8 @@ function refuseRunFolder(runDir: string, out: string | undefined, opts: { locked
   if (state.kind === 'absent') return undefined
   const owner = state.kind === 'not a folder' || opts.locked ? undefined : runFolderOwner(runDir)
   if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
-  if (state.kind === 'empty') return undefined
-  if (state.kind === 'run') {
-    return refuse(`${runDir} already holds a run`, `\`lorapipe run --resume ${out ?? runDir}\` continues it; or choose another --out`)
-  }
-  if (state.kind === 'not a folder') return refuse(`the run folder ${runDir} exists and is not a folder`, 'choose a new or empty folder with --out (or output.dir)')
-  const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? `, … (${state.entries.length} entries)` : '')
-  return refuse(
-    `${runDir} is not empty and is not a lorapipe run folder (it holds ${shown}); lorapipe writes runs only into a new or empty folder, so nothing of yours is replaced`,
-    'choose a new or empty folder with --out (or output.dir)',
-  )
+  const taken = newRunRefusal(runDir, state, out ?? runDir)
+  return taken && refuse(taken.message, taken.hint)
 }
 
 async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags, tracking: Tracking | undefined): Promise<number> {
@@ -189,7 +184,8 @@ async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, co
   const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
   sinks.push(values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose }))
   // Each built-in stage's body (and TensorFlow.js with it) is loaded when the stage first runs.
-  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, stageBodies(builtinStages)))
+  // A `uses: sweep` stage's trials are lorapipe runs, shown and reported as the command line does.
+  const layer = Layer.mergeAll(eventsLayer(sinks), Layer.succeed(BuiltinStages, stageBodies(builtinStages)), Layer.succeed(SweepStageHost, sweepStageHost))
   // The executor refuses process.exit from stage code while the run lasts; the command keeps that
   // up until it ends the process itself, so a stage's leftover timer cannot end it in between.
   holdProcessWatch()
