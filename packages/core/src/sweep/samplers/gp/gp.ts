@@ -1,0 +1,94 @@
+// Bayesian optimisation with a Gaussian process, as Optuna's GPSampler: until `startupTrials`
+// trials have finished it draws at random (as random search with the same seed); then
+// 1. the completed trials' values, as scores to maximise (negated when minimising), standardised;
+// 2. a GP fitted to them (regressor.ts: Matern 5/2 with ARD, maximum a posteriori);
+// 3. the point of largest log expected improvement over the best score (acquisition.ts).
+// Running trials (and pruned ones, whose last value is an early reading, not the objective) are
+// taken as the "kriging believer": the GP is conditioned on them at its own prediction, which
+// leaves its mean as it was but removes the uncertainty there, and the incumbent counts their
+// predictions too, so the expected improvement at and around a running trial is near zero and
+// parallel trials spread out (a relative of Optuna's constant liar).
+// A suggestion never repeats a configuration some trial has while another is available: the next
+// best point of the acquisition's ranking, else a random unused one (random.ts).
+// Determinism: every draw comes from a generator seeded by (seed, number of trials so far).
+import { Rng, deriveSeed } from '../../../random/rng.ts'
+import type { Assignment, Goal, Sampler, SearchSpace, TrialView } from '../../model.ts'
+import { configurationKey } from '../configuration.ts'
+import { drawUnused } from '../random.ts'
+import { maximiseAcquisition, type AcquisitionOptions } from './acquisition.ts'
+import { decode, encode, encodingOf } from './encoding.ts'
+import { GaussianProcess, fitKernelParameters } from './regressor.ts'
+
+export interface GpOptions extends Partial<AcquisitionOptions> {
+  /** Random trials before the GP takes over (Optuna: 10). */
+  readonly startupTrials?: number
+  /** Running trials conditioned on as the GP predicts them (see above); off: running trials are ignored. */
+  readonly believer?: boolean
+}
+
+/**
+ * Optuna's start-up trials; half its random samples (2048) and local searches (10) for the
+ * acquisition, which halves the time of an ask at 100 trials (~0.1 s on 2 busy cores).
+ */
+export const GP_DEFAULTS = { startupTrials: 10, samples: 1024, localSearches: 5, believer: true } as const
+
+export function gpSampler(seed: number, options: GpOptions = {}): Sampler {
+  const o = { ...GP_DEFAULTS, ...options }
+  return {
+    name: 'gp',
+    next(space: SearchSpace, history: readonly TrialView[], goal: Goal): Assignment {
+      const rng = new Rng(deriveSeed(seed, history.length))
+      const e = encodingOf(space)
+      const ordered = [...history].sort((a, b) => a.number - b.number)
+      const finished = ordered.filter((t) => t.state === 'completed' || t.state === 'pruned')
+      const observed: { x: Float64Array; score: number }[] = []
+      const pending: Float64Array[] = []
+      for (const t of ordered) {
+        const x = encode(e, t.assignment)
+        if (!x) continue
+        if (t.state === 'completed' && typeof t.value === 'number') observed.push({ x, score: goal === 'minimize' ? -t.value : t.value })
+        else if (t.state === 'running' || t.state === 'pruned') pending.push(x)
+      }
+      if (finished.length < o.startupTrials || observed.length < 2 || e.coordinates.length === 0) return drawUnused(space, history, rng)
+
+      const ys = standardise(observed.map((p) => p.score))
+      const xs = observed.map((p) => p.x)
+      const categorical = e.coordinates.map((c) => c.kind === 'categorical')
+      const params = fitKernelParameters(xs, ys, categorical)
+      let gp = GaussianProcess.condition(params, xs, ys, categorical)
+      if (!gp) return drawUnused(space, history, rng)
+      let f0 = Math.max(...ys)
+      if (o.believer && pending.length > 0) {
+        const believed = pending.map((x) => gp!.posterior(x).mean)
+        const withPending = GaussianProcess.condition(params, [...xs, ...pending], Float64Array.from([...ys, ...believed]), categorical)
+        if (withPending) {
+          gp = withPending
+          f0 = Math.max(f0, ...believed)
+        }
+      }
+      const best = xs[ys.indexOf(Math.max(...ys))]!
+      const ranked = maximiseAcquisition(gp, f0, e, rng, o, [best])
+      const taken = new Set(history.map((t) => configurationKey(space, t.assignment)))
+      for (const r of ranked) {
+        const a = decode(e, r.x)
+        if (!taken.has(configurationKey(space, a))) return a
+      }
+      return drawUnused(space, history, rng)
+    },
+  }
+}
+
+/**
+ * Scores as zero-mean, unit-variance values (Optuna's standardisation, its floor on the spread
+ * included); a non-finite score (a diverged run) is clipped to the finite ones' range, NaN taken
+ * as the worst.
+ */
+export function standardise(scores: readonly number[]): Float64Array {
+  const finite = scores.filter(Number.isFinite)
+  const lo = finite.length > 0 ? Math.min(...finite) : 0
+  const hi = finite.length > 0 ? Math.max(...finite) : 0
+  const clipped = scores.map((s) => (Number.isNaN(s) ? lo : Math.min(hi, Math.max(lo, s))))
+  const mean = clipped.reduce((a, b) => a + b, 0) / clipped.length
+  const sd = Math.sqrt(clipped.reduce((a, b) => a + (b - mean) ** 2, 0) / clipped.length)
+  return Float64Array.from(clipped, (s) => (s - mean) / Math.max(sd, 1e-10))
+}
