@@ -11,7 +11,8 @@
 // Optuna 5's defaults set them) and its figures are printed alongside; else it says so.
 //
 //   npm run bench:search -- [--seeds 100] [--trials 100] [--problems branin,hartmann6,log-scale,mixed]
-//                           [--samplers random,tpe-independent,tpe,gp] [--parallel-seeds N] [--no-parallel] [--no-optuna]
+//                           [--samplers random,tpe-independent,tpe,gp] [--parallel-seeds N] [--in-flight 1,4 | --no-parallel]
+//                           [--no-optuna]
 //                           [--json out.json]
 // Timings are wall-clock on this machine: compare lorapipe's with Optuna's from the same run.
 import { spawnSync } from 'node:child_process'
@@ -50,7 +51,7 @@ const SAMPLERS: Record<string, (seed: number) => Sampler> = {
 }
 const samplers = opt('samplers', Object.keys(SAMPLERS).join(',')).split(',')
 for (const s of samplers) if (!SAMPLERS[s]) throw new Error(`unknown sampler ${s}; known: ${Object.keys(SAMPLERS).join(', ')}`)
-const inFlights = args.includes('--no-parallel') ? [1] : [1, 4]
+const inFlights = args.includes('--no-parallel') ? [1] : opt('in-flight', '1,4').split(',').map(Number)
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -92,6 +93,11 @@ function print(row: Row): void {
 }
 
 const rows: Row[] = []
+const out = opt('json', '')
+/** Rows so far to --json after each one, so an interrupted run keeps what it measured. */
+const save = () => {
+  if (out) writeFileSync(out, JSON.stringify({ seeds, trials, rows }, null, 2))
+}
 console.log(`median simple regret [95% bootstrap CI] over ${seeds} seeds after ${checkpoints.join(' / ')} trials; ms per ask (asks 90-100)`)
 for (const problem of problems) {
   console.log(`\n${problem.name}: ${problem.what}`)
@@ -108,6 +114,7 @@ for (const problem of problems) {
       const row = summarise(problem.name, sampler, inFlight, regrets, ms)
       rows.push(row)
       print(row)
+      save()
     }
   }
 }
@@ -122,7 +129,7 @@ if (!args.includes('--no-optuna')) {
     const { py, probe } = found
     const version = probe.stdout.trim()
     console.log(`\nOptuna ${version} (${py}), same problems and seeds:`)
-    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), ...(inFlights.length > 1 ? [] : ['--no-parallel'])], {
+    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), '--in-flight', inFlights.join(',')], {
       encoding: 'utf8',
       maxBuffer: 1 << 28,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -140,5 +147,4 @@ if (!args.includes('--no-optuna')) {
   }
 }
 
-const out = opt('json', '')
-if (out) writeFileSync(out, JSON.stringify({ seeds, trials, rows }, null, 2))
+save()

@@ -100,14 +100,14 @@ def main():
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--problems", default=",".join(PROBLEMS))
     p.add_argument("--parallel-seeds", type=int, default=None)
-    p.add_argument("--no-parallel", action="store_true")
+    p.add_argument("--in-flight", default="1,4")
     a = p.parse_args()
     checkpoints = [c for c in (20, 50, 100) if c <= a.trials]
     out = []
     for name in a.problems.split(","):
         objective, minimum = PROBLEMS[name]
         for sampler, make in SAMPLERS.items():
-            for in_flight in [1] if a.no_parallel else [1, 4]:
+            for in_flight in [int(x) for x in a.in_flight.split(",")]:
                 regrets, ms = [], []
                 n = a.seeds if in_flight == 1 or a.parallel_seeds is None else a.parallel_seeds
                 for seed in range(n):

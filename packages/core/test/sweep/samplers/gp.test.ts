@@ -232,12 +232,13 @@ describe('GP sampler', () => {
     }
   })
 
-  it('constant liar: parallel asks spread out, each away from the trials still running', () => {
-    const spread = { liar: [] as number[], none: [] as number[] }
+  it('parallel asks are distinct points away from the trials still running (kriging believer); without it they coincide', () => {
+    const closest = { believer: [] as number[], none: [] as number[] }
     for (let seed = 0; seed < 4; seed++) {
-      const done = optimise(gpSampler(seed), plane, bump, 15)
-      for (const [key, constantLiar] of [['liar', true], ['none', false]] as const) {
-        const s = gpSampler(seed, { constantLiar })
+      // 11 trials done: the model has taken over, but is not yet sure where the optimum is.
+      const done = optimise(gpSampler(seed), plane, bump, 11)
+      for (const [key, believer] of [['believer', true], ['none', false]] as const) {
+        const s = gpSampler(seed, { believer })
         const h: TrialView[] = [...done]
         const points: Assignment[] = []
         for (let k = 0; k < 4; k++) {
@@ -245,12 +246,12 @@ describe('GP sampler', () => {
           points.push(p)
           h.push(trial(h.length, p, 'running'))
         }
-        spread[key].push(Math.min(...points.flatMap((p, i) => points.slice(i + 1).map((q) => dist(p, q, ['x', 'y'])))))
+        closest[key].push(Math.min(...points.flatMap((p, i) => points.slice(i + 1).map((q) => dist(p, q, ['x', 'y'])))))
       }
     }
-    const min = (xs: number[]) => Math.min(...xs)
-    // On a 10 x 10 plane, after 15 trials have found the optimum to within 0.1.
-    assert.ok(min(spread.liar) > 0.3, `closest pair of 4 parallel asks with the liar: ${spread.liar.map((d) => d.toFixed(3)).join(', ')}`)
-    assert.ok(Math.max(...spread.none) < 0.1, `closest pair without: ${spread.none.map((d) => d.toFixed(3)).join(', ')}`)
+    const show = (xs: number[]) => xs.map((d) => d.toFixed(4)).join(', ')
+    assert.ok(Math.min(...closest.believer) > 1e-3, `closest pair of 4 parallel asks, per seed: ${show(closest.believer)}`)
+    assert.ok(closest.believer.reduce((a, b) => a + b) > 0.5, `closest pairs with the believer: ${show(closest.believer)}`)
+    assert.ok(Math.max(...closest.none) < 1e-3, `closest pairs without: ${show(closest.none)}`)
   })
 })
