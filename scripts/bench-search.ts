@@ -5,7 +5,8 @@
 // and one more set with 4 trials in flight (running trials in the history, so TPE's constant liar
 // and GP's believer are exercised); reported: the median simple regret (best value found minus the
 // known minimum) after 20, 50 and 100 trials with a 95% bootstrap confidence interval of the median
-// (2000 resamples of the seeds), and the mean time of one `next` call over asks 90-100.
+// (2000 resamples of the seeds), and the mean CPU time of one `next` call over asks 90-100 (CPU,
+// not wall-clock, so that a busy machine does not inflate it; Optuna's side measures the same).
 // When a Python with Optuna is installed ($PYTHON, python3, /usr/bin/python3), scripts/bench-search/optuna_bench.py runs Optuna's
 // TPESampler on the same problems and seeds (its defaults, and multivariate + constant_liar as
 // Optuna 5's defaults set them) and its figures are printed alongside; else it says so.
@@ -14,7 +15,7 @@
 //                           [--samplers random,tpe-independent,tpe,gp] [--parallel-seeds N] [--in-flight 1,4 | --no-parallel]
 //                           [--no-optuna]
 //                           [--json out.json]
-// Timings are wall-clock on this machine: compare lorapipe's with Optuna's from the same run.
+// Timings depend on the machine: compare lorapipe's with Optuna's from the same run.
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -98,7 +99,7 @@ const out = opt('json', '')
 const save = () => {
   if (out) writeFileSync(out, JSON.stringify({ seeds, trials, rows }, null, 2))
 }
-console.log(`median simple regret [95% bootstrap CI] over ${seeds} seeds after ${checkpoints.join(' / ')} trials; ms per ask (asks 90-100)`)
+console.log(`median simple regret [95% bootstrap CI] after ${checkpoints.join(' / ')} trials over n seeds; CPU ms per ask (asks 90-100)`)
 for (const problem of problems) {
   console.log(`\n${problem.name}: ${problem.what}`)
   for (const sampler of samplers) {

@@ -6,7 +6,10 @@ import type { Problem } from './problems.ts'
 export interface Run {
   /** Best value found after each completed trial (index k: after k + 1 trials). */
   readonly bestSoFar: number[]
-  /** Milliseconds of each `next` call, in order. */
+  /**
+   * CPU milliseconds of each `next` call, in order (process CPU time, not wall-clock: other work
+   * on a busy machine does not count; the samplers use one thread).
+   */
   readonly askMs: number[]
 }
 
@@ -38,9 +41,10 @@ export function drive(sampler: Sampler, problem: Problem, trials: number, inFlig
   }
   for (let n = 0; n < trials; n++) {
     if (running.length >= inFlight) complete()
-    const t0 = performance.now()
+    const t0 = process.cpuUsage()
     const a = sampler.next(problem.space, history, 'minimize')
-    askMs.push(performance.now() - t0)
+    const dt = process.cpuUsage(t0)
+    askMs.push((dt.user + dt.system) / 1000)
     if (a === undefined) throw new Error(`${sampler.name} ended the search after ${n} trials`)
     history.push(view(n, a, 'running'))
     running.push(n)
