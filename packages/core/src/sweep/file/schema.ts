@@ -59,7 +59,7 @@ export function sweepSchema(): JSONSchema {
       method: {
         enum: [...SEARCH_METHODS],
         description:
-          '`grid`: every combination once, in file order; `random`: seeded, no configuration twice where the space allows; `tpe`: Tree-structured Parzen Estimator (as Optuna\'s default sampler), under 1 ms per trial; `gp`: Bayesian optimisation with a Gaussian process (as Optuna\'s GPSampler; W&B\'s `bayes`), the most sample-efficient, 0.05-0.5 s per trial. Model-based methods start with 10 random trials.',
+          '`grid`: every combination once, in file order; `random`: seeded, no configuration twice where the space allows; `tpe`: Tree-structured Parzen Estimator (as Optuna\'s default sampler), a few ms per trial; `gp`: Bayesian optimisation with a Gaussian process (as Optuna\'s GPSampler; W&B\'s `bayes`), the most sample-efficient, about 0.1 s per trial at 100 trials. Both start with 10 random trials.',
       },
       metric: {
         type: 'object',
