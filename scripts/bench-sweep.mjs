@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path'
 import { needsRedis, startRedis } from '../tests/support/redis.ts'
 
 const root = resolve(new URL('..', import.meta.url).pathname)
-const bin = join(root, 'packages', 'cli', 'bin', 'lorapipe.js')
+const bin = join(root, 'packages', 'lorapipe', 'bin', 'lorapipe.js')
 const shared = resolve(process.env.LORAPIPE_SHARED ?? join(root, '..', 'shared'))
 const args = process.argv.slice(2)
 const flag = (name) => args.includes(name)

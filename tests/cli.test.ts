@@ -24,6 +24,14 @@ describe('lorapipe CLI', () => {
     }
   })
 
+  test('--version prints the version of the package users install (packages/lorapipe/package.json), as --help does', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'packages', 'lorapipe', 'package.json'), 'utf8'))
+    const r = lorapipe(['--version'])
+    assert.equal(r.code, 0)
+    assert.equal(r.stdout, `${version}\n`)
+    assert.ok(lorapipe(['--help']).stdout.startsWith(`lorapipe ${version}: `))
+  })
+
   test('an unknown command or option is bad input (exit 2) with a suggestion', () => {
     const r = lorapipe(['valdate', 'x.yaml'])
     assert.equal(r.code, 2)

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { repoRoot } from './shared.ts'
 
-export const bin = join(repoRoot, 'packages', 'cli', 'bin', 'lorapipe.js')
+export const bin = join(repoRoot, 'packages', 'lorapipe', 'bin', 'lorapipe.js')
 
 export interface CliResult {
   readonly code: number | null

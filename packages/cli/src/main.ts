@@ -1,6 +1,7 @@
 // The `lorapipe` command: dispatches to a command and turns its result into the exit code.
 import { finalExitCode, guardOutput, reportFailure } from './errors.ts'
-import { mainHelp, VERSION } from './commands/help.ts'
+import { mainHelp } from './commands/help.ts'
+import { VERSION } from '@lorapipe/core/version.ts'
 import { EXIT } from './exit-codes.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
 import { exitProcess } from '@lorapipe/core/graph/process-watch.ts'

@@ -1,5 +1,5 @@
 // Help texts. Each command's text lists its arguments, options and exit codes.
-export const VERSION = '0.1.0'
+import { VERSION } from '@lorapipe/core/version.ts'
 
 export const mainHelp = `lorapipe ${VERSION}: declarative LoRA fine-tuning pipelines on TensorFlow.js
 

@@ -35,11 +35,11 @@ export interface LocalExecutorOptions {
   readonly leash?: { readonly timeoutMs: number }
 }
 
-/** The lorapipe script: the one this process runs when it is lorapipe, else the CLI package's. */
+/** The lorapipe script: the one this process runs when it is lorapipe, else the checkout's launcher. */
 export function lorapipeEntry(): string {
   const argv1 = process.argv[1]
   if (argv1 && /lorapipe(\.m?js)?$/.test(basename(argv1))) return resolve(argv1)
-  return fileURLToPath(new URL('../../bin/lorapipe.js', import.meta.url))
+  return fileURLToPath(new URL('../../../lorapipe/bin/lorapipe.js', import.meta.url))
 }
 
 /**

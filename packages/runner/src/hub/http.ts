@@ -4,8 +4,9 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import * as Redacted from 'effect/Redacted'
+import { VERSION } from '@lorapipe/core/version.ts'
 
-export const USER_AGENT = 'lorapipe/0.1.0; hf_hub-compatible'
+export const USER_AGENT = `lorapipe/${VERSION}; hf_hub-compatible`
 
 /** A failure to talk to the server at all: refused, DNS, reset, timeout, cut mid-body. */
 export class NetworkFailure extends Error {

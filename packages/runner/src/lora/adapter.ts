@@ -11,7 +11,7 @@ import type { ModelSpec } from '../models/spec.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
 import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
-import { loraConfigFromPeft, loraConfigToPeft, type LoraConfig } from './config.ts'
+import { loraFromPeft, loraToPeft, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { injectLora, type LoraModel, type LoraPlan } from './inject.ts'
 
@@ -49,15 +49,15 @@ export function adapterTensors(lora: LoraModel): Map<string, TensorToWrite> {
 /** Writes adapter_config.json + adapter_model.safetensors that PEFT's PeftModel.from_pretrained loads. */
 export async function saveAdapter(lora: LoraModel, dir: string, options: SaveAdapterOptions = {}): Promise<void> {
   await mkdir(dir, { recursive: true })
-  const t = lora.config.targetModules
+  const t = lora.config.target_modules
   // PEFT stores the names it matched; for a list we keep the user's names, for a regex the regex.
-  const targetModules = t === null ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
-  const cfg = loraConfigToPeft(lora.config, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
+  const targetModules = t === undefined ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
+  const cfg = loraToPeft(lora.config, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
   await writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapterTensors(lora), { format: 'pt' })
   await writeFileAtomic(join(dir, ADAPTER_CONFIG), `${JSON.stringify(cfg, null, 2)}\n`)
 }
 
-export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+export async function readAdapterConfig(dir: string): Promise<LoraSettings> {
   const file = join(dir, ADAPTER_CONFIG)
   let text: string
   try {
@@ -71,7 +71,7 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   } catch (e) {
     throw new LoraError({ source: file, reason: `not valid JSON (${(e as Error).message})` })
   }
-  return loraConfigFromPeft(json, file)
+  return loraFromPeft(json, file)
 }
 
 export interface AssignReport {

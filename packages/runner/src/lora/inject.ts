@@ -1,13 +1,13 @@
 // Which modules get LoRA and what becomes trainable (planLora, pure: works from the model layout
 // alone, so parameter counts need no weights), and attaching LoRA layers to a model (injectLora).
 import * as tf from '@tensorflow/tfjs-core'
-import type { SequenceClassifier } from '../models/classifier.ts'
-import type { ModelSpec } from '../models/spec.ts'
-import { elementCount } from '../models/spec.ts'
+import type { ParameterCount, SequenceClassifier } from '../models/classifier.ts'
+import { elementCount, type ModelSpec } from '../models/spec.ts'
 import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
+import { findFamily } from '../models/families.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
-import { DEFAULT_TARGETS, type LoraConfig } from './config.ts'
+import { PEFT_ONLY, targetRegex, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { LoraLayer } from './layer.ts'
 
@@ -43,10 +43,10 @@ function patternKey(keys: readonly string[], path: string): string | null {
   return null
 }
 
-function layerIndexAllowed(path: string, c: LoraConfig): boolean {
-  const idx = c.layersToTransform
-  if (idx === null || (Array.isArray(idx) && idx.length === 0)) return true
-  const patterns = c.layersPattern === null ? [] : typeof c.layersPattern === 'string' ? [c.layersPattern] : c.layersPattern
+function layerIndexAllowed(path: string, c: LoraSettings): boolean {
+  const idx = c.layers_to_transform
+  if (idx === undefined || (Array.isArray(idx) && idx.length === 0)) return true
+  const patterns = c.layers_pattern === undefined ? [] : typeof c.layers_pattern === 'string' ? [c.layers_pattern] : c.layers_pattern
   let m: RegExpMatchArray | null = null
   if (patterns.length === 0) m = path.match(/^.*\.[^.]*\.(\d+)\./)
   else for (const p of patterns) if ((m = path.match(new RegExp(`^.*\\.${p}\\.(\\d+)\\.`)))) break
@@ -56,15 +56,17 @@ function layerIndexAllowed(path: string, c: LoraConfig): boolean {
 }
 
 /** Decides targets, ranks, scalings and trainable parameters as PEFT would for this model layout. */
-export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): LoraPlan {
+export function planLora(spec: ModelSpec, modelType: string, c: LoraSettings): LoraPlan {
   const source = 'LoRA config'
+  // A pattern that is not a regular expression is said as such, before anything else (the schema cannot tell).
+  if (typeof c.target_modules === 'string' && c.target_modules !== 'all-linear') targetRegex(c.target_modules, source)
   const linearPaths = spec.linears.map((l) => l.path)
   const listing = `linear modules of this model: ${linearPaths.join(', ')}`
 
   // modules_to_save (SEQ_CLS adds the output head as PEFT does)
   const moduleNames = [...new Set(spec.params.map((p) => moduleOf(p.name)))]
-  const requested = c.modulesToSave ?? []
-  const saveNames = c.taskType === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
+  const requested = c.modules_to_save ?? []
+  const saveNames = (c.task_type === undefined ? PEFT_ONLY.task_type : c.task_type) === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
   const modulesToSave = new Set<string>()
   for (const name of saveNames) {
     const hits = moduleNames.filter((m) => matchesName(m, name))
@@ -75,7 +77,7 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   }
 
   // target modules
-  const t = c.targetModules ?? DEFAULT_TARGETS[modelType]
+  const t = c.target_modules ?? findFamily(modelType)?.loraTargets
   if (!t) throw new LoraError({ source, reason: `no default target_modules for model type "${modelType}"; set target_modules` })
   let chosen: string[]
   if (t === 'all-linear') {
@@ -92,22 +94,24 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
       throw new LoraError({ source, reason: `target_modules ${unmatched.map((u) => `"${u}"`).join(', ')} match${unmatched.length === 1 ? 'es' : ''} no linear module${why}; ${listing}` })
     }
     chosen = linearPaths.filter((p) => t.some((name) => matchesName(p, name)) && layerIndexAllowed(p, c))
-    if (chosen.length === 0) throw new LoraError({ source, reason: `layers_to_transform ${JSON.stringify(c.layersToTransform)} leaves no target module; ${listing}` })
+    if (chosen.length === 0) throw new LoraError({ source, reason: `layers_to_transform ${JSON.stringify(c.layers_to_transform)} leaves no target module; ${listing}` })
   }
   const clash = chosen.filter((p) => modulesToSave.has(p))
   if (clash.length > 0) {
     throw new LoraError({ source, reason: `${clash.join(', ')} cannot be both a LoRA target and in modules_to_save (it is trained fully already)` })
   }
 
-  const rankKeys = Object.keys(c.rankPattern)
-  const alphaKeys = Object.keys(c.alphaPattern)
+  const rankPattern = c.rank_pattern ?? {}
+  const alphaPattern = c.alpha_pattern ?? {}
+  const rankKeys = Object.keys(rankPattern)
+  const alphaKeys = Object.keys(alphaPattern)
   const targets = chosen.map((path): LoraTarget => {
     const lin = spec.linears.find((l) => l.path === path)!
     const rk = patternKey(rankKeys, path)
     const ak = patternKey(alphaKeys, path)
-    const r = rk === null ? c.r : c.rankPattern[rk]!
-    const alpha = ak === null ? c.loraAlpha : c.alphaPattern[ak]!
-    return { path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r, alpha, scaling: c.useRslora ? alpha / Math.sqrt(r) : alpha / r }
+    const r = rk === null ? c.r : rankPattern[rk]!
+    const alpha = ak === null ? c.alpha : alphaPattern[ak]!
+    return { path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r, alpha, scaling: c.use_rslora ? alpha / Math.sqrt(r) : alpha / r }
   })
 
   // Before any LoRA weight exists: an absurd rank is refused with the figures, not an abort.
@@ -119,11 +123,6 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   const isBias = (name: string) => c.bias === 'all' ? name.includes('bias') : c.bias === 'lora_only' ? name.endsWith('.bias') && targetSet.has(moduleOf(name)) : false
   const saved = spec.params.map((p) => p.name).filter((n) => modulesToSave.has(moduleOf(n)) || isBias(n))
   return { targets, modulesToSave: [...modulesToSave], trainableBaseParams: saved, savedBaseParams: saved }
-}
-
-export interface ParameterCount {
-  readonly trainable: number
-  readonly total: number
 }
 
 /** Trainable and total parameter counts of a model layout with this plan (LoRA weights included; nothing allocated). */
@@ -145,7 +144,7 @@ export function formatParameterCount(c: ParameterCount): string {
 export class LoraModel {
   constructor(
     readonly model: SequenceClassifier,
-    readonly config: LoraConfig,
+    readonly config: LoraSettings,
     readonly plan: LoraPlan,
     readonly layers: ReadonlyMap<string, LoraLayer>,
   ) {}
@@ -187,7 +186,7 @@ export interface InjectOptions {
  * weights, modules_to_save and the biases the config trains. Weights: A as PEFT (Kaiming-uniform
  * bound 1/sqrt(in), or normal(0, 1/r) for 'gaussian'), B zero; parameter names `<path>.lora_A.weight`.
  */
-export function injectLora(model: SequenceClassifier, config: LoraConfig, options: InjectOptions = {}): LoraModel {
+export function injectLora(model: SequenceClassifier, config: LoraSettings, options: InjectOptions = {}): LoraModel {
   const already = [...model.linears.values()].filter((l) => l.adapter !== null).map((l) => l.path)
   if (already.length > 0) throw new LoraError({ source: model.name, reason: `already has LoRA on ${already.join(', ')}; one adapter per model` })
   const plan = planLora(model.spec, model.config.modelType, config)
@@ -195,12 +194,12 @@ export function injectLora(model: SequenceClassifier, config: LoraConfig, option
   const layers = new Map<string, LoraLayer>()
   for (const t of plan.targets) {
     const a =
-      config.initLoraWeights === 'gaussian'
+      config.init_lora_weights === 'gaussian'
         ? rng.fillNormal(t.r * t.inFeatures, 0, 1 / t.r)
         : rng.fillUniform(t.r * t.inFeatures, -1 / Math.sqrt(t.inFeatures), 1 / Math.sqrt(t.inFeatures))
     const A = model.params.add(new Param(`${t.path}.lora_A.weight`, tf.tensor2d(a, [t.r, t.inFeatures]), true))
     const B = model.params.add(new Param(`${t.path}.lora_B.weight`, tf.zeros([t.outFeatures, t.r]), true))
-    const layer = new LoraLayer(t.path, A, B, t.r, t.alpha, t.scaling, config.loraDropout)
+    const layer = new LoraLayer(t.path, A, B, t.r, t.alpha, t.scaling, config.dropout)
     model.linearModule(t.path).adapter = layer
     layers.set(t.path, layer)
   }

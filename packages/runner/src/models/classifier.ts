@@ -7,10 +7,9 @@
 //     model.trainableParameters())
 // `grads` maps parameter names to gradients; only trainable parameters (tf.Variables) get any.
 import * as tf from '@tensorflow/tfjs-core'
-import type { ModelConfig } from './config.ts'
-import { architectureName } from './config.ts'
+import type { ModelConfig, ModelFamily, ModelInternals } from './family.ts'
 import type { ModelSpec } from './spec.ts'
-import { modelSpec, runForward, type ModelInternals } from './architecture.ts'
+import { familyOf } from './families.ts'
 import { ModelError } from './error.ts'
 import { Param, ParamStore } from '../nn/params.ts'
 import { LinearModule } from '../nn/linear-module.ts'
@@ -29,6 +28,7 @@ export interface ParameterCount {
 }
 
 export class SequenceClassifier {
+  readonly family: ModelFamily
   readonly spec: ModelSpec
   readonly linears: ReadonlyMap<string, LinearModule>
   /** Dropout masks come from here unless a forward call passes its own Rng. */
@@ -41,7 +41,8 @@ export class SequenceClassifier {
     readonly params: ParamStore,
     seed = 0,
   ) {
-    this.spec = modelSpec(config)
+    this.family = familyOf(config)
+    this.spec = this.family.spec(config)
     for (const s of this.spec.params) {
       if (!params.has(s.name)) throw new ModelError({ source: this.name, reason: `parameter ${s.name} is missing` })
       const p = params.get(s.name)
@@ -64,7 +65,7 @@ export class SequenceClassifier {
 
   /** e.g. DistilBertForSequenceClassification */
   get name(): string {
-    return architectureName(this.config)
+    return this.family.architecture
   }
 
   get numLabels(): number {
@@ -72,7 +73,7 @@ export class SequenceClassifier {
   }
 
   /**
-   * Logits [B, num_labels]. `inputIds`, `attentionMask` (and `tokenTypeIds`, BERT only) are [B, L]
+   * Logits [B, num_labels]. `inputIds`, `attentionMask` (and `tokenTypeIds`, BERT's segments) are [B, L]
    * int tensors. Eval mode unless `training: true`.
    */
   forward(
@@ -87,7 +88,7 @@ export class SequenceClassifier {
       throw new ModelError({ source: src, reason: `attentionMask shape [${attentionMask.shape}] differs from inputIds [${inputIds.shape}]` })
     }
     if (tokenTypeIds) {
-      if (this.config.modelType !== 'bert') throw new ModelError({ source: src, reason: 'DistilBERT takes no token type ids' })
+      if (!this.family.tokenTypes) throw new ModelError({ source: src, reason: `${this.config.modelType} takes no token type ids` })
       if (!tf.util.arraysEqual(tokenTypeIds.shape, inputIds.shape)) {
         throw new ModelError({ source: src, reason: `tokenTypeIds shape [${tokenTypeIds.shape}] differs from inputIds [${inputIds.shape}]` })
       }
@@ -99,7 +100,7 @@ export class SequenceClassifier {
     }
     const training = options.training ?? false
     const ctx = { training, rng: training ? (options.rng ?? this.dropoutRng) : null }
-    return runForward(this.internals, { inputIds, attentionMask, tokenTypeIds: tokenTypeIds ?? null }, ctx)
+    return this.family.forward(this.internals, { inputIds, attentionMask, tokenTypeIds: tokenTypeIds ?? null }, ctx)
   }
 
   parameter(name: string): Param {
@@ -113,11 +114,6 @@ export class SequenceClassifier {
 
   trainableParameters(): Param[] {
     return this.params.trainable()
-  }
-
-  /** The tf.Variables of the trainable parameters (for an optimizer). */
-  trainableVariables(): tf.Variable[] {
-    return this.params.trainable().map((p) => p.variable!)
   }
 
   /** Marks exactly the parameters for which `pred` holds as trainable; all others frozen. */

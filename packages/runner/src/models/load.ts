@@ -4,8 +4,9 @@ import { access, mkdir } from 'node:fs/promises'
 import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
-import { readModelConfig, configToJson, architectureName, type ConfigOverrides, type ModelConfig } from './config.ts'
-import { modelSpec } from './architecture.ts'
+import { readModelConfig, configToJson, type ModelConfig } from './config.ts'
+import type { ConfigOverrides } from './config-fields.ts'
+import { familyOf, modelSpec } from './families.ts'
 import { elementCount, type ModelSpec, type ParamSpec } from './spec.ts'
 import { SequenceClassifier } from './classifier.ts'
 import { ModelError } from './error.ts'
@@ -75,11 +76,6 @@ export function createRandomModel(config: ModelConfig, options: ModelOptions = {
   return new SequenceClassifier(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
 }
 
-/** Same, from a config.json path (e.g. the published distilbert-base-uncased config). */
-export async function createRandomModelFromConfig(configPath: string, options: ModelOptions = {}): Promise<SequenceClassifier> {
-  return createRandomModel(await readModelConfig(configPath, options), options)
-}
-
 const exists = (p: string) => access(p).then(() => true, () => false)
 
 /** Reads the checkpoint tensors of a folder: model.safetensors, or shards listed in model.safetensors.index.json. */
@@ -125,6 +121,7 @@ function fixKey(k: string): string {
  */
 export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const config = await readModelConfig(join(dir, 'config.json'), options)
+  const arch = familyOf(config).architecture
   const spec = modelSpec(config)
   const raw = await readCheckpoint(dir)
   const ckpt = new Map<string, LoadedTensor>()
@@ -170,7 +167,7 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
   if (missingEncoder.length > 0) {
     throw new ModelError({
       source: dir,
-      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${architectureName(config)}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
+      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${arch}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
     })
   }
   if (shapeErrors.length > 0) {
@@ -186,7 +183,6 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
   const unexpected = [...ckpt.keys()].filter((k) => !used.has(k) && !expected.has(k))
 
   const warnings: string[] = []
-  const arch = architectureName(config)
   if (unexpected.length > 0) {
     warnings.push(
       `Some weights of the model checkpoint at ${dir} were not used when initializing ${arch}: [${unexpected.join(', ')}]\n` +

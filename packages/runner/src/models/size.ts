@@ -1,25 +1,7 @@
-// How big a model is, from its config alone and in closed form (no per-parameter objects, so a
-// config with a million layers costs nothing to measure), and whether it can fit in memory at all.
-// Checked before anything is allocated: a config that asks for terabytes is bad input with the
-// figures, not a V8 abort after a minute of allocating.
+// Whether a model can fit in memory at all, from its family's closed-form parameterCount (a config
+// with a million layers costs nothing to measure), checked before anything is allocated: a config
+// that asks for terabytes is bad input with the figures, not a V8 abort after a minute of allocating.
 import { totalmem } from 'node:os'
-import type { ModelConfig } from './config.ts'
-
-/** Parameters of the sequence-classification model a config describes (encoder, pooler or pre-classifier, head). */
-export function parameterCount(c: ModelConfig): number {
-  const linear = (inF: number, outF: number) => inF * outF + outF
-  const layerNorm = (d: number) => 2 * d
-  if (c.modelType === 'distilbert') {
-    const d = c.dim
-    const embeddings = c.vocabSize * d + c.maxPositionEmbeddings * d + layerNorm(d)
-    const layer = 4 * linear(d, d) + layerNorm(d) + linear(d, c.hiddenDim) + linear(c.hiddenDim, d) + layerNorm(d)
-    return embeddings + c.nLayers * layer + linear(d, d) + linear(d, c.numLabels)
-  }
-  const h = c.hiddenSize
-  const embeddings = (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize) * h + layerNorm(h)
-  const layer = 4 * linear(h, h) + layerNorm(h) + linear(h, c.intermediateSize) + linear(c.intermediateSize, h) + layerNorm(h)
-  return embeddings + c.numHiddenLayers * layer + linear(h, h) + linear(h, c.numLabels)
-}
 
 /** Bytes per float32 weight; a trained one also has a gradient and AdamW's two moments. */
 export const BYTES_PER_WEIGHT = 4

@@ -44,6 +44,10 @@ export function linearParams(path: string, inF: number, outF: number, role: Para
   lins.push({ path, inFeatures: inF, outFeatures: outF, bias: true })
 }
 
+/** Parameter counts of the same modules, for closed-form model sizes. */
+export const linearSize = (inF: number, outF: number): number => inF * outF + outF
+export const layerNormSize = (dim: number): number => 2 * dim
+
 export function layerNormParams(path: string, dim: number, role: ParamRole, out: ParamSpec[]): void {
   out.push({ name: `${path}.weight`, shape: [dim], init: { kind: 'ones' }, role })
   out.push({ name: `${path}.bias`, shape: [dim], init: { kind: 'zeros' }, role })

@@ -124,11 +124,10 @@ async function tokenizerInputs(params: Record<string, any>, model: ResolvedModel
 /** LoRA targets against the model's modules, from its config alone (no weights are read), and the adapter `lora.init_from` starts from. */
 async function loraInputs(params: Record<string, any>, model: ResolvedModel | undefined, config: ModelConfig | undefined, ctx: Ctx): Promise<PreflightProblem[]> {
   const problems: PreflightProblem[] = []
-  const [{ readModelConfig }, { modelSpec }, { planLora }, { loraConfigOf }, { plannedAdapterLayout }] = await Promise.all([
+  const [{ readModelConfig }, { modelSpec }, { planLora }, { plannedAdapterLayout }] = await Promise.all([
     import('../models/config.ts'),
-    import('../models/architecture.ts'),
+    import('../models/families.ts'),
     import('../lora/inject.ts'),
-    import('./finetune.ts'),
     import('../lora/adapter.ts'),
   ])
   let layout: import('../lora/adapter.ts').AdapterLayout | undefined
@@ -137,7 +136,7 @@ async function loraInputs(params: Record<string, any>, model: ResolvedModel | un
       // The config with the labels applied when the data check got that far, else the folder's as it is.
       const c = config ?? (await readModelConfig(model.configPath))
       const spec = modelSpec(c)
-      const plan = planLora(spec, c.modelType, loraConfigOf(params.lora))
+      const plan = planLora(spec, c.modelType, params.lora)
       // Only with the labels applied is the saved head's shape the run's.
       if (config) layout = plannedAdapterLayout(spec, plan)
     } catch (e) {
@@ -172,7 +171,7 @@ function loraTargetProblem(e: unknown, t: unknown): PreflightProblem {
  */
 async function adapterInputs(dir: string, pointer: string, key: string, config: ModelConfig | undefined): Promise<PreflightProblem[]> {
   const hint = 'name a PEFT adapter folder made for this model (adapter_config.json + adapter_model.safetensors), such as the `adapter` folder of a finetune run'
-  const [{ adapterFolderProblem, readAdapterConfig, plannedAdapterLayout }, { modelSpec }, { planLora }] = await Promise.all([import('../lora/adapter.ts'), import('../models/architecture.ts'), import('../lora/inject.ts')])
+  const [{ adapterFolderProblem, readAdapterConfig, plannedAdapterLayout }, { modelSpec }, { planLora }] = await Promise.all([import('../lora/adapter.ts'), import('../models/families.ts'), import('../lora/inject.ts')])
   if (adapterFolderProblem(dir) || !config) return adapterFolderInputs(dir, pointer, key, undefined, hint)
   try {
     const spec = modelSpec(config)

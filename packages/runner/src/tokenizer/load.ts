@@ -9,7 +9,7 @@ import { TokenizerError } from './errors.ts'
 import { tokenizerFolderProblem } from './folder.ts'
 import { TextTokenizer, type TokenizerOptions } from './tokenizer.ts'
 
-function readText(file: string, kind: FileKind): string {
+export function readText(file: string, kind: FileKind): string {
   try {
     return readUserText(file, kind)
   } catch (e) {
@@ -17,7 +17,7 @@ function readText(file: string, kind: FileKind): string {
   }
 }
 
-function readJson(file: string, kind: FileKind = FILE_KINDS.config): Record<string, unknown> {
+export function readJson(file: string, kind: FileKind = FILE_KINDS.config): Record<string, unknown> {
   const text = readText(file, kind)
   try {
     const v = JSON.parse(text)

@@ -34,7 +34,7 @@ export function batchTensors(model: SequenceClassifier, b: Batch): { ids: tf.Ten
   return {
     ids: tf.tensor2d(b.inputIds, shape, 'int32'),
     mask: tf.tensor2d(b.attentionMask, shape, 'int32'),
-    types: model.config.modelType === 'bert' ? tf.tensor2d(b.tokenTypeIds, shape, 'int32') : null,
+    types: model.family.tokenTypes ? tf.tensor2d(b.tokenTypeIds, shape, 'int32') : null,
   }
 }
 
