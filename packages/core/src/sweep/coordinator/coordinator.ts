@@ -6,6 +6,10 @@
 // finished trials are kept, unfinished ones continue from their run folders, and the sampler,
 // deterministic in (seed, history), draws the same next trials.
 //
+// The sampler is driven through the ask/tell search (search/search.ts), as a user's own loop
+// drives it: each assignment is asked, each evaluation reported and each end told as the record
+// gets it, and on resume the record's trials are added to a fresh search in order.
+//
 // All decisions happen in one fiber that takes messages (trial events, trial ends) from a queue in
 // order, so the record is a faithful log of what the coordinator saw and did.
 import * as Cause from 'effect/Cause'
@@ -20,6 +24,8 @@ import { describeError } from '../../graph/run.ts'
 import { now, type RunEvent } from '../../events.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
 import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '../model.ts'
+import { openSearch, SearchExhausted, type Search } from '../search/search.ts'
+import { paramsOf, assignmentOf } from '../search/space.ts'
 import { writeBestPipeline } from './best.ts'
 import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
@@ -143,11 +149,13 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     trialsSoFar = () => [...state.trials.values()]
     const writer = openRecord(recordFile)
     yield* Effect.addFinalizer(() => Effect.sync(() => writer.close()))
+    const goal = plan.metric.goal
+    const search = openSearch({ method: plan.method, goal, space: plan.space, sampler: plan.sampler })
+    for (const t of history(state)) search.add({ params: paramsOf(plan.space, t.assignment), state: t.state, ...(t.value !== undefined ? { value: t.value } : {}), intermediate: t.intermediate })
     const record = (e: RecordEntry) => {
       writer.append(e)
-      applyEntry(state, e)
+      if (applyEntry(state, e)) tellSearch(search, e)
     }
-    const goal = plan.metric.goal
     const objective = plan.metric.key !== undefined ? { key: plan.metric.key, ...(plan.metric.stage !== undefined ? { stage: plan.metric.stage } : {}) } : objectiveOf(plan.metric.name)
     const metricInfo = { name: plan.metric.name, goal, ...(plan.metric.target !== undefined ? { target: plan.metric.target } : {}) }
     const total = plan.runCap !== undefined && plan.totalTrials !== undefined ? Math.min(plan.runCap, plan.totalTrials) : (plan.runCap ?? plan.totalTrials)
@@ -293,19 +301,21 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
           exhausted = `run_cap reached (${plan.runCap} trials)`
           break
         }
-        let a: Assignment | undefined
+        let asked
         try {
-          a = plan.sampler.next(plan.space, history(state), goal)
+          asked = search.ask()
         } catch (e) {
-          stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
+          if (e instanceof SearchExhausted) exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+          else stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
           break
         }
-        if (a === undefined) {
-          exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+        const n = asked.number
+        const a = assignmentOf(plan.space, asked.params)
+        if (!a.ok || state.trials.has(n)) {
+          stop = { status: 'failed', reason: `the search gave trial ${n} ${a.ok ? 'a number the sweep has already used' : `params the space does not hold: ${a.problems.join('; ')}`}` }
           break
         }
-        const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
-        record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: join(plan.dir, 'trials', trialDirName(n)) })
+        record({ type: 'assigned', time: now(), trial: n, assignment: a.assignment, runDir: join(plan.dir, 'trials', trialDirName(n)) })
         yield* start(state.trials.get(n)!, false)
       }
     })
@@ -406,6 +416,12 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     record({ type: 'ended', time: now(), status: final.status, reason: final.reason })
     return yield* finishOutputs(final.status, final.reason)
   }).pipe(Effect.catchAllDefect(writeFailed), Effect.scoped)
+}
+
+/** What a record entry tells the search: an evaluation (reported), an end (told); an assignment came from its ask. */
+function tellSearch(search: Search, e: RecordEntry): void {
+  if (e.type === 'metrics') search.report(e.trial, e.evaluation, e.value)
+  else if (e.type === 'finished') search.tell(e.trial, e.state === 'completed' && e.value !== undefined ? e.value : e.state === 'pruned' ? { state: 'pruned', ...(e.value !== undefined ? { value: e.value } : {}) } : { state: 'failed' })
 }
 
 function summary(s: SweepState): string {
