@@ -1,6 +1,7 @@
 // `npm run bench:search`: how good and how fast lorapipe's samplers are, on standard test
 // functions (scripts/bench-search/problems.ts), driven exactly as the sweep coordinator drives
-// them: `samplerFor(method, seed)` and `Sampler.next(space, history, goal)` with every trial so far.
+// them: `samplerFor(method, seed)` behind the ask/tell search (`ask`, then `tell` the value), which
+// shows the sampler every trial so far.
 // For each problem and sampler, `--seeds` runs (seeds 0 .. N-1) of `--trials` sequential trials,
 // and one more set with 4 trials in flight (running trials in the history, so TPE's constant liar
 // and GP's believer are exercised); reported: the median simple regret (best value found minus the
