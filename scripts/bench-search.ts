@@ -14,7 +14,7 @@
 //
 //   npm run bench:search -- [--seeds 100] [--trials 100] [--problems branin,hartmann6,log-scale,mixed]
 //                           [--samplers random,tpe-independent,tpe,gp] [--parallel-seeds N] [--in-flight 1,4 | --no-parallel]
-//                           [--no-optuna]
+//                           [--no-optuna | --optuna-samplers defaults,multivariate]
 //                           [--json out.json]
 // Timings depend on the machine: compare lorapipe's with Optuna's from the same run.
 import { spawnSync } from 'node:child_process'
@@ -131,7 +131,7 @@ if (!args.includes('--no-optuna')) {
     const { py, probe } = found
     const version = probe.stdout.trim()
     console.log(`\nOptuna ${version} (${py}), same problems and seeds:`)
-    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), '--in-flight', inFlights.join(',')], {
+    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), '--in-flight', inFlights.join(','), '--samplers', opt('optuna-samplers', 'defaults,multivariate')], {
       encoding: 'utf8',
       maxBuffer: 1 << 28,
       stdio: ['ignore', 'pipe', 'inherit'],

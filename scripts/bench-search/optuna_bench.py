@@ -61,9 +61,10 @@ PROBLEMS = {
     "mixed": (mixed, 0.0),
 }
 
+# --samplers picks by the short name: "defaults" and "multivariate".
 SAMPLERS = {
-    "tpe (defaults)": lambda seed: optuna.samplers.TPESampler(seed=seed),
-    "tpe (multivariate, constant_liar)": lambda seed: optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True),
+    "defaults": ("tpe (defaults)", lambda seed: optuna.samplers.TPESampler(seed=seed)),
+    "multivariate": ("tpe (multivariate, constant_liar)", lambda seed: optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)),
 }
 
 
@@ -101,12 +102,13 @@ def main():
     p.add_argument("--problems", default=",".join(PROBLEMS))
     p.add_argument("--parallel-seeds", type=int, default=None)
     p.add_argument("--in-flight", default="1,4")
+    p.add_argument("--samplers", default=",".join(SAMPLERS))
     a = p.parse_args()
     checkpoints = [c for c in (20, 50, 100) if c <= a.trials]
     out = []
     for name in a.problems.split(","):
         objective, minimum = PROBLEMS[name]
-        for sampler, make in SAMPLERS.items():
+        for sampler, make in (SAMPLERS[k] for k in a.samplers.split(",")):
             for in_flight in [int(x) for x in a.in_flight.split(",")]:
                 regrets, ms = [], []
                 n = a.seeds if in_flight == 1 or a.parallel_seeds is None else a.parallel_seeds
