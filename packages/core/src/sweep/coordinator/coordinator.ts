@@ -151,7 +151,16 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     yield* Effect.addFinalizer(() => Effect.sync(() => writer.close()))
     const goal = plan.metric.goal
     const search = openSearch({ method: plan.method, goal, space: plan.space, sampler: plan.sampler })
-    for (const t of history(state)) search.add({ params: paramsOf(plan.space, t.assignment), state: t.state, ...(t.value !== undefined ? { value: t.value } : {}), intermediate: t.intermediate })
+    // A record whose trials the space cannot hold (an edited record, another version's) is not resumed.
+    let unreadable: string | undefined
+    for (const t of history(state)) {
+      if (unreadable) break
+      try {
+        search.add({ params: paramsOf(plan.space, t.assignment), state: t.state, ...(t.value !== undefined ? { value: t.value } : {}), intermediate: t.intermediate })
+      } catch (e) {
+        unreadable = `trial ${t.number} of ${join(plan.dir, RECORD_FILE)} does not fit the sweep's parameters (${describeError(e).replace(/^cannot add the trial: /, '')}); start a new sweep`
+      }
+    }
     const record = (e: RecordEntry) => {
       writer.append(e)
       if (applyEntry(state, e)) tellSearch(search, e)
@@ -201,6 +210,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
       })
 
     if (state.ended) return yield* finishOutputs(state.ended.status, `the sweep had already ended: ${state.ended.reason}`)
+    if (unreadable) return yield* finishOutputs('failed', unreadable)
 
     const mailbox = yield* Queue.unbounded<Message>()
     const running = new Map<number, Running>()

@@ -281,6 +281,19 @@ describe('sweep coordinator', () => {
     assert.deepEqual(last.map((t) => [t.assignment.x, t.state, t.value]), [['a', 'completed', 0.7], ['c', 'pruned', 0.1], ['bad', 'failed', undefined], ['b', 'completed', 0.9], ['d', 'running', undefined]])
   })
 
+  it('does not resume a record whose trials the parameters cannot hold: it fails and says which trial', async () => {
+    const dir = tempDir()
+    await run(plan(dir, ['a', 'b']), fakeExecutor(scripts, []))
+    // The record now names values the sweep no longer has (an edited record).
+    const record = join(dir, RECORD_FILE)
+    writeFileSync(record, readFileSync(record, 'utf8').replace(/"x":"b"/g, '"x":"zz"').split('\n').filter((l) => !l.includes('"type":"ended"')).join('\n'))
+    const log: { spec: TrialSpec; end: string }[] = []
+    const r = await run(plan(dir, ['a', 'b', 'c']), fakeExecutor(scripts, log))
+    assert.equal(r.status, 'failed')
+    assert.match(r.reason, /^trial 1 of .*sweep\.jsonl does not fit the sweep's parameters \(params\.x: "zz" is not one of its values \("a", "b", "c"\)\); start a new sweep$/)
+    assert.equal(log.length, 0, 'no trial ran')
+  })
+
   it('refuses a second coordinator on a sweep folder while the first runs', async () => {
     const dir = tempDir()
     const layer = fakeExecutor(scripts, [], { evalMs: 30 })
