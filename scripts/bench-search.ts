@@ -15,10 +15,13 @@
 //   npm run bench:search -- [--seeds 100] [--trials 100] [--problems branin,hartmann6,log-scale,mixed]
 //                           [--samplers random,tpe-independent,tpe,gp] [--parallel-seeds N] [--in-flight 1,4 | --no-parallel]
 //                           [--no-optuna | --optuna-samplers defaults,multivariate]
-//                           [--json out.json]
+//                           [--first-seed 0] [--json out.json]
+//   npm run bench:search -- --combine a.json,b.json [--json out.json]
+// --json keeps each seed's regrets and ask times (written after every seed), so that runs split by
+// seed range (--first-seed) in several processes can be put together with --combine.
 // Timings depend on the machine: compare lorapipe's with Optuna's from the same run.
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Sampler, SearchMethod } from '../packages/core/src/sweep/model.ts'
@@ -34,6 +37,7 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
 }
 const seeds = Number(opt('seeds', '100'))
+const firstSeed = Number(opt('first-seed', '0'))
 /** Seeds of the runs with 4 trials in flight (fewer make the benchmark cheaper; a GP ask costs 10-100 ms). */
 const parallelSeeds = Number(opt('parallel-seeds', String(seeds)))
 const trials = Number(opt('trials', '100'))
@@ -75,18 +79,21 @@ export interface Row {
   /** checkpoint -> [median, lo, hi] */
   regret: Record<number, [number, number, number]>
   msPerAsk: number
+  /** Each seed's regrets at the checkpoints and mean ask time, by seed. */
+  perSeed: Record<number, { regrets: number[]; ms: number }>
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 0.01 ? x.toFixed(3) : x.toExponential(1))
 const cell = ([m, lo, hi]: [number, number, number]) => `${fmt(m)} [${fmt(lo)}, ${fmt(hi)}]`
 
-function summarise(problem: string, sampler: string, inFlight: number, regrets: number[][], ms: number[]): Row {
+function summarise(problem: string, sampler: string, inFlight: number, regrets: number[][], ms: number[], from = 0): Row {
   const regret: Row['regret'] = {}
   checkpoints.forEach((c, k) => {
     const xs = regrets.map((r) => r[k]!)
     regret[c] = [median(xs), ...bootstrapMedian(xs)]
   })
-  return { problem, sampler, inFlight, seeds: regrets.length, regret, msPerAsk: ms.reduce((a, b) => a + b, 0) / ms.length }
+  const perSeed = Object.fromEntries(regrets.map((r, i) => [from + i, { regrets: r, ms: ms[i]! }]))
+  return { problem, sampler, inFlight, seeds: regrets.length, regret, msPerAsk: ms.reduce((a, b) => a + b, 0) / ms.length, perSeed }
 }
 
 function print(row: Row): void {
@@ -96,10 +103,36 @@ function print(row: Row): void {
 
 const rows: Row[] = []
 const out = opt('json', '')
-/** Rows so far to --json after each one, so an interrupted run keeps what it measured. */
-const save = () => {
-  if (out) writeFileSync(out, JSON.stringify({ seeds, trials, rows }, null, 2))
+/** Rows so far to --json after each seed (the unfinished row too), so an interrupted run keeps what it measured. */
+const save = (partial?: Row) => {
+  if (out) writeFileSync(out, JSON.stringify({ seeds, trials, rows: partial ? [...rows, partial] : rows }, null, 2))
 }
+
+const combine = opt('combine', '')
+if (combine) {
+  // Rows of several --json files (seed ranges of the same runs) as one: seeds by number, once.
+  const merged = new Map<string, { problem: string; sampler: string; inFlight: number; perSeed: Row['perSeed'] }>()
+  for (const file of combine.split(',')) {
+    for (const r of (JSON.parse(readFileSync(file, 'utf8')) as { rows: Row[] }).rows) {
+      const key = `${r.problem}\0${r.sampler}\0${r.inFlight}`
+      const m = merged.get(key) ?? { problem: r.problem, sampler: r.sampler, inFlight: r.inFlight, perSeed: {} }
+      Object.assign(m.perSeed, r.perSeed)
+      merged.set(key, m)
+    }
+  }
+  let problem = ''
+  for (const m of merged.values()) {
+    if (m.problem !== problem) console.log(`\n${(problem = m.problem)}`)
+    const seedsOf = Object.keys(m.perSeed).map(Number).sort((a, b) => a - b)
+    const row = summarise(m.problem, m.sampler, m.inFlight, seedsOf.map((k) => m.perSeed[k]!.regrets), seedsOf.map((k) => m.perSeed[k]!.ms))
+    row.perSeed = m.perSeed
+    rows.push(row)
+    print(row)
+  }
+  save()
+  process.exit(0)
+}
+
 console.log(`median simple regret [95% bootstrap CI] after ${checkpoints.join(' / ')} trials over n seeds; CPU ms per ask (asks 90-100)`)
 for (const problem of problems) {
   console.log(`\n${problem.name}: ${problem.what}`)
@@ -107,13 +140,14 @@ for (const problem of problems) {
     for (const inFlight of inFlights) {
       const regrets: number[][] = []
       const ms: number[] = []
-      for (let seed = 0; seed < (inFlight > 1 ? parallelSeeds : seeds); seed++) {
+      for (let seed = firstSeed; seed < firstSeed + (inFlight > 1 ? parallelSeeds : seeds); seed++) {
         const run = drive(SAMPLERS[sampler]!(seed), problem, trials, inFlight)
         regrets.push(checkpoints.map((c) => run.bestSoFar[c - 1]! - problem.minimum))
         const tail = run.askMs.slice(Math.max(0, trials - 10))
         ms.push(tail.reduce((a, b) => a + b, 0) / tail.length)
+        save(summarise(problem.name, sampler, inFlight, regrets, ms, firstSeed))
       }
-      const row = summarise(problem.name, sampler, inFlight, regrets, ms)
+      const row = summarise(problem.name, sampler, inFlight, regrets, ms, firstSeed)
       rows.push(row)
       print(row)
       save()
@@ -131,7 +165,7 @@ if (!args.includes('--no-optuna')) {
     const { py, probe } = found
     const version = probe.stdout.trim()
     console.log(`\nOptuna ${version} (${py}), same problems and seeds:`)
-    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), '--in-flight', inFlights.join(','), '--samplers', opt('optuna-samplers', 'defaults,multivariate')], {
+    const r = spawnSync(py, [join(here, 'bench-search', 'optuna_bench.py'), '--seeds', String(seeds), '--first-seed', String(firstSeed), '--trials', String(trials), '--parallel-seeds', String(parallelSeeds), '--problems', problems.map((p) => p.name).join(','), '--in-flight', inFlights.join(','), '--samplers', opt('optuna-samplers', 'defaults,multivariate')], {
       encoding: 'utf8',
       maxBuffer: 1 << 28,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -141,7 +175,7 @@ if (!args.includes('--no-optuna')) {
     for (const problem of problems) {
       console.log(`\n${problem.name}`)
       for (const run of runs.filter((x) => x.problem === problem.name)) {
-        const row = summarise(problem.name, `optuna ${version} ${run.sampler}`, run.inFlight, run.regrets, run.ms)
+        const row = summarise(problem.name, `optuna ${version} ${run.sampler}`, run.inFlight, run.regrets, run.ms, firstSeed)
         rows.push(row)
         print(row)
       }

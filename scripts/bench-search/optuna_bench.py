@@ -98,6 +98,7 @@ def drive(make, objective, minimum, seed, trials, in_flight, checkpoints):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--seeds", type=int, default=100)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--problems", default=",".join(PROBLEMS))
     p.add_argument("--parallel-seeds", type=int, default=None)
@@ -112,7 +113,7 @@ def main():
             for in_flight in [int(x) for x in a.in_flight.split(",")]:
                 regrets, ms = [], []
                 n = a.seeds if in_flight == 1 or a.parallel_seeds is None else a.parallel_seeds
-                for seed in range(n):
+                for seed in range(a.first_seed, a.first_seed + n):
                     r, m = drive(make, objective, minimum, seed, a.trials, in_flight, checkpoints)
                     regrets.append(r)
                     ms.append(m)
