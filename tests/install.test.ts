@@ -38,7 +38,8 @@ describe('lorapipe installed into a project of its own', () => {
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[]
     const files = packed!.files.map((f) => f.path)
     assert.ok(files.includes('bin/lorapipe.js') && files.includes('dist/cli.js') && files.includes('dist/index.js') && files.includes('dist/stage-module-hooks.js'), files.join(' '))
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts') || f === 'dist/inputs.json'), [], 'only built JavaScript is shipped')
+    assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && !f.startsWith('dist/types/')) || f === 'dist/inputs.json'), [], 'only built JavaScript (and its declarations) is shipped')
+    assert.ok(files.includes('dist/types/index.d.ts'), 'the declarations of `import ... from \'lorapipe\'` are shipped')
 
     const project = join(base, 'project')
     mkdirSync(project)
