@@ -29,7 +29,7 @@ export interface LoraConfig {
   readonly layersPattern: readonly string[] | string | null
   /** true: A Kaiming-uniform, B zero (PEFT default); 'gaussian': A normal(0, 1/r), B zero. */
   readonly initLoraWeights: true | 'gaussian'
-  readonly taskType: 'SEQ_CLS' | null
+  readonly taskType: 'SEQ_CLS' | 'CAUSAL_LM' | null
 }
 
 export const LORA_DEFAULTS: LoraConfig = {
@@ -104,8 +104,8 @@ export function loraConfigFromPeft(json: unknown, source = 'adapter_config.json'
   // PEFT may store target_modules as a set serialised to a list; rank/alpha patterns may be null.
   if (s.rankPattern === null) delete s.rankPattern
   if (s.alphaPattern === null) delete s.alphaPattern
-  if (s.taskType !== undefined && s.taskType !== null && s.taskType !== 'SEQ_CLS') {
-    throw new LoraError({ source, reason: `task_type ${JSON.stringify(s.taskType)} is not supported (sequence classification: SEQ_CLS)` })
+  if (s.taskType !== undefined && s.taskType !== null && s.taskType !== 'SEQ_CLS' && s.taskType !== 'CAUSAL_LM') {
+    throw new LoraError({ source, reason: `task_type ${JSON.stringify(s.taskType)} is not supported (sequence classification: SEQ_CLS, causal language modelling: CAUSAL_LM)` })
   }
   if (s.initLoraWeights === false) s.initLoraWeights = true
   return loraConfig(s as Partial<LoraConfig>, source)

@@ -1,7 +1,7 @@
 // Which modules get LoRA and what becomes trainable (planLora, pure: works from the model layout
 // alone, so parameter counts need no weights), and attaching LoRA layers to a model (injectLora).
 import * as tf from '@tensorflow/tfjs-core'
-import type { ParameterCount, SequenceClassifier } from '../models/classifier.ts'
+import type { ParameterCount, PretrainedModel } from '../models/model.ts'
 import { elementCount, type ModelSpec } from '../models/spec.ts'
 import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
 import { findFamily } from '../models/families.ts'
@@ -64,6 +64,18 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   // modules_to_save (SEQ_CLS adds the output head as PEFT does)
   const moduleNames = [...new Set(spec.params.map((p) => moduleOf(p.name)))]
   const requested = c.modulesToSave ?? []
+  // A tied pair (lm_head and embed_tokens with tie_word_embeddings) is one tensor here; PEFT's
+  // modules_to_save would train a separate copy of one side, which is not done: refuse, saying so.
+  for (const [alias, owner] of spec.tied ?? []) {
+    const sides = [moduleOf(alias), moduleOf(owner)]
+    const hit = requested.find((name) => sides.some((m) => matchesName(m, name)))
+    if (hit !== undefined) {
+      throw new LoraError({
+        source,
+        reason: `modules_to_save "${hit}": ${sides[0]} and ${sides[1]} share one weight in this model (tie_word_embeddings: true), and training a separate copy of one of them (what PEFT does) is not supported; leave it out of modules_to_save`,
+      })
+    }
+  }
   const saveNames = c.taskType === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
   const modulesToSave = new Set<string>()
   for (const name of saveNames) {
@@ -137,9 +149,9 @@ export function formatParameterCount(c: ParameterCount): string {
 }
 
 /** A model with LoRA attached: the handle adapters are saved, loaded and merged through. */
-export class LoraModel {
+export class LoraModel<M extends PretrainedModel = PretrainedModel> {
   constructor(
-    readonly model: SequenceClassifier,
+    readonly model: M,
     readonly config: LoraConfig,
     readonly plan: LoraPlan,
     readonly layers: ReadonlyMap<string, LoraLayer>,
@@ -182,7 +194,7 @@ export interface InjectOptions {
  * weights, modules_to_save and the biases the config trains. Weights: A as PEFT (Kaiming-uniform
  * bound 1/sqrt(in), or normal(0, 1/r) for 'gaussian'), B zero; parameter names `<path>.lora_A.weight`.
  */
-export function injectLora(model: SequenceClassifier, config: LoraConfig, options: InjectOptions = {}): LoraModel {
+export function injectLora<M extends PretrainedModel>(model: M, config: LoraConfig, options: InjectOptions = {}): LoraModel<M> {
   const already = [...model.linears.values()].filter((l) => l.adapter !== null).map((l) => l.path)
   if (already.length > 0) throw new LoraError({ source: model.name, reason: `already has LoRA on ${already.join(', ')}; one adapter per model` })
   const plan = planLora(model.spec, model.config.modelType, config)
