@@ -57,7 +57,8 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): tf.Tenso
 function logitGrad(xc: tf.Tensor2D, w: tf.Tensor2D, tc: tf.Tensor1D, dyc: tf.Tensor1D): tf.Tensor2D {
   return tf.tidy(() => {
     const logits = linear(xc, w) as tf.Tensor2D
-    const p = tf.sub(tf.softmax(logits, -1), tf.oneHot(tc, w.shape[0], 1, 0, 'float32'))
+    // oneHot in int32 then cast: the wasm backend's OneHot writes int bits into a float32 output
+    const p = tf.sub(tf.softmax(logits, -1), tf.cast(tf.oneHot(tc, w.shape[0]), 'float32'))
     return tf.mul(p, tf.reshape(dyc, [-1, 1])) as tf.Tensor2D
   })
 }
