@@ -40,7 +40,10 @@ export function causalLmLoss(model: CausalLm, batch: LabelledDecoderInputs, opti
     losses.dispose()
     // A zero that depends on a trained weight, so the gradient machinery finds its (zero) gradients.
     const p = model.trainableParameters()[0]
-    return (p ? tf.tidy(() => tf.mul(tf.sum(p.value), 0)) : tf.scalar(0)) as tf.Scalar
+    return (p ? tf.tidy(() => {
+      const s = tf.sum(p.value)
+      return tf.sub(s, s)
+    }) : tf.scalar(0)) as tf.Scalar
   }
   return tf.tidy(() => tf.div(tf.sum(losses), divisor) as tf.Scalar)
 }

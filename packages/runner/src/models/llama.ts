@@ -233,7 +233,12 @@ function familyOf(modelType: LlamaModelType, architecture: string): CausalLmFami
       const d = c.headDim
       const rep = heads / kvHeads
       const flat = layout.rowIndex
-      const positionOf = (f: number) => (inputs.positionIds ? inputs.positionIds[f]! : f % len)
+      // A padding position computed anyway (dense layout) may carry any id: it reads row 0 of the
+      // tables, and nothing reads its output.
+      const positionOf = (f: number) => {
+        const p = inputs.positionIds ? inputs.positionIds[f]! : f % len
+        return inputs.attentionMask[f] === 0 && !(p >= 0 && p < c.maxPositionEmbeddings) ? 0 : p
+      }
       const rowPositions = Int32Array.from({ length: layout.count }, (_, r) => positionOf(flat ? flat[r]! : r))
       const { cos, sinSigned } = ropeTable(c).rows(rowPositions)
       const rowIds = Int32Array.from({ length: layout.count }, (_, r) => inputs.inputIds[flat ? flat[r]! : r]!)

@@ -17,9 +17,9 @@ export const CHUNK_FLOATS = 1 << 23
 
 const KERNEL = 'LorapipeLinearCrossEntropy'
 
-/** Row ranges [start, end) of at most CHUNK_FLOATS logits each. */
-function chunks(rows: number, vocab: number): Array<[number, number]> {
-  const step = Math.max(1, Math.floor(CHUNK_FLOATS / vocab))
+/** Row ranges [start, end) of at most `chunkFloats` logits each. */
+function chunks(rows: number, vocab: number, chunkFloats: number): Array<[number, number]> {
+  const step = Math.max(1, Math.floor(chunkFloats / vocab))
   const out: Array<[number, number]> = []
   for (let s = 0; s < rows; s += step) out.push([s, Math.min(rows, s + step)])
   return out
@@ -29,7 +29,7 @@ function chunks(rows: number, vocab: number): Array<[number, number]> {
 function picked(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const [rows, vocab] = logits.shape
-    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), tf.cast(targets, 'int32'))
+    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets)
     return tf.gather(tf.reshape(logits, [rows * vocab]), flat) as tf.Tensor1D
   })
 }
@@ -43,8 +43,8 @@ function slice(t: tf.Tensor, start: number, end: number): tf.Tensor {
   return t.rank === 1 ? tf.slice(t, [start], [end - start]) : tf.slice(t, [start, 0], [end - start, t.shape[1]!])
 }
 
-function forward(x: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const parts = chunks(x.shape[0], w.shape[0]).map(([s, e]) =>
+function forward(x: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, chunkFloats: number): tf.Tensor1D {
+  const parts = chunks(x.shape[0], w.shape[0], chunkFloats).map(([s, e]) =>
     tf.tidy(() => tokenCrossEntropy(linear(slice(x, s, e), w) as tf.Tensor2D, slice(targets, s, e) as tf.Tensor1D)),
   )
   if (parts.length === 1) return parts[0]!
@@ -70,9 +70,9 @@ function ensureKernel(): void {
     kernelName: KERNEL,
     backendName,
     // Composes ops, untaped (kernel depth > 0); the gradient below is the one recorded.
-    kernelFunc: ({ inputs }) => {
+    kernelFunc: ({ inputs, attrs }) => {
       const { x, w, targets } = inputs as { x: tf.Tensor2D; w: tf.Tensor2D; targets: tf.Tensor1D }
-      return forward(x, w, targets)
+      return forward(x, w, targets, (attrs as unknown as { chunkFloats: number }).chunkFloats)
     },
   })
 }
@@ -80,10 +80,10 @@ function ensureKernel(): void {
 tf.registerGradient({
   kernelName: KERNEL,
   inputsToSave: ['x', 'w', 'targets'],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [x, w, targets] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]
     const d = dy as tf.Tensor1D
-    const ranges = chunks(x.shape[0], w.shape[0])
+    const ranges = chunks(x.shape[0], w.shape[0], (attrs as unknown as { chunkFloats: number }).chunkFloats)
     const grad = (s: number, e: number) => logitGrad(slice(x, s, e) as tf.Tensor2D, w, slice(targets, s, e) as tf.Tensor1D, slice(d, s, e) as tf.Tensor1D)
     return {
       x: () => {
@@ -118,12 +118,14 @@ tf.registerGradient({
 /**
  * Per-token cross-entropy [T] of the logits hidden @ weight^T (no bias) against int32 targets [T],
  * without materialising the logits of all rows at once. hidden [T, H], weight [V, H] (PyTorch layout).
+ * `chunkFloats`: logits held at once (default CHUNK_FLOATS; at least one row).
  */
-export function linearCrossEntropy(hidden: tf.Tensor2D, weight: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+export function linearCrossEntropy(hidden: tf.Tensor2D, weight: tf.Tensor2D, targets: tf.Tensor1D, chunkFloats = CHUNK_FLOATS): tf.Tensor1D {
   if (hidden.shape[1] !== weight.shape[1]) {
     throw new Error(`linearCrossEntropy: hidden has ${hidden.shape[1]} features, weight [${weight.shape}] expects ${weight.shape[1]}`)
   }
   if (targets.shape[0] !== hidden.shape[0]) throw new Error(`linearCrossEntropy: ${targets.shape[0]} targets for ${hidden.shape[0]} rows`)
+  if (targets.dtype !== 'int32') throw new Error(`linearCrossEntropy: targets must be int32, got ${targets.dtype}`)
   ensureKernel()
-  return tf.engine().runKernel(KERNEL, { x: hidden, w: weight, targets: tf.cast(targets, 'int32') }, {}) as tf.Tensor1D
+  return tf.engine().runKernel(KERNEL, { x: hidden, w: weight, targets }, { chunkFloats } as unknown as tf.NamedAttrMap) as tf.Tensor1D
 }
