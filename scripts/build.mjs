@@ -96,7 +96,7 @@ async function precompileValidators() {
       absWorkingDir: root,
       stdin: {
         contents: [
-          "export { pipelineSchema } from '@lorapipe/core/schema/pipeline-schema.ts'",
+          "export { pipelineSchema } from '@lorapipe/core/pipeline/schema.ts'",
           "export { builtinSpecs } from '@lorapipe/core/stage/builtins.ts'",
           "export { ajvOptions, schemaKey } from '@lorapipe/core/schema/precompiled.ts'",
         ].join('\n'),

@@ -2,8 +2,8 @@
 // and schemas/sweep.schema.json (for editors) and their references in README.md. `npm run gen`; a test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { pipelineSchema } from '../packages/core/src/schema/pipeline-schema.ts'
-import { pipelineReference } from '../packages/core/src/schema/reference.ts'
+import { pipelineSchema } from '../packages/core/src/pipeline/schema.ts'
+import { pipelineReference } from '../packages/core/src/pipeline/reference.ts'
 import { foreignNamesTable } from '../packages/core/src/schema/foreign-names.ts'
 import { sweepSchema } from '../packages/core/src/sweep/file/schema.ts'
 import { sweepReference } from '../packages/core/src/sweep/file/reference.ts'

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { datasetSchema, modelSchema } from '../packages/core/src/pipeline/sections/index.ts'
+import { withDefaults } from '../packages/core/src/schema/validate.ts'
 import { resolveDataset, resolveModel } from '../packages/runner/src/resolve/index.ts'
 import { loadSplits } from '../packages/runner/src/data/index.ts'
 import { needsShared, shared } from './support/shared.ts'
@@ -34,11 +36,11 @@ describe('model and dataset from the hub', { skip: needsShared }, () => {
     delete process.env.HF_HUB_OFFLINE
     try {
       const c = ctx()
-      const model = await resolveModel({ id: 'distilbert-base-uncased' }, c)
+      const model = await resolveModel(withDefaults(modelSchema, { id: 'distilbert-base-uncased' }), c)
       assert.match(model.source, /^hub:distilbert-base-uncased@[0-9a-f]{40}$/)
       assert.ok(model.dir!.startsWith(join(cache, 'models--distilbert-base-uncased', 'snapshots')))
       assert.deepEqual(readFileSync(join(model.dir!, 'model.safetensors')), readFileSync(shared('fixtures', 'tiny-distilbert', 'model.safetensors')))
-      const ds = await resolveDataset(seedDataset, c)
+      const ds = await resolveDataset(withDefaults(datasetSchema, seedDataset), c)
       assert.deepEqual(ds.sources.map((s) => s.split), ['train', 'eval'])
       assert.ok(c.events.some((e) => e._tag === 'Download' && e.file === 'sst2/train-00000-of-00001.parquet' && e.done === true))
       const splits = await loadSplits(ds.dataset as Parameters<typeof loadSplits>[0], { seed: 42 })
@@ -50,11 +52,11 @@ describe('model and dataset from the hub', { skip: needsShared }, () => {
       await hub.close()
       process.env.HF_HUB_OFFLINE = '1'
       const c2 = ctx()
-      const again = await resolveModel({ id: 'distilbert-base-uncased' }, c2)
+      const again = await resolveModel(withDefaults(modelSchema, { id: 'distilbert-base-uncased' }), c2)
       assert.equal(again.dir, model.dir)
-      const ds2 = await resolveDataset(seedDataset, c2)
+      const ds2 = await resolveDataset(withDefaults(datasetSchema, seedDataset), c2)
       assert.deepEqual(ds2.dataset, ds.dataset)
-      await assert.rejects(resolveModel({ id: 'bert-base-uncased' }, c2), (e: Error) => /offline|not in the cache/i.test(e.message))
+      await assert.rejects(resolveModel(withDefaults(modelSchema, { id: 'bert-base-uncased' }), c2), (e: Error) => /offline|not in the cache/i.test(e.message))
     } finally {
       process.env = prev
       await hub.close().catch(() => {})

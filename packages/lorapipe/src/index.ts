@@ -8,4 +8,4 @@ export type { StageSpec, StageDefinition, StageOutputs, StageRun, StageResource 
 export { writeFileAtomic, writeJsonAtomic } from '@lorapipe/core/fs/atomic.ts'
 export type { RunEvent, StageEvent, LogLevel } from '@lorapipe/core/events.ts'
 export type { RunMetrics, EvalRecord, TrainRecord } from '@lorapipe/core/run/metrics.ts'
-export type { JSONSchema } from '@lorapipe/core/schema/job.ts'
+export type { JSONSchema } from '@lorapipe/core/schema/json-schema.ts'

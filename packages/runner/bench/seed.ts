@@ -26,7 +26,7 @@ import { selectBackend, describeBackend } from '../src/backend/select.ts'
 import { describeBlas } from '../src/backend/blas/select.ts'
 import { formatProfile, profilePhase, sumProfiles, type PhaseProfile } from './profile.ts'
 import { createRandomModel, parseModelConfig } from '../src/models/index.ts'
-import { injectLora, loraConfig } from '../src/lora/index.ts'
+import { injectLora, loraSettings } from '../src/lora/index.ts'
 import { valueAndGrads } from '../src/nn/grads.ts'
 import { crossEntropy } from '../src/nn/loss.ts'
 import { Rng } from '../src/nn/rng.ts'
@@ -146,7 +146,7 @@ const model = createRandomModel(config, { seed: 0 })
 if (mode === 'lora') {
   injectLora(
     model,
-    loraConfig({ r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier', 'classifier'] }),
+    loraSettings({ r: 8, alpha: 16, dropout: 0.05, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier', 'classifier'] }),
     { seed: 0 },
   )
 } else {

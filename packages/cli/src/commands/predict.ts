@@ -3,6 +3,8 @@ import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { predictHelp } from './help.ts'
 import { escapeControl, escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
+import { modelSchema } from '@lorapipe/core/pipeline/sections/model.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
 import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
 
@@ -64,7 +66,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
         : { id: values.model, ...(values.revision ? { revision: values.revision } : {}) }
       : adapterBase(values.adapter!)
     if (!values.model && !values.json) process.stderr.write(`base model ${'path' in source ? source.path : source.id} (from ${values.adapter}/adapter_config.json)\n`)
-    const model = await resolveModel(source, {
+    const model = await resolveModel(withDefaults(modelSchema, source), {
       resolvePath: (p) => p,
       signal: new AbortController().signal,
       emitSync: (e) => {

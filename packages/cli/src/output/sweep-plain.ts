@@ -2,6 +2,7 @@
 // after each of its evaluations and when it ends; no escape codes. With --verbose the trials'
 // own training lines follow, prefixed by the trial. Failures and warnings go to stderr.
 import type { Assignment, SweepEvent, SweepEventSink } from '@lorapipe/core'
+import { foldSweep, initialSweepView } from '@lorapipe/core/views/sweep.ts'
 import { duration, num } from './format.ts'
 import { paramValue } from './parameters.ts'
 import { plainSink } from './plain.ts'
@@ -33,13 +34,14 @@ export function sweepPlainSink(opts: SweepPlainOptions = {}): SweepEventSink {
   const info = (l: string) => {
     if (!opts.quiet) out(l)
   }
-  let metric = 'objective'
+  let view = initialSweepView()
   const trialSinks = new Map<number, ReturnType<typeof plainSink>>()
   const indent = (s: string) => s.split('\n').join('\n    ')
   return (e: SweepEvent) => {
+    view = foldSweep([e], view)
+    const metric = view.metric?.name ?? 'objective'
     switch (e._tag) {
       case 'SweepStarted': {
-        metric = e.metric.name
         const cap = e.totalTrials !== undefined ? `up to ${e.totalTrials} trials` : 'until stopped'
         info(
           `sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method} over ${e.parameters.join(', ') || 'no parameters'}; ${e.metric.goal} ${e.metric.name}${e.metric.target !== undefined ? ` (target ${e.metric.target})` : ''}; ${cap}, ${e.concurrency} at a time -> ${e.sweepDir}`,

@@ -117,6 +117,11 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       await redis.del(cancelKey(jobId))
       throw new UnrecoverableError(STOPPED_BY_COORDINATOR)
     }
+    if (stopping) {
+      // Fetched as this worker began to stop: back to wait untouched, for another worker.
+      await atMost(job.moveToWait(token), 5000)
+      throw new WaitingError()
+    }
     const attempt = job.attemptsStarted
     say(`${name}: started (attempt ${attempt}${existsSync(join(spec.runDir, 'run.json')) ? ', continuing its run folder' : ''})`)
 
@@ -301,9 +306,12 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     } finally {
       // Trials are stopped first (on shutdown), so that close() finds their jobs settled. What is
       // left then needs Redis (each step bounded): with Redis away, close() is not waited on for ever.
+      // The BullMQ worker stops taking jobs before the trials stop: a job put back on the queue
+      // is for another worker, not fetched again by this one on its way out.
+      const closing = w.close().then(() => true)
       for (const r of running.values()) r.stop('shutdown')
       while (running.size > 0) await sleep(100)
-      if ((await atMost(w.close().then(() => true), 15_000)) !== true) await atMost(w.close(true), 2000)
+      if ((await atMost(closing, 15_000)) !== true) await atMost(w.close(true), 2000)
       serving = undefined
     }
   }

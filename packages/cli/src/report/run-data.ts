@@ -1,12 +1,13 @@
-// Everything the report shows, read back from a run folder: `events.jsonl` (the stages, their
-// states and times, training logs and evaluations), each stage's `metrics.json` (RunMetrics) and a
-// compare stage's `comparison.json`, and `config.resolved.yaml`. Works for any run folder, also
-// one whose run was interrupted or failed.
+// Everything the report shows, read back from a run folder: `events.jsonl` (folded with core's run
+// view: the stages, their states and times, training logs and evaluations), each stage's
+// `metrics.json` (RunMetrics) and a compare stage's `comparison.json`, and `config.resolved.yaml`.
+// Works for any run folder, also one whose run was interrupted or failed.
 import { existsSync, statSync } from 'node:fs'
 import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
-import type { RunEvent, RunMetrics, StagePlanEntry } from '@lorapipe/core'
+import type { RunEvent, RunMetrics } from '@lorapipe/core'
+import { foldRun, metricOf, type StageView } from '@lorapipe/core/views/run.ts'
 
 export class ReportError extends Data.TaggedError('ReportError')<{ readonly dir: string; readonly reason: string }> {
   override get message() {
@@ -35,14 +36,8 @@ export interface ComparisonTable {
   readonly rows: readonly Readonly<Record<string, number | string>>[]
 }
 
-export interface StageReport {
-  readonly id: string
-  readonly uses: string
-  readonly needs: readonly string[]
-  readonly status: 'waiting' | 'running' | 'done' | 'failed' | 'skipped' | 'interrupted'
-  readonly durationMs?: number
+export interface StageReport extends Pick<StageView, 'id' | 'uses' | 'needs' | 'status' | 'durationMs' | 'outputs'> {
   readonly error?: string
-  readonly outputs?: Readonly<Record<string, unknown>>
   readonly metrics?: RunMetrics
   readonly comparison?: ComparisonTable
   readonly train: readonly TrainPoint[]
@@ -101,19 +96,6 @@ export function readTaggedLines<T extends { readonly _tag: string }>(file: strin
 
 const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined)
 
-interface Mutable {
-  id: string
-  uses: string
-  needs: readonly string[]
-  status: StageReport['status']
-  durationMs?: number
-  error?: string
-  outputs?: Readonly<Record<string, unknown>>
-  train: TrainPoint[]
-  eval: EvalPoint[]
-  bestStep?: number
-}
-
 export function readRun(runDir: string): RunReport {
   if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new ReportError({ dir: runDir, reason: 'no such folder' })
   const { events, badLines } = readEvents(join(runDir, 'events.jsonl'))
@@ -122,80 +104,20 @@ export function readRun(runDir: string): RunReport {
   if (events.length === 0 && config === undefined)
     throw new ReportError({ dir: runDir, reason: 'it has neither events.jsonl nor config.resolved.yaml, so it is not a lorapipe run folder' })
 
-  let pipeline = readJson<{ pipeline?: string }>(join(runDir, 'run.json'))?.pipeline ?? ''
-  let file: string | undefined
-  let startedAt: string | undefined
-  let status: RunReport['status']
-  let durationMs: number | undefined
-  let plan: readonly StagePlanEntry[] = []
-  const stages = new Map<string, Mutable>()
-  const messages: { level: string; stage?: string; text: string }[] = []
-  const stage = (id: string): Mutable => {
-    let s = stages.get(id)
-    if (!s) stages.set(id, (s = { id, uses: '?', needs: [], status: 'waiting', train: [], eval: [] }))
-    return s
-  }
-  // events.jsonl grows across resumed runs; the last run's plan and each stage's last attempt win.
-  for (const e of events) {
-    const id = 'stage' in e ? e.stage : undefined
-    switch (e._tag) {
-      case 'RunStarted':
-        pipeline = e.pipeline
-        file = e.file
-        startedAt ??= e.time
-        plan = e.stages
-        status = undefined
-        for (const p of e.stages) Object.assign(stage(p.id), { uses: p.uses, needs: p.needs })
-        break
-      case 'StageStarted':
-        Object.assign(stage(e.stage), { uses: e.uses, status: 'running', train: [], eval: [], bestStep: undefined, error: undefined })
-        break
-      case 'StageFinished': {
-        const s = stage(e.stage)
-        // A resumed run reports a reused stage as finished in 0 ms; keep the real duration.
-        Object.assign(s, { status: 'done', outputs: e.outputs, durationMs: e.durationMs > 0 || s.durationMs === undefined ? e.durationMs : s.durationMs })
-        break
-      }
-      case 'StageFailed':
-        Object.assign(stage(e.stage), { status: 'failed', durationMs: e.durationMs, error: e.error })
-        messages.push({ level: 'error', stage: e.stage, text: e.error })
-        break
-      case 'StageInterrupted':
-        Object.assign(stage(e.stage), { status: 'interrupted', durationMs: e.durationMs })
-        break
-      case 'StageSkipped':
-        Object.assign(stage(e.stage), { status: 'skipped', error: e.reason })
-        break
-      case 'TrainLog':
-        if (id) stage(id).train.push({ step: e.step, epoch: e.epoch, loss: e.loss, learning_rate: e.learningRate, samples_per_s: e.samplesPerSecond })
-        break
-      case 'EvalMetrics':
-        if (id) {
-          const m = e.metrics
-          stage(id).eval.push({ step: e.step, epoch: e.epoch, loss: num(m.loss ?? m.eval_loss), accuracy: num(m.accuracy ?? m.eval_accuracy), f1: num(m.f1 ?? m.eval_f1) })
-          if (e.best) stage(id).bestStep = e.step
-        }
-        break
-      case 'Log':
-        if (e.level === 'warn' || e.level === 'error') messages.push({ level: e.level, stage: id, text: e.message })
-        break
-      case 'RunFinished':
-        status = e.status
-        durationMs = e.durationMs
-        for (const s of stages.values()) if (s.status === 'running') s.status = 'interrupted'
-        break
-    }
-  }
-
-  const order = [...plan.map((p) => p.id), ...[...stages.keys()].filter((k) => !plan.some((p) => p.id === k))]
-  const reports = order.map((id): StageReport => {
-    const s = stage(id)
+  const view = foldRun(events)
+  // The header: when the run first started, and the time of its last end (also while a resumed run goes on).
+  const first = events.find((e) => e._tag === 'RunStarted')
+  const ended = events.filter((e): e is Extract<RunEvent, { _tag: 'RunFinished' }> => e._tag === 'RunFinished').at(-1)
+  const messages = events.flatMap((e): RunReport['messages'] =>
+    e._tag === 'StageFailed' ? [{ level: 'error', stage: e.stage, text: e.error }] : e._tag === 'Log' && (e.level === 'warn' || e.level === 'error') ? [{ level: e.level, stage: e.stage, text: e.message }] : [],
+  )
+  const stages = view.stages.map((s): StageReport => {
     // Files a stage wrote: its outputs first, then the conventional names in its folder (a
     // single-job pipeline's stage writes into the run folder itself).
     const candidates = (output: string, name: string) => {
       const o = s.outputs?.[output]
       const list = typeof o === 'string' && o.endsWith(name) ? [o] : []
-      return [...list, join(runDir, id, name), ...(order.length === 1 ? [join(runDir, name)] : [])]
+      return [...list, join(runDir, s.id, name), ...(view.stages.length === 1 ? [join(runDir, name)] : [])]
     }
     const metricsFile = candidates('metrics', 'metrics.json').find(existsSync)
     const metrics = metricsFile ? readJson<RunMetrics>(metricsFile) : undefined
@@ -203,25 +125,30 @@ export function readRun(runDir: string): RunReport {
     const comparisonFile = candidates('json', 'comparison.json').find(existsSync)
     const comparison = comparisonFile ? readJson<ComparisonTable>(comparisonFile) : undefined
     // metrics.json holds the whole history of a finished run; events hold what happened so far.
-    const train = validMetrics && validMetrics.history.train.length > 0 ? validMetrics.history.train.map((t) => ({ ...t })) : s.train
+    const train =
+      validMetrics && validMetrics.history.train.length > 0
+        ? validMetrics.history.train.map((t) => ({ ...t }))
+        : s.train.map((t) => ({ step: t.step, epoch: t.epoch, loss: t.loss, learning_rate: t.learningRate, samples_per_s: t.samplesPerSecond }))
     const evals =
       validMetrics && validMetrics.history.eval.length > 0
         ? validMetrics.history.eval.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(r.loss), accuracy: num(r.accuracy), f1: num(r.f1) }))
-        : s.eval
+        : s.evals.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(metricOf(r, 'loss')), accuracy: num(metricOf(r, 'accuracy')), f1: num(metricOf(r, 'f1')) }))
     return {
-      id,
+      id: s.id,
       uses: s.uses,
       needs: s.needs,
       status: s.status,
       durationMs: s.durationMs,
-      error: s.error,
+      error: s.detail,
       outputs: s.outputs,
       metrics: validMetrics,
       comparison: comparison && Array.isArray(comparison.rows) ? comparison : undefined,
       train,
       eval: evals,
-      bestStep: validMetrics?.best?.step ?? s.bestStep,
+      // The evaluation the stage last flagged as its best.
+      bestStep: validMetrics?.best?.step ?? s.evals.filter((r) => r.best).at(-1)?.step,
     }
   })
-  return { runDir, pipeline, file, startedAt, status, durationMs, config, stages: reports, messages, badLines }
+  const pipeline = view.pipeline ?? readJson<{ pipeline?: string }>(join(runDir, 'run.json'))?.pipeline ?? ''
+  return { runDir, pipeline, file: view.file, startedAt: first?.time, status: view.finished?.status, durationMs: ended?.durationMs, config, stages, messages, badLines }
 }

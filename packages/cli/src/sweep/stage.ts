@@ -11,10 +11,12 @@ import * as Exit from 'effect/Exit'
 import * as Option from 'effect/Option'
 import { formatDiagnostics, now, type StageContext, type StageOutputs, type SweepEvent, type ValidatedPipeline } from '@lorapipe/core'
 import { readStageRecord, stageDir } from '@lorapipe/core/run/folder.ts'
+import type { SweepParams } from '@lorapipe/core/stage/builtins.ts'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
 import { runSweep, SweepFolderBusy } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
 import { LEADERBOARD_JSON } from '@lorapipe/core/sweep/coordinator/leaderboard.ts'
+import { counts, foldSweep, initialSweepView } from '@lorapipe/core/views/sweep.ts'
 import { assignmentText, trialLabel } from '../output/sweep-plain.ts'
 import { num } from '../output/format.ts'
 import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable } from './folder.ts'
@@ -22,28 +24,20 @@ import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, s
 import { localExecutorLayer, localTrialRunner } from './local-executor.ts'
 import { sweepPlan } from './plan.ts'
 
-export interface SweepStageParams {
-  readonly sweep: string
-  readonly concurrency?: number
-  readonly set?: readonly string[]
-  readonly refit?: { readonly set?: readonly string[] }
-}
-
 /** The sweep's progress as this stage's events: a line per trial start and end, trials done as progress. */
 function stageSink(ctx: StageContext, total: number | undefined) {
-  let done = 0
-  let metric = 'objective'
+  let view = initialSweepView()
   return (e: SweepEvent) => {
+    view = foldSweep([e], view)
+    const metric = view.metric?.name ?? 'objective'
     const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emitSync({ _tag: 'Log', level, message })
     switch (e._tag) {
       case 'SweepStarted':
-        metric = e.metric.name
         return log(`sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method}, ${e.metric.goal} ${e.metric.name}, ${e.concurrency} at a time -> ${e.sweepDir}`)
       case 'TrialStarted':
         return log(`${trialLabel(e.trial)} ${e.resumed ? 'resumed' : 'started'}: ${assignmentText(e.assignment)}`)
       case 'TrialFinished':
-        done++
-        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: done, totalSteps: total })
+        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: counts(view).finished, totalSteps: total })
         return log(`${trialLabel(e.trial)} ${e.state}${e.value !== undefined ? `: ${metric} ${num(e.value)}` : ''}${e.state !== 'completed' && e.reason ? ` (${e.reason.split('\n')[0]})` : ''}`, e.state === 'failed' ? 'warn' : 'info')
       case 'SweepLog':
         return log(e.message, e.level)
@@ -65,7 +59,7 @@ function unwritableOr(e: unknown, dir: string, saved: string, next?: string): Er
   return f ? new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved, ...(next ? { next } : {}) }) : (e as Error)
 }
 
-export const sweepStage = (params: SweepStageParams, ctx: StageContext): Effect.Effect<StageOutputs, Error> =>
+export const sweepStage = (params: SweepParams, ctx: StageContext): Effect.Effect<StageOutputs, Error> =>
   Effect.gen(function* () {
     const dir = ctx.dir
     // A resumed pipeline run continues the sweep in this stage's folder.

@@ -5,7 +5,8 @@ import { render } from 'ink-testing-library'
 import type { RunEvent, SweepEvent } from '@lorapipe/core'
 import { SweepView, visibleTrials } from '../../src/ui/sweep-app.tsx'
 import { paramTitles, paramValue as cell } from '../../src/output/parameters.ts'
-import { counts, initialSweepState, reduceSweep, sweepEta } from '../../src/ui/sweep-state.ts'
+import { counts } from '@lorapipe/core/views/sweep.ts'
+import { initialSweepState, reduceSweep, sweepEta } from '../../src/ui/sweep-state.ts'
 import { at, T0 } from './events.ts'
 
 const started: SweepEvent = {

@@ -6,8 +6,6 @@ import * as Effect from 'effect/Effect'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { type Diagnostic, formatLocation, PipelineInvalid, sortDiagnostics } from '../diagnostics.ts'
 import { FILE_KINDS, userFileProblem } from '../fs/user-file.ts'
-import { schemaAt } from '../schema/lookup.ts'
-import { pipelineSchema } from '../schema/pipeline-schema.ts'
 import { validateAgainst } from '../schema/validate.ts'
 import { isPlainObject, placeOf, type Sourced, type SourceMap } from '../source/document.ts'
 import { displayPath, loadWithExtends } from '../source/extends.ts'
@@ -20,6 +18,8 @@ import { importStageModule } from '../stage/module-import.ts'
 import type { StageSpec } from '../stage/spec.ts'
 import { didYouMean } from '../suggest.ts'
 import { findStageRefs } from './refs.ts'
+import { fileSchema, pipelineSchemaAt } from './schema.ts'
+import { DEFAULT_SEED } from './sections/seed.ts'
 import { markValidated, SHORT_FORM_STAGE, type StageNode, type ValidatedPipeline } from './types.ts'
 
 export interface LoadOptions {
@@ -33,9 +33,6 @@ export interface LoadOptions {
    */
   readonly resolvedFrom?: { readonly dir: string }
 }
-
-let schemaMemo: ReturnType<typeof pipelineSchema> | undefined
-export const fileSchema = () => (schemaMemo ??= pipelineSchema())
 
 export function isModuleRef(uses: string): boolean {
   return uses.startsWith('./') || uses.startsWith('../') || isAbsolute(uses) || /\.(m?ts|m?js|cjs|cts)$/.test(uses)
@@ -58,11 +55,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       else diagnostics.push(o)
     }
     const root0 = loaded.doc
-    const usesOf = (id: string) => {
-      const st = isPlainObject(root0.value) && isPlainObject(root0.value.stages) ? root0.value.stages[id] : undefined
-      return isPlainObject(st) && typeof st.uses === 'string' ? st.uses : undefined
-    }
-    const over = applyOverrides(root0, overrides, (segs) => schemaAt(fileSchema(), segs, usesOf))
+    const over = applyOverrides(root0, overrides, (segs) => pipelineSchemaAt(root0.value, segs))
     diagnostics.push(...over.diagnostics)
     const interp = opts.resolvedFrom ? { doc: over.doc, diagnostics: [] } : interpolate(over.doc, opts.env ?? process.env)
     diagnostics.push(...interp.diagnostics)
@@ -115,6 +108,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       if (!shortForm && st.with !== undefined) params = deepMerge(params, { value: structuredClone(st.with), map: rebase(doc.map, `${base}/with`, '') })
       const refs = findStageRefs(params.value)
       const refPointers = new Set(refs.map((r) => r.pointer))
+      // The one place a pipeline's defaults are filled in (the sections' `default`s): stages get decoded parameters.
       const paramErrors = validateAgainst(spec.params, params.value, params.map, { useDefaults: true, pointerPrefix: shortForm ? '' : `${base}/with` })
       for (const d of paramErrors) {
         const rel = d.pointer?.slice(shortForm ? 0 : `${base}/with`.length) ?? ''
@@ -150,7 +144,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       file: abs,
       dir: pipelineDir,
       name: String(top.name),
-      seed: typeof top.seed === 'number' ? top.seed : 42,
+      seed: typeof top.seed === 'number' ? top.seed : DEFAULT_SEED,
       resolved: top,
       runtime,
       output,

@@ -3,6 +3,7 @@
 import type { Location, SourceTexts } from '../diagnostics.ts'
 import type { SourceMap } from '../source/document.ts'
 import type { CustomStage } from '../stage/define.ts'
+import type { OutputSection, RuntimeSection } from './sections/index.ts'
 import type { StageSpec } from '../stage/spec.ts'
 
 export interface StageNode {
@@ -32,8 +33,8 @@ export interface ValidatedPipeline {
   readonly seed: number
   /** The whole document after extends, vars, env and --set (before stage defaults). */
   readonly resolved: Readonly<Record<string, unknown>>
-  readonly runtime: { readonly backend?: string; readonly threads?: number; readonly blas?: string }
-  readonly output: { readonly dir?: string }
+  readonly runtime: RuntimeSection
+  readonly output: OutputSection
   /** Stages in file order. A file without `stages:` is one `finetune` stage (`shortForm`). */
   readonly stages: ReadonlyMap<string, StageNode>
   readonly shortForm: boolean

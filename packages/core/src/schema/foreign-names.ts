@@ -2,7 +2,8 @@
 // Axolotl and Ludwig configs) mapped to lorapipe's keys. An unknown key is looked up here, then
 // among lorapipe's own keys of other sections, before any edit-distance guess: `eval_steps` is
 // not a typo of `max_steps`, it is transformers' name for `trainer.eval_every`.
-import { jobProperties, type JSONSchema } from './job.ts'
+import { jobProperties } from '../pipeline/sections/index.ts'
+import type { JSONSchema } from './json-schema.ts'
 
 export type Tool = 'transformers' | 'PEFT' | 'Axolotl' | 'Ludwig' | 'TRL'
 

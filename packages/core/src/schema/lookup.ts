@@ -1,17 +1,14 @@
 // The schema that governs a key path, for typing `--set` values. Follows properties,
-// additionalProperties, $ref and, for `stages.<id>.with`, the stage's own parameters.
-import { builtinSpec } from '../stage/builtins.ts'
-import type { JSONSchema } from './job.ts'
-import { partial } from './partial.ts'
+// additionalProperties, $ref and, for `stages.<id>.with`, the schema `withOf` gives for that stage.
+import type { JSONSchema } from './json-schema.ts'
 
-export function schemaAt(root: JSONSchema, segments: string[], usesOf: (stageId: string) => string | undefined): JSONSchema | undefined {
+export function schemaAt(root: JSONSchema, segments: string[], withOf: (stageId: string) => JSONSchema | undefined): JSONSchema | undefined {
   let cur: JSONSchema | undefined = root
   for (let i = 0; i < segments.length && cur; i++) {
     const seg = segments[i]!
     cur = deref(root, cur)
     if (i >= 2 && segments[0] === 'stages' && i === 2 && seg === 'with') {
-      const spec = builtinSpec(usesOf(segments[1]!) ?? '')
-      cur = spec ? partial(spec.params) : undefined
+      cur = withOf(segments[1]!)
       continue
     }
     const props = cur.properties as Record<string, JSONSchema> | undefined

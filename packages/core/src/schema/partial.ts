@@ -1,6 +1,6 @@
 // The file schema accepts partial job sections, because top-level defaults, `extends` and stage
 // `with:` are merged before the full (required-checking) validation of each stage.
-import type { JSONSchema } from './job.ts'
+import type { JSONSchema } from './json-schema.ts'
 
 export function partial(schema: unknown): any {
   if (Array.isArray(schema)) return schema.map(partial)

@@ -6,7 +6,7 @@
 // content, so one that changed since the build is simply compiled.
 import { createHash } from 'node:crypto'
 import type { Options, ValidateFunction } from 'ajv/dist/2020.js'
-import type { JSONSchema } from './job.ts'
+import type { JSONSchema } from './json-schema.ts'
 
 /** ajv's options for every validation, here and in the precompiled code. */
 export const ajvOptions = (useDefaults: boolean): Options => ({ allErrors: true, verbose: true, strict: false, useDefaults })

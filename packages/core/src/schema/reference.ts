@@ -1,8 +1,6 @@
-// The pipeline reference in Markdown, generated from the schema so the README cannot drift from
-// what the validator accepts.
-import { builtinSpecs } from '../stage/builtins.ts'
-import type { JSONSchema } from './job.ts'
-import { pipelineSchema } from './pipeline-schema.ts'
+// Rows of a Markdown reference table (key, type, default, description) from a schema, so the
+// README's references cannot drift from what the validators accept.
+import type { JSONSchema } from './json-schema.ts'
 
 function typeOf(s: JSONSchema): string {
   if (Array.isArray(s.enum)) return s.enum.map((e) => `\`${e}\``).join(' \\| ')
@@ -31,23 +29,4 @@ export function rows(props: Record<string, JSONSchema>, prefix: string, required
     const nested = s.properties as Record<string, JSONSchema> | undefined
     if (nested) rows(nested, `${name}.`, (s.required as string[]) ?? [], out)
   }
-}
-
-export function pipelineReference(): string {
-  const schema = pipelineSchema()
-  const out: string[] = []
-  out.push('### Pipeline file', '', '| key | type | default | description |', '|---|---|---|---|')
-  const top = { ...(schema.properties as Record<string, JSONSchema>) }
-  const stages = top.stages!
-  delete top.stages
-  rows(top, '', ['name'], out)
-  out.push('', '### Stages', '', `\`stages.<id>\` (${String(stages.description)}):`, '', '| key | type | default | description |', '|---|---|---|---|')
-  const stageDef = ((schema.$defs as Record<string, JSONSchema>).stage!.properties ?? {}) as Record<string, JSONSchema>
-  rows(stageDef, '', ['uses'], out)
-  out.push('', 'Built-in stages (`uses:`), with the parameters of `with:` and the outputs a later stage can reference as `${stages.<id>.outputs.<name>}`:', '')
-  for (const s of builtinSpecs) {
-    const props = (s.params.properties ?? {}) as Record<string, JSONSchema>
-    out.push(`- \`${s.name}\`: ${s.description} Parameters: ${Object.keys(props).map((k) => `\`${k}\``).join(', ')}${s.defaults?.length ? ` (defaults from the top-level ${s.defaults.map((d) => `\`${d}\``).join(', ')})` : ''}. Outputs: ${s.outputs.map((o) => `\`${o}\``).join(', ')}.`)
-  }
-  return out.join('\n') + '\n'
 }

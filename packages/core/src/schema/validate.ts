@@ -7,7 +7,7 @@ import { placeOf, type SourceMap } from '../source/document.ts'
 import { didYouMean } from '../suggest.ts'
 import { knownNameHint } from './foreign-names.ts'
 import { ajvOptions, precompiledValidator } from './precompiled.ts'
-import { PATTERN_WORDS, type JSONSchema } from './job.ts'
+import { PATTERN_WORDS, type Decoded, type JSONSchema, type SchemaLiteral, type Written } from './json-schema.ts'
 
 // ajv ships CommonJS with a default export; under NodeNext the class sits on `.default`.
 const Ajv2020: typeof Ajv2020Import.default = (Ajv2020Import as any).default ?? Ajv2020Import
@@ -20,6 +20,23 @@ function compile(schema: JSONSchema, useDefaults: boolean): ValidateFunction {
   const fn = precompiledValidator(schema, useDefaults) ?? new Ajv2020(ajvOptions(useDefaults)).compile(schema)
   cache.set(schema, fn)
   return fn
+}
+
+const withDefaultsCache = new WeakMap<object, ValidateFunction>()
+
+/**
+ * A copy of `value` with the schema's defaults filled in where it has none, as loading a pipeline
+ * fills a stage's parameters (the same ajv `useDefaults`, from the same `default` keywords). For
+ * values that do not come through the loader: an adapter_config.json, command-line options, tests.
+ * (S is unconstrained: inferring it against json-schema-to-ts's JSONSchema type explodes.)
+ */
+export function withDefaults<S>(schema: S, value: S extends SchemaLiteral ? Written<S> : never): S extends SchemaLiteral ? Decoded<S> : never
+export function withDefaults(schema: JSONSchema, value: unknown): unknown {
+  let fn = withDefaultsCache.get(schema)
+  if (!fn) withDefaultsCache.set(schema, (fn = precompiledValidator(schema, true) ?? new Ajv2020(ajvOptions(true)).compile(schema)))
+  const copy = structuredClone(value)
+  fn(copy)
+  return copy
 }
 
 export interface ValidateOptions {

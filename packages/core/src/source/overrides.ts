@@ -6,7 +6,7 @@ import { parse as parseYamlValue } from 'yaml'
 import type { Diagnostic, Location } from '../diagnostics.ts'
 import { pathToPointer } from '../diagnostics.ts'
 import { isAbsolute, resolve } from 'node:path'
-import { PATH, type JSONSchema } from '../schema/job.ts'
+import { PATH, type JSONSchema } from '../schema/json-schema.ts'
 import { isPlainObject, reservedKey, reservedKeyHint, type Sourced, type SourceMap } from './document.ts'
 import { deepMerge } from './merge.ts'
 

@@ -1,12 +1,14 @@
 // The built-in stages' specs. Their implementations need TensorFlow.js and live in
 // @lorapipe/runner; core only knows their parameters and outputs, which is all that validation,
-// planning and the editor schema need.
-import { jobProperties, PATH, type JSONSchema } from '../schema/job.ts'
+// planning and the editor schema need. Each spec is a literal, so that the runner's stage body
+// takes its parameters' decoded type.
+import { jobProperties } from '../pipeline/sections/index.ts'
+import { PATH, type Decoded } from '../schema/json-schema.ts'
 import type { ParamProblem, StageSpec } from './spec.ts'
 
-const seed: JSONSchema = { type: 'integer', minimum: 0, description: 'Seed of this stage; defaults to the pipeline seed.' }
+const seed = { type: 'integer', minimum: 0, description: 'Seed of this stage; defaults to the pipeline seed.' } as const
 
-export const finetuneSpec: StageSpec = {
+export const finetuneSpec = {
   name: 'finetune',
   description: 'Fine-tune a model, with LoRA or in full, evaluating as it goes.',
   params: {
@@ -19,9 +21,10 @@ export const finetuneSpec: StageSpec = {
   defaults: ['model', 'lora', 'dataset', 'tokenizer', 'trainer'],
   resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, true), ...checkLabels(p.model, p.dataset)],
-}
+} as const satisfies StageSpec
+export type FinetuneParams = Decoded<typeof finetuneSpec.params>
 
-export const evaluateSpec: StageSpec = {
+export const evaluateSpec = {
   name: 'evaluate',
   description: 'Evaluate a model (optionally with an adapter) on a dataset split.',
   params: {
@@ -40,9 +43,10 @@ export const evaluateSpec: StageSpec = {
   defaults: ['model', 'dataset', 'tokenizer'],
   resource: 'compute',
   check: (p) => [...checkModel(p.model), ...checkDataset(p.dataset, false), ...checkLabels(p.model, p.dataset)],
-}
+} as const satisfies StageSpec
+export type EvaluateParams = Decoded<typeof evaluateSpec.params>
 
-export const compareSpec: StageSpec = {
+export const compareSpec = {
   name: 'compare',
   description: 'Tabulate the metrics of several runs side by side (the seed\'s LoRA vs full fine-tuning table).',
   params: {
@@ -60,9 +64,10 @@ export const compareSpec: StageSpec = {
     },
   },
   outputs: ['json', 'markdown'],
-}
+} as const satisfies StageSpec
+export type CompareParams = Decoded<typeof compareSpec.params>
 
-export const exportSpec: StageSpec = {
+export const exportSpec = {
   name: 'export',
   description: 'Write a model folder loadable by transformers, optionally merging a LoRA adapter into it.',
   params: {
@@ -78,9 +83,10 @@ export const exportSpec: StageSpec = {
   outputs: ['dir'],
   defaults: ['model'],
   resource: 'compute',
-}
+} as const satisfies StageSpec
+export type ExportParams = Decoded<typeof exportSpec.params>
 
-export const sweepSpec: StageSpec = {
+export const sweepSpec = {
   name: 'sweep',
   description: 'Run a hyperparameter sweep (a sweep file) and hand its best trial to later stages; optionally train the winner again (`refit`).',
   params: {
@@ -101,7 +107,8 @@ export const sweepSpec: StageSpec = {
   },
   outputs: ['best', 'leaderboard', 'dir', 'best_value', 'best_trial_dir', 'best_run'],
   resource: 'compute',
-}
+} as const satisfies StageSpec
+export type SweepParams = Decoded<typeof sweepSpec.params>
 
 export const builtinSpecs: readonly StageSpec[] = [finetuneSpec, evaluateSpec, compareSpec, exportSpec, sweepSpec]
 

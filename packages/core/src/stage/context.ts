@@ -2,6 +2,7 @@
 // way to report progress. Stages never touch front ends directly.
 import type * as Effect from 'effect/Effect'
 import type { LogLevel, StageEvent } from '../events.ts'
+import type { RuntimeSection } from '../pipeline/sections/runtime.ts'
 
 export interface StageContext {
   readonly stageId: string
@@ -12,7 +13,7 @@ export interface StageContext {
   /** This stage's own folder (created before `run`); outputs go here. */
   readonly dir: string
   readonly seed: number
-  readonly runtime: { readonly backend?: string; readonly threads?: number; readonly blas?: string }
+  readonly runtime: RuntimeSection
   /** Outputs of the stages this one needs, by stage id. */
   readonly inputs: Readonly<Record<string, Readonly<Record<string, unknown>>>>
   readonly emit: (event: StageEvent) => Effect.Effect<void>

@@ -3,7 +3,7 @@
 // the stage's `with:` is validated like a built-in's before anything runs.
 import * as EJSONSchema from 'effect/JSONSchema'
 import * as Schema from 'effect/Schema'
-import type { JSONSchema } from '../schema/job.ts'
+import type { JSONSchema } from '../schema/json-schema.ts'
 import type { StageContext } from './context.ts'
 import type { StageDefinition, StageOutputs, StageResource, StageRun } from './spec.ts'
 import type * as Effect from 'effect/Effect'

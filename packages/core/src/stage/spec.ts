@@ -2,7 +2,7 @@
 // a `run` that returns an Effect. Built-in stages and user modules share this one shape.
 import type * as Effect from 'effect/Effect'
 import type * as Scope from 'effect/Scope'
-import type { JSONSchema } from '../schema/job.ts'
+import type { JSONSchema } from '../schema/json-schema.ts'
 import type { StageContext } from './context.ts'
 
 /** Values a stage hands to the stages after it (`${stages.<id>.outputs.<name>}`). */

@@ -108,8 +108,9 @@ describe('in a program of its own that uses the executor', () => {
       'never.mjs': "import * as Effect from 'effect/Effect'\nexport default { name: 'never', params: { type: 'object', properties: { promise: { type: 'boolean' } } }, run: (p) => (p.promise ? new Promise(() => {}) : Effect.never) }\n",
       'slow.mjs': "export default { name: 'slow', params: { type: 'object' }, outputs: ['ms'], run: () => new Promise((r) => setTimeout(() => r({ ms: 300 }), 300)) }\n",
       'timer.mjs': "export default { name: 'timer', params: { type: 'object', properties: { exit: { type: 'boolean' } } }, outputs: ['ok'], run: (p) => new Promise((r) => setTimeout(() => { if (p.exit) process.exit(3); r({ ok: true }) }, p.exit ? 20 : 150)) }\n",
-      // The timer starts when the module is imported, outside any stage.
-      'stray.mjs': "setTimeout(() => process.exit(5), 100)\nexport default { name: 'stray', params: { type: 'object' }, run: () => new Promise((r) => setTimeout(r, 400)) }\n",
+      // The timer starts when the module is imported, outside any stage; it calls process.exit
+      // once both stages have started (a fixed delay would race the loading of the pipeline on a busy machine).
+      'stray.mjs': "let started = 0\nconst t = setInterval(() => { if (started === 2) { clearInterval(t); process.exit(5) } }, 20)\nt.unref()\nexport default { name: 'stray', params: { type: 'object' }, run: () => { started++; return new Promise((r) => setTimeout(r, 400)) } }\n",
       'p1.yaml': 'name: g\nstages:\n  effect:\n    uses: ./never.mjs\n  promise:\n    uses: ./never.mjs\n    with: { promise: true }\n  slow:\n    uses: ./slow.mjs\n  quits:\n    uses: ./timer.mjs\n    with: { exit: true }\n  stays:\n    uses: ./timer.mjs\n',
       'p2.yaml': 'name: g\nstages:\n  one:\n    uses: ./stray.mjs\n  two:\n    uses: ./stray.mjs\n',
       'host.mts': `import * as Effect from ${JSON.stringify(import.meta.resolve('effect/Effect'))}

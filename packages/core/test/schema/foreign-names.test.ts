@@ -4,8 +4,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { foreignNames, foreignNamesTable, knownNameHint } from '../../src/schema/foreign-names.ts'
-import { trainerSchema } from '../../src/schema/job.ts'
-import { pipelineSchema } from '../../src/schema/pipeline-schema.ts'
+import { trainerSchema } from '../../src/pipeline/sections/index.ts'
+import { pipelineSchema } from '../../src/pipeline/schema.ts'
 import { loadErrors, writeFiles } from '../support.ts'
 
 async function hintsOf(yaml: string): Promise<Map<string, string | undefined>> {

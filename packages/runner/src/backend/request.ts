@@ -4,6 +4,7 @@
 // with the words the backend selection itself uses.
 import { createRequire } from 'node:module'
 import * as Data from 'effect/Data'
+import { runtimeSchema } from '@lorapipe/core/pipeline/sections/runtime.ts'
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
 export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']
@@ -71,7 +72,7 @@ export type BackendRequest = { readonly name: BackendName | 'auto'; readonly sou
 export function backendRequest(backend: string | undefined, env: Record<string, string | undefined>): BackendRequest {
   const fromEnv = env.LORAPIPE_BACKEND?.trim()
   const fromPipeline = backend?.trim()
-  const [raw, source] = fromEnv ? [fromEnv, 'env' as const] : fromPipeline ? [fromPipeline, 'pipeline' as const] : ['auto', 'auto' as const]
+  const [raw, source] = fromEnv ? [fromEnv, 'env' as const] : fromPipeline ? [fromPipeline, 'pipeline' as const] : [runtimeSchema.properties.backend.default, 'auto' as const]
   const name = ALIASES[raw.toLowerCase()]
   if (!name) return { problem: { requested: raw, source, message: `unknown backend '${raw}' in ${backendSetting(source)}`, hint: `use auto, ${BACKEND_NAMES.join(', ')}` } }
   return { name, source, raw }

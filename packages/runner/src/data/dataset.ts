@@ -2,6 +2,7 @@
 // selects from it reproducibly (seeded shuffle, limit, ratio splits). The hub download is elsewhere:
 // this module gets local paths.
 import { statSync } from 'node:fs'
+import { DEFAULT_SEED, type DatasetSection, type SplitSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import { closest } from '@lorapipe/core/suggest.ts'
 import { DatasetError, datasetError } from './errors.ts'
 import { inferFormat, resolveFiles } from './files.ts'
@@ -10,23 +11,11 @@ import { readTable } from './read.ts'
 import { Rng } from './rng.ts'
 import type { Format, RawTable } from './table.ts'
 
-/** Which columns hold what (names as in the pipeline's `dataset` section). */
-export interface ColumnSpec {
-  text_column: string
-  text_pair_column?: string
-  label_column: string
-  /** Label names; index = class id. Maps string labels and names integer ones. */
-  labels?: string[]
-}
+/** Which columns hold what: the `dataset` section's keys. `labels` maps string labels and names integer ones. */
+export type ColumnSpec = Pick<DatasetSection, 'text_column' | 'text_pair_column' | 'label_column' | 'labels'>
 
-/** How to pick examples after loading. Shuffle happens before limit. */
-export interface SelectSpec {
-  shuffle?: boolean
-  /** Seed for shuffle (default 42; the pipeline passes its own seed). */
-  seed?: number
-  /** Keep the first N examples (after shuffling). */
-  limit?: number
-}
+/** How to pick examples after loading, as a split says it; shuffle happens before limit. Without a seed, the default seed (the pipeline passes its own). */
+export type SelectSpec = Partial<Pick<SplitSection, 'shuffle' | 'seed' | 'limit'>>
 
 export interface FileSpec extends ColumnSpec, SelectSpec {
   /** A file, or a `*` glob in the file name (files are read in name order). */
@@ -53,7 +42,6 @@ export interface Dataset {
   source: { files: string[]; format: Format; rowsRead: number }
 }
 
-const DEFAULT_SEED = 42
 
 function checkColumns(table: RawTable, spec: ColumnSpec): void {
   const wanted: [string, string | undefined][] = [
@@ -237,13 +225,8 @@ export function splitByRatio(dataset: Dataset, ratio: number, seed: number = DEF
   return { train: { ...dataset, rows: train }, eval: { ...dataset, rows: held } }
 }
 
-/** One split of the pipeline's `dataset` section: a local file (or glob), or a ratio of train. */
-export interface SplitSpec extends SelectSpec {
-  path?: string
-  format?: Format
-  /** Only for eval: carve this fraction out of the train file instead of reading a file. */
-  ratio?: number
-}
+/** One split of the pipeline's `dataset` section: a local file (or glob), or (eval only) a ratio carved from train. */
+export type SplitSpec = Partial<Omit<SplitSection, 'split'>>
 
 export interface DatasetSpec extends ColumnSpec {
   train: SplitSpec

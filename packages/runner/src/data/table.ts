@@ -1,4 +1,5 @@
 // What every file reader produces: named columns, row values, and where each row came from.
+import type { SplitSection } from '@lorapipe/core/pipeline/sections/index.ts'
 
 export interface RawTable {
   file: string
@@ -12,4 +13,5 @@ export interface RawTable {
   classNames?: Record<string, string[]>
 }
 
-export type Format = 'tsv' | 'csv' | 'jsonl' | 'parquet'
+/** A split's `format`. */
+export type Format = NonNullable<SplitSection['format']>

@@ -11,13 +11,11 @@ import type { ModelSpec } from '../models/spec.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
 import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
-import { loraConfigFromPeft, loraConfigToPeft, type LoraConfig } from './config.ts'
+import { loraFromPeft, loraToPeft, PEFT_TASK, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { injectLora, type LoraModel, type LoraPlan } from './inject.ts'
 
 export const ADAPTER_CONFIG = 'adapter_config.json'
-/** PEFT's task_type of each task. */
-const PEFT_TASK = { 'sequence-classification': 'SEQ_CLS', 'causal-lm': 'CAUSAL_LM' } as const
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
 const PREFIX = 'base_model.model.'
 
@@ -51,17 +49,16 @@ export function adapterTensors(lora: LoraModel): Map<string, TensorToWrite> {
 /** Writes adapter_config.json + adapter_model.safetensors that PEFT's PeftModel.from_pretrained loads. */
 export async function saveAdapter(lora: LoraModel, dir: string, options: SaveAdapterOptions = {}): Promise<void> {
   await mkdir(dir, { recursive: true })
-  const t = lora.config.targetModules
+  const t = lora.config.target_modules
   // PEFT stores the names it matched; for a list we keep the user's names, for a regex the regex.
-  const targetModules = t === null ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
+  const targetModules = t === undefined ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
   // The task is the model's (PEFT's task_type): a decoder's adapter is CAUSAL_LM whatever the config said.
-  const config = { ...lora.config, taskType: PEFT_TASK[lora.model.family.task] }
-  const cfg = loraConfigToPeft(config, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
+  const cfg = loraToPeft({ ...lora.config, task_type: PEFT_TASK[lora.model.family.task] }, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
   await writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapterTensors(lora), { format: 'pt' })
   await writeFileAtomic(join(dir, ADAPTER_CONFIG), `${JSON.stringify(cfg, null, 2)}\n`)
 }
 
-export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+export async function readAdapterConfig(dir: string): Promise<LoraSettings> {
   const file = join(dir, ADAPTER_CONFIG)
   let text: string
   try {
@@ -75,7 +72,7 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   } catch (e) {
     throw new LoraError({ source: file, reason: `not valid JSON (${(e as Error).message})` })
   }
-  return loraConfigFromPeft(json, file)
+  return loraFromPeft(json, file)
 }
 
 export interface AssignReport {
@@ -181,8 +178,8 @@ export async function loadAdapter<M extends PretrainedModel>(model: M, dir: stri
   checkAdapterFolder(dir)
   const config = await readAdapterConfig(dir)
   const want = PEFT_TASK[model.family.task]
-  if (config.taskType !== null && config.taskType !== want) {
-    throw new LoraError({ source: join(dir, ADAPTER_CONFIG), reason: `task_type ${config.taskType} does not fit ${model.name}, a ${model.family.task} model (${want})` })
+  if (config.task_type !== undefined && config.task_type !== null && config.task_type !== want) {
+    throw new LoraError({ source: join(dir, ADAPTER_CONFIG), reason: `task_type ${config.task_type} does not fit ${model.name}, a ${model.family.task} model (${want})` })
   }
   const file = join(dir, ADAPTER_WEIGHTS)
   const weights = await readSafetensors(file)

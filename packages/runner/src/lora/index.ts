@@ -1,6 +1,6 @@
 // Public surface of LoRA (PEFT semantics and file format).
-export { loraConfig, loraConfigFromPeft, loraConfigToPeft, LORA_DEFAULTS } from './config.ts'
-export type { LoraConfig, LoraBias } from './config.ts'
+export { loraSettings, loraFromPeft, loraToPeft } from './peft-config.ts'
+export type { LoraSettings } from './peft-config.ts'
 export { planLora, injectLora, countPlannedParameters, formatParameterCount, LoraModel } from './inject.ts'
 export type { LoraPlan, LoraTarget, InjectOptions } from './inject.ts'
 export { LoraLayer } from './layer.ts'

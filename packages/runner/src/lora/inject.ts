@@ -7,7 +7,7 @@ import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
 import { findFamily } from '../models/families.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
-import type { LoraConfig } from './config.ts'
+import { PEFT_ONLY, PEFT_TASK, targetRegex, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { LoraLayer } from './layer.ts'
 
@@ -43,10 +43,10 @@ function patternKey(keys: readonly string[], path: string): string | null {
   return null
 }
 
-function layerIndexAllowed(path: string, c: LoraConfig): boolean {
-  const idx = c.layersToTransform
-  if (idx === null || (Array.isArray(idx) && idx.length === 0)) return true
-  const patterns = c.layersPattern === null ? [] : typeof c.layersPattern === 'string' ? [c.layersPattern] : c.layersPattern
+function layerIndexAllowed(path: string, c: LoraSettings): boolean {
+  const idx = c.layers_to_transform
+  if (idx === undefined || (Array.isArray(idx) && idx.length === 0)) return true
+  const patterns = c.layers_pattern === undefined ? [] : typeof c.layers_pattern === 'string' ? [c.layers_pattern] : c.layers_pattern
   let m: RegExpMatchArray | null = null
   if (patterns.length === 0) m = path.match(/^.*\.[^.]*\.(\d+)\./)
   else for (const p of patterns) if ((m = path.match(new RegExp(`^.*\\.${p}\\.(\\d+)\\.`)))) break
@@ -56,14 +56,16 @@ function layerIndexAllowed(path: string, c: LoraConfig): boolean {
 }
 
 /** Decides targets, ranks, scalings and trainable parameters as PEFT would for this model layout. */
-export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): LoraPlan {
+export function planLora(spec: ModelSpec, modelType: string, c: LoraSettings): LoraPlan {
   const source = 'LoRA config'
+  // A pattern that is not a regular expression is said as such, before anything else (the schema cannot tell).
+  if (typeof c.target_modules === 'string' && c.target_modules !== 'all-linear') targetRegex(c.target_modules, source)
   const linearPaths = spec.linears.map((l) => l.path)
   const listing = `linear modules of this model: ${linearPaths.join(', ')}`
 
   // modules_to_save (SEQ_CLS adds the output head as PEFT does)
   const moduleNames = [...new Set(spec.params.map((p) => moduleOf(p.name)))]
-  const requested = c.modulesToSave ?? []
+  const requested = c.modules_to_save ?? []
   // A tied pair (lm_head and embed_tokens with tie_word_embeddings) is one tensor here; PEFT's
   // modules_to_save would train a separate copy of one side, which is not done: refuse, saying so.
   for (const [alias, owner] of spec.tied ?? []) {
@@ -76,7 +78,9 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
       })
     }
   }
-  const saveNames = c.taskType === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
+  const family = findFamily(modelType)
+  const task = c.task_type !== undefined ? c.task_type : family ? PEFT_TASK[family.task] : PEFT_ONLY.task_type
+  const saveNames = task === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
   const modulesToSave = new Set<string>()
   for (const name of saveNames) {
     const hits = moduleNames.filter((m) => matchesName(m, name))
@@ -87,7 +91,7 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
   }
 
   // target modules
-  const t = c.targetModules ?? findFamily(modelType)?.loraTargets
+  const t = c.target_modules ?? family?.loraTargets
   if (!t) throw new LoraError({ source, reason: `no default target_modules for model type "${modelType}"; set target_modules` })
   let chosen: string[]
   if (t === 'all-linear') {
@@ -104,22 +108,24 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraConfig): Lor
       throw new LoraError({ source, reason: `target_modules ${unmatched.map((u) => `"${u}"`).join(', ')} match${unmatched.length === 1 ? 'es' : ''} no linear module${why}; ${listing}` })
     }
     chosen = linearPaths.filter((p) => t.some((name) => matchesName(p, name)) && layerIndexAllowed(p, c))
-    if (chosen.length === 0) throw new LoraError({ source, reason: `layers_to_transform ${JSON.stringify(c.layersToTransform)} leaves no target module; ${listing}` })
+    if (chosen.length === 0) throw new LoraError({ source, reason: `layers_to_transform ${JSON.stringify(c.layers_to_transform)} leaves no target module; ${listing}` })
   }
   const clash = chosen.filter((p) => modulesToSave.has(p))
   if (clash.length > 0) {
     throw new LoraError({ source, reason: `${clash.join(', ')} cannot be both a LoRA target and in modules_to_save (it is trained fully already)` })
   }
 
-  const rankKeys = Object.keys(c.rankPattern)
-  const alphaKeys = Object.keys(c.alphaPattern)
+  const rankPattern = c.rank_pattern ?? {}
+  const alphaPattern = c.alpha_pattern ?? {}
+  const rankKeys = Object.keys(rankPattern)
+  const alphaKeys = Object.keys(alphaPattern)
   const targets = chosen.map((path): LoraTarget => {
     const lin = spec.linears.find((l) => l.path === path)!
     const rk = patternKey(rankKeys, path)
     const ak = patternKey(alphaKeys, path)
-    const r = rk === null ? c.r : c.rankPattern[rk]!
-    const alpha = ak === null ? c.loraAlpha : c.alphaPattern[ak]!
-    return { path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r, alpha, scaling: c.useRslora ? alpha / Math.sqrt(r) : alpha / r }
+    const r = rk === null ? c.r : rankPattern[rk]!
+    const alpha = ak === null ? c.alpha : alphaPattern[ak]!
+    return { path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, r, alpha, scaling: c.use_rslora ? alpha / Math.sqrt(r) : alpha / r }
   })
 
   // Before any LoRA weight exists: an absurd rank is refused with the figures, not an abort.
@@ -152,7 +158,7 @@ export function formatParameterCount(c: ParameterCount): string {
 export class LoraModel<M extends PretrainedModel = PretrainedModel> {
   constructor(
     readonly model: M,
-    readonly config: LoraConfig,
+    readonly config: LoraSettings,
     readonly plan: LoraPlan,
     readonly layers: ReadonlyMap<string, LoraLayer>,
   ) {}
@@ -194,7 +200,7 @@ export interface InjectOptions {
  * weights, modules_to_save and the biases the config trains. Weights: A as PEFT (Kaiming-uniform
  * bound 1/sqrt(in), or normal(0, 1/r) for 'gaussian'), B zero; parameter names `<path>.lora_A.weight`.
  */
-export function injectLora<M extends PretrainedModel>(model: M, config: LoraConfig, options: InjectOptions = {}): LoraModel<M> {
+export function injectLora<M extends PretrainedModel>(model: M, config: LoraSettings, options: InjectOptions = {}): LoraModel<M> {
   const already = [...model.linears.values()].filter((l) => l.adapter !== null).map((l) => l.path)
   if (already.length > 0) throw new LoraError({ source: model.name, reason: `already has LoRA on ${already.join(', ')}; one adapter per model` })
   const plan = planLora(model.spec, model.config.modelType, config)
@@ -202,12 +208,12 @@ export function injectLora<M extends PretrainedModel>(model: M, config: LoraConf
   const layers = new Map<string, LoraLayer>()
   for (const t of plan.targets) {
     const a =
-      config.initLoraWeights === 'gaussian'
+      config.init_lora_weights === 'gaussian'
         ? rng.fillNormal(t.r * t.inFeatures, 0, 1 / t.r)
         : rng.fillUniform(t.r * t.inFeatures, -1 / Math.sqrt(t.inFeatures), 1 / Math.sqrt(t.inFeatures))
     const A = model.params.add(new Param(`${t.path}.lora_A.weight`, tf.tensor2d(a, [t.r, t.inFeatures]), true))
     const B = model.params.add(new Param(`${t.path}.lora_B.weight`, tf.zeros([t.outFeatures, t.r]), true))
-    const layer = new LoraLayer(t.path, A, B, t.r, t.alpha, t.scaling, config.loraDropout)
+    const layer = new LoraLayer(t.path, A, B, t.r, t.alpha, t.scaling, config.dropout)
     model.linearModule(t.path).adapter = layer
     layers.set(t.path, layer)
   }

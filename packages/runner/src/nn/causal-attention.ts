@@ -51,6 +51,27 @@ export function decoderMaskBias(m: DecoderMask, rep: number): tf.Tensor4D {
   return tf.tensor4d(out, [b, 1, l * rep, l], 'float32')
 }
 
+/**
+ * softmax(scores * scale + maskBias) over the last axis, as transformers orders it. One op whose
+ * backward keeps only its output y (which the product with v keeps anyway):
+ * d scores = scale * y * (dy - sum(dy * y)). Taped, the scaled scores would be kept as well, one
+ * more [B, heads, L, L] tensor per layer.
+ */
+export function scaledMaskedSoftmax(scores: tf.Tensor, maskBias: tf.Tensor, scale: number): tf.Tensor {
+  const op = tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.tidy(() => tf.softmax(tf.add(tf.mul(s, scale), maskBias), -1))
+    save([y])
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [yy] = saved as [tf.Tensor]
+        return tf.tidy(() => tf.mul(tf.mul(yy, tf.sub(dy, tf.sum(tf.mul(dy, yy), -1, true))), scale))
+      },
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0])
+  return op(scores)
+}
+
 export interface GroupedAttentionOptions {
   readonly heads: number
   readonly kvHeads: number
@@ -79,8 +100,8 @@ export function groupedQueryAttention(
     const qg = groups(q, rep * d, l * rep)
     const kg = groups(k, d, l)
     const vg = groups(v, d, l)
-    const scores = tf.mul(batchMatMul(qg, kg, false, true), d ** -0.5)
-    let probs = tf.softmax(tf.add(tf.reshape(scores, [b, kv, l * rep, l]), maskBias), -1)
+    const scores = tf.reshape(batchMatMul(qg, kg, false, true), [b, kv, l * rep, l])
+    let probs = scaledMaskedSoftmax(scores, maskBias, d ** -0.5)
     probs = dropout(probs, opts.dropoutRate, ctx)
     const out = batchMatMul(tf.reshape(probs, [b * kv, l * rep, l]) as tf.Tensor3D, vg) // [B * kv, L * rep, d]
     return tf.reshape(tf.transpose(tf.reshape(out, [b, kv, l, rep * d]), [0, 2, 1, 3]), [b, l, heads * d]) as tf.Tensor3D

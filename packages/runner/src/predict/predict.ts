@@ -1,6 +1,7 @@
 // Inference: a model folder (optionally with a PEFT adapter) classifies texts in batches, with
 // the tokenizer from the model folder, in eval mode (no dropout).
 import * as tf from '@tensorflow/tfjs-core'
+import { evaluateSpec } from '@lorapipe/core/stage/builtins.ts'
 import { loadPretrained } from '../models/index.ts'
 import { ModelError } from '../models/error.ts'
 import { loadAdapter } from '../lora/index.ts'
@@ -32,7 +33,8 @@ export class Predictor {
     const { model } = await loadPretrained(modelDir)
     if (opts.adapter) await loadAdapter(model, opts.adapter)
     const tokenizer = loadTokenizer(modelDir, opts.maxLength !== undefined ? { maxLength: opts.maxLength } : {})
-    return new Predictor(model, tokenizer, opts.batchSize ?? 32)
+    // Without --batch-size, as many texts per forward pass as the `evaluate` stage takes.
+    return new Predictor(model, tokenizer, opts.batchSize ?? evaluateSpec.params.properties.batch_size.default)
   }
 
   labelName(id: number): string {

@@ -4,30 +4,9 @@
 // `ratio` splits are carved from train by the data loader.
 import { dirname, basename } from 'node:path'
 import type { StageContext } from '@lorapipe/core'
+import type { DatasetSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import { downloadDatasetSplit } from '../hub/index.ts'
 import { hubOptionsFor, type HubCtx } from './hub-options.ts'
-
-export interface SplitParams {
-  readonly split?: string
-  readonly path?: string
-  readonly format?: 'tsv' | 'csv' | 'jsonl' | 'parquet'
-  readonly ratio?: number
-  readonly shuffle?: boolean
-  readonly seed?: number
-  readonly limit?: number
-}
-
-export interface DatasetParams {
-  readonly id?: string
-  readonly config?: string
-  readonly revision?: string
-  readonly text_column?: string
-  readonly text_pair_column?: string
-  readonly label_column?: string
-  readonly labels?: readonly string[]
-  readonly train?: SplitParams
-  readonly eval?: SplitParams
-}
 
 export interface SplitSourceInfo {
   readonly split: 'train' | 'eval'
@@ -38,11 +17,11 @@ export interface SplitSourceInfo {
 
 export interface ResolvedDataset {
   /** The same section with every split as a local `path` (absolute). */
-  readonly dataset: DatasetParams
+  readonly dataset: DatasetSection
   readonly sources: readonly SplitSourceInfo[]
 }
 
-export async function resolveDataset(d: DatasetParams, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedDataset> {
+export async function resolveDataset(d: DatasetSection, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedDataset> {
   const sources: SplitSourceInfo[] = []
   const out: Record<string, unknown> = { ...d }
   for (const name of ['train', 'eval'] as const) {
@@ -60,7 +39,7 @@ export async function resolveDataset(d: DatasetParams, ctx: Pick<StageContext, '
       sources.push({ split: name, files, source: `hub:${d.id}/${config}/${s.split}@${got.commitHash}` })
     }
   }
-  return { dataset: out as DatasetParams, sources }
+  return { dataset: out as DatasetSection, sources }
 }
 
 /** One file is its own path; shards in one folder are read through a `*` glob of their names. */

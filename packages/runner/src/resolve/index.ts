@@ -1,3 +1,3 @@
-export { resolveModel, ModelSourceError, MODEL_FILES, type ModelParams, type ResolvedModel } from './model.ts'
-export { resolveDataset, type DatasetParams, type ResolvedDataset, type SplitParams, type SplitSourceInfo } from './dataset.ts'
+export { resolveModel, ModelSourceError, MODEL_FILES, type ResolvedModel } from './model.ts'
+export { resolveDataset, type ResolvedDataset, type SplitSourceInfo } from './dataset.ts'
 export { hubOptionsFor } from './hub-options.ts'

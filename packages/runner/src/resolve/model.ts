@@ -6,16 +6,9 @@ import { FILE_KINDS, userFileProblem } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
+import type { ModelSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import { snapshotDownload } from '../hub/index.ts'
 import { hubOptionsFor, type HubCtx } from './hub-options.ts'
-
-export interface ModelParams {
-  readonly id?: string
-  readonly revision?: string
-  readonly path?: string
-  readonly init?: 'pretrained' | 'random'
-  readonly config?: string
-}
 
 export interface ResolvedModel {
   /** The model folder (config.json, weights, tokenizer files); absent for a config-only random init. */
@@ -42,8 +35,9 @@ export const MODEL_FILES = [
   'special_tokens_map.json',
 ]
 
-export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedModel> {
-  const init = m.init ?? 'pretrained'
+/** Where the model comes from. `m` is a decoded `model` section (the command line's `predict` makes one with `withDefaults`). */
+export async function resolveModel(m: ModelSection, ctx: Pick<StageContext, 'resolvePath'> & HubCtx): Promise<ResolvedModel> {
+  const init = m.init
   const explicitConfig = m.config !== undefined ? ctx.resolvePath(m.config) : undefined
   const configProblem = explicitConfig === undefined ? undefined : userFileProblem(explicitConfig, FILE_KINDS.config)
   if (configProblem) throw new ModelSourceError({ message: `model.config ${configProblem.message}` })
@@ -59,10 +53,10 @@ export async function resolveModel(m: ModelParams, ctx: Pick<StageContext, 'reso
   if (m.id === undefined) {
     throw new ModelSourceError({ message: 'the model needs `id` (a hub repository), `path` (a local folder), or `init: random` with `config`' })
   }
-  ctx.emitSync({ _tag: 'Log', level: 'info', message: `model ${m.id}@${m.revision ?? 'main'} from the hub (cache: reused when present)` })
+  ctx.emitSync({ _tag: 'Log', level: 'info', message: `model ${m.id}@${m.revision} from the hub (cache: reused when present)` })
   const snap = await snapshotDownload(m.id, {
     ...hubOptionsFor(ctx),
-    revision: m.revision ?? 'main',
+    revision: m.revision,
     // A config-only random init needs no weights.
     allowPatterns: init === 'random' ? MODEL_FILES.filter((f) => !f.includes('safetensors')) : MODEL_FILES,
   })

@@ -4,16 +4,12 @@ import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-
 import { join } from 'node:path'
 import * as Data from 'effect/Data'
 import { writeFileAtomic, writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
+import type { CompareParams } from '@lorapipe/core/stage/builtins.ts'
 
 export class CompareError extends Data.TaggedError('CompareError')<{ readonly file: string; readonly method: string; readonly reason: string }> {
   override get message() {
     return `compare: cannot read the metrics of \`${this.method}\` from ${this.file}: ${this.reason}`
   }
-}
-
-export interface CompareParams {
-  readonly runs: Readonly<Record<string, string>>
-  readonly metric?: string
 }
 
 export interface ComparisonRow {
@@ -85,7 +81,7 @@ export function markdownTable(rows: readonly ComparisonRow[]): string {
 }
 
 export async function compareStage(params: CompareParams, ctx: StageContext) {
-  const metric = params.metric ?? 'accuracy'
+  const metric = params.metric
   const runs: Record<string, RunMetrics> = {}
   for (const [method, file] of Object.entries(params.runs)) runs[method] = readMetrics(ctx.resolvePath(file), method)
   const key = (metric.startsWith('eval_') ? metric : `eval_${metric}`) as keyof ComparisonRow

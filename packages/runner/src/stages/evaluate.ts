@@ -4,19 +4,11 @@
 import { join } from 'node:path'
 import type * as Effect from 'effect/Effect'
 import { writeJsonAtomic, type EvalRecord, type RunMetrics, type StageContext } from '@lorapipe/core'
+import type { EvaluateParams } from '@lorapipe/core/stage/builtins.ts'
 import { loadAdapter } from '../lora/adapter.ts'
-import type { DatasetParams } from '../resolve/index.ts'
 import { evaluateSplit } from '../trainer/evaluate.ts'
 import { interruptible } from '../trainer/interruptible.ts'
-import { buildModel, prepare, useBackend, type ModelSection, type TokenizerSection } from '../trainer/setup.ts'
-
-export interface EvaluateParams {
-  readonly model: ModelSection
-  readonly adapter?: string | null
-  readonly dataset: DatasetParams
-  readonly tokenizer?: TokenizerSection
-  readonly batch_size?: number
-}
+import { buildModel, prepare, useBackend } from '../trainer/setup.ts'
 
 export async function runEvaluate(params: EvaluateParams, ctx: StageContext): Promise<{ metrics: string }> {
   await useBackend(ctx)
@@ -30,7 +22,7 @@ export async function runEvaluate(params: EvaluateParams, ctx: StageContext): Pr
       method = 'lora'
       ctx.emitSync({ _tag: 'Log', level: 'info', message: `adapter ${dir} applied` })
     }
-    const r = evaluateSplit(model, p.eval!, p.tokenizer, params.batch_size ?? 32)
+    const r = evaluateSplit(model, p.eval!, p.tokenizer, params.batch_size)
     const record: EvalRecord = { step: 0, epoch: 0, loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }
     ctx.emitSync({ _tag: 'EvalMetrics', step: 0, epoch: 0, metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s } })
     const count = model.countParameters()

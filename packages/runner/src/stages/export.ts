@@ -7,19 +7,14 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type * as Effect from 'effect/Effect'
 import type { StageContext } from '@lorapipe/core'
+import type { ExportParams } from '@lorapipe/core/stage/builtins.ts'
 import { loadAdapter } from '../lora/adapter.ts'
 import { saveMergedModel } from '../lora/merge.ts'
 import { createRandomModel, loadPretrained, saveModel } from '../models/load.ts'
 import { readModelConfig } from '../models/config.ts'
 import { resolveModel } from '../resolve/index.ts'
 import { interruptible } from '../trainer/interruptible.ts'
-import { useBackend, type ModelSection } from '../trainer/setup.ts'
-
-export interface ExportParams {
-  readonly model: ModelSection
-  readonly adapter: string
-  readonly merge?: boolean
-}
+import { useBackend } from '../trainer/setup.ts'
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
 
@@ -33,7 +28,7 @@ export async function runExport(params: ExportParams, ctx: StageContext): Promis
       ? createRandomModel(await readModelConfig(resolved.configPath, overrides), { seed: ctx.seed })
       : (await loadPretrained(resolved.dir!, { ...overrides, seed: ctx.seed, ignoreMismatchedSizes: true })).model
   const adapter = ctx.resolvePath(params.adapter)
-  const merge = params.merge ?? true
+  const merge = params.merge
   const target = merge ? join(ctx.dir, 'model') : ctx.dir
   const tmp = join(ctx.dir, `.export.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {

@@ -8,47 +8,22 @@ import { randomBytes } from 'node:crypto'
 import * as Data from 'effect/Data'
 import type * as Effect from 'effect/Effect'
 import { writeJsonAtomic, type RunMetrics, type StageContext } from '@lorapipe/core'
+import type { FinetuneParams } from '@lorapipe/core/stage/builtins.ts'
+import type { LoraSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import { deriveSeed } from '../data/rng.ts'
-import { loraConfig, type LoraBias, type LoraConfig } from '../lora/config.ts'
 import { formatParameterCount, injectLora, type LoraModel } from '../lora/inject.ts'
 import { initFromAdapter, saveAdapter } from '../lora/adapter.ts'
 import { saveModel } from '../models/load.ts'
 import type { SequenceClassifier } from '../models/classifier.ts'
-import type { DatasetParams } from '../resolve/index.ts'
 import { listCheckpoints } from '../trainer/checkpoint.ts'
 import { interruptible } from '../trainer/interruptible.ts'
-import { train, trainerParams, type TrainerParams, type TrainResult } from '../trainer/loop.ts'
+import { train, type TrainResult } from '../trainer/loop.ts'
 import { lorapipeVersion, sha256File, tfjsVersion, weightFiles, type Manifest } from '../trainer/manifest.ts'
 import { changedInputs } from '../trainer/resume-inputs.ts'
-import { planSteps, warmupSteps } from '../trainer/schedule.ts'
-import { buildModel, prepare, useBackend, type ModelSection, type TokenizerSection } from '../trainer/setup.ts'
+import { trainingPlan } from '../trainer/schedule.ts'
+import { buildModel, prepare, useBackend } from '../trainer/setup.ts'
 
 export class FinetuneError extends Data.TaggedError('FinetuneError')<{ readonly message: string }> {}
-
-/** The pipeline's `lora` section. */
-export interface LoraSection {
-  readonly target_modules: string | readonly string[]
-  readonly r?: number
-  readonly alpha?: number
-  readonly dropout?: number
-  readonly bias?: LoraBias
-  readonly modules_to_save?: readonly string[] | null
-  readonly use_rslora?: boolean
-  readonly rank_pattern?: Readonly<Record<string, number>>
-  readonly alpha_pattern?: Readonly<Record<string, number>>
-  readonly layers_to_transform?: number | readonly number[]
-  readonly layers_pattern?: string
-  readonly init_from?: string
-}
-
-export interface FinetuneParams {
-  readonly model: ModelSection
-  readonly lora: LoraSection | null
-  readonly dataset: DatasetParams
-  readonly tokenizer?: TokenizerSection
-  readonly trainer: Partial<TrainerParams>
-  readonly seed?: number
-}
 
 export interface FinetuneOutputs {
   readonly [k: string]: string | null
@@ -76,39 +51,16 @@ async function writeFolderAtomic(target: string, write: (dir: string) => Promise
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
 
-/** The pipeline's `lora` section as a LoraConfig (also used by the preflight to check targets). */
-export function loraConfigOf(l: LoraSection): LoraConfig {
-  return loraConfig(
-    {
-      targetModules: typeof l.target_modules === 'string' ? l.target_modules : [...l.target_modules],
-      ...(l.r !== undefined ? { r: l.r } : {}),
-      ...(l.alpha !== undefined ? { loraAlpha: l.alpha } : {}),
-      ...(l.dropout !== undefined ? { loraDropout: l.dropout } : {}),
-      ...(l.bias !== undefined ? { bias: l.bias } : {}),
-      ...(l.modules_to_save !== undefined ? { modulesToSave: l.modules_to_save === null ? null : [...l.modules_to_save] } : {}),
-      ...(l.use_rslora !== undefined ? { useRslora: l.use_rslora } : {}),
-      ...(l.rank_pattern ? { rankPattern: l.rank_pattern } : {}),
-      ...(l.alpha_pattern ? { alphaPattern: l.alpha_pattern } : {}),
-      ...(l.layers_to_transform !== undefined ? { layersToTransform: typeof l.layers_to_transform === 'number' ? l.layers_to_transform : [...l.layers_to_transform] } : {}),
-      ...(l.layers_pattern !== undefined ? { layersPattern: l.layers_pattern } : {}),
-    },
-    'lora',
-  )
-}
-
 function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): LoraModel {
-  return injectLora(model, loraConfigOf(l), { seed: deriveSeed(seed, LORA_INIT_STREAM) })
+  return injectLora(model, l, { seed: deriveSeed(seed, LORA_INIT_STREAM) })
 }
 
 export async function runFinetune(params: FinetuneParams, ctx: StageContext, signal: AbortSignal = ctx.signal): Promise<FinetuneOutputs> {
   const seed = params.seed ?? ctx.seed
-  const t = trainerParams(params.trainer)
-  if (!(t.batch_size >= 1) || !Number.isFinite(t.learning_rate) || !(t.learning_rate > 0)) {
-    throw new FinetuneError({ message: `trainer: batch_size must be >= 1 and learning_rate a positive number (got ${t.batch_size}, ${t.learning_rate})` })
-  }
+  const t = params.trainer
   const backend = await useBackend(ctx)
   const p = await prepare(params.model, params.dataset, params.tokenizer, seed, ctx, 'train+eval')
-  const plan = planSteps(p.train!.encoded.length, t.batch_size, t.gradient_accumulation_steps, t.epochs, t.max_steps)
+  const { plan, warmup } = trainingPlan(p.train!.encoded.length, t)
 
   const model = await buildModel(p, seed, ctx)
   try {
@@ -145,7 +97,7 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
           created: new Date().toISOString(),
           model: {
             source: p.resolvedModel.source,
-            revision: params.model.path === undefined ? params.model.revision ?? 'main' : undefined,
+            revision: params.model.path === undefined ? params.model.revision : undefined,
             commit: p.resolvedModel.commit,
             init: p.resolvedModel.init,
             architecture: model.name,
@@ -163,7 +115,7 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
             ),
           },
           parameters: { method, trainable: count.trainable, total: count.total, line },
-          steps: { total: plan.totalSteps, per_epoch: plan.updatesPerEpoch, warmup: warmupSteps(plan.totalSteps, t.warmup_steps, t.warmup_ratio) },
+          steps: { total: plan.totalSteps, per_epoch: plan.updatesPerEpoch, warmup },
         }
     writeJsonAtomic(manifestFile, manifest)
 

@@ -124,11 +124,10 @@ async function tokenizerInputs(params: Record<string, any>, model: ResolvedModel
 /** LoRA targets against the model's modules, from its config alone (no weights are read), and the adapter `lora.init_from` starts from. */
 async function loraInputs(params: Record<string, any>, model: ResolvedModel | undefined, config: ModelConfig | undefined, ctx: Ctx): Promise<PreflightProblem[]> {
   const problems: PreflightProblem[] = []
-  const [{ readModelConfig }, { modelSpec }, { planLora }, { loraConfigOf }, { plannedAdapterLayout }] = await Promise.all([
+  const [{ readModelConfig }, { modelSpec }, { planLora }, { plannedAdapterLayout }] = await Promise.all([
     import('../models/config.ts'),
     import('../models/families.ts'),
     import('../lora/inject.ts'),
-    import('./finetune.ts'),
     import('../lora/adapter.ts'),
   ])
   let layout: import('../lora/adapter.ts').AdapterLayout | undefined
@@ -137,7 +136,7 @@ async function loraInputs(params: Record<string, any>, model: ResolvedModel | un
       // The config with the labels applied when the data check got that far, else the folder's as it is.
       const c = config ?? (await readModelConfig(model.configPath))
       const spec = modelSpec(c)
-      const plan = planLora(spec, c.modelType, loraConfigOf(params.lora))
+      const plan = planLora(spec, c.modelType, params.lora)
       // Only with the labels applied is the saved head's shape the run's.
       if (config) layout = plannedAdapterLayout(spec, plan)
     } catch (e) {

@@ -3,6 +3,7 @@
 // truncation to max_length with the Rust crate's rules, special tokens with token type ids, and
 // batches padded to the longest sequence in the batch (dynamic padding) as flat Int32Arrays.
 import { Tokenizer } from '@huggingface/tokenizers'
+import { tokenizerSchema, type TokenizerSection } from '@lorapipe/core/pipeline/sections/tokenizer.ts'
 import { TokenizerError } from './errors.ts'
 import { truncatedLengths, type TruncationStrategy } from './truncation.ts'
 
@@ -12,7 +13,7 @@ export interface TokenizerOptions {
   /** How a too-long input is cut (default longest_first); false rejects inputs over maxLength instead. */
   truncation?: TruncationStrategy | false
   /** `longest` (default) pads each batch to its longest row; `max_length` pads every batch to maxLength. */
-  padding?: 'longest' | 'max_length'
+  padding?: TokenizerSection['padding']
   /** Overrides the padding token (default: tokenizer.json padding, tokenizer_config pad_token, else [PAD]). */
   padToken?: string
 }
@@ -118,7 +119,7 @@ function sanitizeMaxLength(config: Json): number | undefined {
 export class TextTokenizer {
   readonly maxLength: number
   readonly truncation: TruncationStrategy | false
-  readonly padding: 'longest' | 'max_length'
+  readonly padding: TokenizerSection['padding']
   readonly padId: number
   /** One more than the largest token id (the embedding matrix must have at least this many rows). */
   readonly vocabSize: number
@@ -157,8 +158,9 @@ export class TextTokenizer {
     this.padId = padId
 
     this.truncation = options.truncation ?? 'longest_first'
-    this.padding = options.padding ?? 'longest'
-    this.maxLength = options.maxLength ?? sanitizeMaxLength(tokenizerConfig) ?? 512
+    // Left out (predict, tests), the `tokenizer` section's defaults; the folder's model_max_length before that.
+    this.padding = options.padding ?? tokenizerSchema.properties.padding.default
+    this.maxLength = options.maxLength ?? sanitizeMaxLength(tokenizerConfig) ?? tokenizerSchema.properties.max_length.default
     const added = Math.max(specialCount(this.template.single), specialCount(this.template.pair))
     if (!Number.isInteger(this.maxLength) || this.maxLength <= added) {
       throw new TokenizerError({

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import * as Data from 'effect/Data'
 import type { EvalRecord, StageEvent, TrainRecord } from '@lorapipe/core'
+import type { TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import { valueAndGrads } from '../nn/grads.ts'
 import { crossEntropy } from '../nn/loss.ts'
@@ -28,61 +29,7 @@ import {
 import { batchTensors, evaluateSplit, type Collator, type EncodedSplit } from './evaluate.ts'
 import { retainCheckpoints } from './retention.ts'
 import { bestMetricName, isBetter, isImprovement } from './metrics.ts'
-import { LrSchedule, planSteps, warmupSteps, type ScheduleName, type StepPlan } from './schedule.ts'
-
-/** The pipeline's `trainer` section (names and defaults of transformers' TrainingArguments). */
-export interface TrainerParams {
-  readonly epochs: number
-  readonly max_steps?: number
-  readonly batch_size: number
-  readonly eval_batch_size: number
-  readonly learning_rate: number
-  readonly weight_decay: number
-  readonly adam_beta1: number
-  readonly adam_beta2: number
-  readonly adam_epsilon: number
-  readonly scheduler: ScheduleName
-  readonly warmup_steps: number
-  readonly warmup_ratio: number
-  readonly gradient_accumulation_steps: number
-  readonly max_grad_norm: number
-  readonly eval_every?: number
-  readonly log_every: number
-  readonly save_every?: number
-  /** Newest checkpoints kept besides the best (default 1); null keeps all. */
-  readonly save_total_limit?: number | null
-  readonly metric_for_best_model: string
-  readonly load_best_model_at_end: boolean
-  readonly early_stopping?: { readonly patience: number; readonly threshold?: number }
-  readonly group_by_length: boolean
-}
-
-export const TRAINER_DEFAULTS: TrainerParams = {
-  epochs: 3,
-  batch_size: 8,
-  eval_batch_size: 8,
-  learning_rate: 5e-5,
-  weight_decay: 0,
-  adam_beta1: 0.9,
-  adam_beta2: 0.999,
-  adam_epsilon: 1e-8,
-  scheduler: 'linear',
-  warmup_steps: 0,
-  warmup_ratio: 0,
-  gradient_accumulation_steps: 1,
-  max_grad_norm: 1,
-  log_every: 50,
-  metric_for_best_model: 'loss',
-  load_best_model_at_end: false,
-  group_by_length: false,
-}
-
-/** The trainer section with every default filled in (the schema's defaults, for callers that skip validation). */
-export function trainerParams(p: Partial<TrainerParams> = {}): TrainerParams {
-  const out = { ...TRAINER_DEFAULTS } as Record<string, unknown>
-  for (const [k, v] of Object.entries(p)) if (v !== undefined) out[k] = v
-  return out as unknown as TrainerParams
-}
+import { LrSchedule, trainingPlan, type StepPlan } from './schedule.ts'
 
 export class TrainingError extends Data.TaggedError('TrainingError')<{
   readonly step: number
@@ -107,7 +54,8 @@ export interface TrainSetup {
   readonly train: EncodedSplit
   readonly eval?: EncodedSplit | undefined
   readonly collator: Collator
-  readonly trainer: TrainerParams
+  /** The `trainer` section, decoded (defaults filled in). */
+  readonly trainer: TrainerSection
   readonly seed: number
   /** Run folder: checkpoints go to `<dir>/checkpoints`. Without it nothing is written. */
   readonly dir?: string | undefined
@@ -156,8 +104,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const { model, trainer: t, seed } = setup
   const nTrain = setup.train.encoded.length
   if (nTrain === 0) throw new TrainingError({ step: 0, reason: 'the training split is empty' })
-  const plan = planSteps(nTrain, t.batch_size, t.gradient_accumulation_steps, t.epochs, t.max_steps)
-  const warmup = warmupSteps(plan.totalSteps, t.warmup_steps, t.warmup_ratio)
+  const { plan, warmup } = trainingPlan(nTrain, t)
   const schedule = new LrSchedule(t.scheduler, t.learning_rate, warmup, plan.totalSteps)
   const params = model.trainableParameters()
   if (params.length === 0) throw new TrainingError({ step: 0, reason: 'the model has no trainable parameters' })
@@ -246,11 +193,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       const newBest = isBetter(metric, value, state.best?.value)
       if (newBest) state.best = { step: state.step, metric: `eval_${metric}`, value }
       if (t.early_stopping) {
-        if (isImprovement(metric, value, state.early.best, t.early_stopping.threshold ?? 0)) state.early = { best: value, bad: 0 }
+        if (isImprovement(metric, value, state.early.best, t.early_stopping.threshold)) state.early = { best: value, bad: 0 }
         else state.early = { ...state.early, bad: state.early.bad + 1 }
         if (state.early.bad >= t.early_stopping.patience) {
           state.stopped = true
-          emit({ _tag: 'Log', level: 'info', message: `early stopping at step ${state.step}: eval_${metric} has not improved by more than ${t.early_stopping.threshold ?? 0} for ${state.early.bad} evaluations` })
+          emit({ _tag: 'Log', level: 'info', message: `early stopping at step ${state.step}: eval_${metric} has not improved by more than ${t.early_stopping.threshold} for ${state.early.bad} evaluations` })
         }
       }
       emit(evalMetricsEvent(record, newBest))

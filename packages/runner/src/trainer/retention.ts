@@ -6,18 +6,14 @@
 import { rmSync } from 'node:fs'
 import { listCheckpoints } from './checkpoint.ts'
 
-/** `trainer.save_total_limit` when the pipeline does not set it: the newest one, plus the best. */
-export const DEFAULT_SAVE_TOTAL_LIMIT = 1
-
 /**
  * Keeps the newest `limit` checkpoints under `root` and the best one besides (`best`, its step);
- * `limit` null keeps them all, undefined means the default. Returns the steps removed.
+ * `limit` null keeps them all. Returns the steps removed.
  */
-export function retainCheckpoints(root: string, limit: number | null | undefined, best: number | undefined): number[] {
+export function retainCheckpoints(root: string, limit: number | null, best: number | undefined): number[] {
   if (limit === null) return []
-  const keepNewest = limit ?? DEFAULT_SAVE_TOTAL_LIMIT
   const all = listCheckpoints(root)
-  const newest = new Set(all.slice(Math.max(0, all.length - keepNewest)).map((c) => c.step))
+  const newest = new Set(all.slice(Math.max(0, all.length - limit)).map((c) => c.step))
   const removed: number[] = []
   for (const c of all) {
     if (newest.has(c.step) || c.step === best) continue

@@ -1,7 +1,8 @@
 // Learning-rate schedules as transformers' get_scheduler (a LambdaLR multiplier of the base rate),
 // and the step arithmetic of its Trainer: batches per epoch, updates per epoch, total steps, warmup.
+import type { TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
 
-export type ScheduleName = 'linear' | 'cosine' | 'constant' | 'constant_with_warmup'
+export type ScheduleName = TrainerSection['scheduler']
 
 /**
  * Multiplier of the base learning rate after `step` optimizer steps (the rate used by step
@@ -71,4 +72,10 @@ export function planSteps(examples: number, batchSize: number, accumulation: num
   const updatesPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / accumulation))
   const totalSteps = maxSteps !== undefined && maxSteps > 0 ? maxSteps : Math.max(1, Math.ceil(epochs * updatesPerEpoch))
   return { batchesPerEpoch, updatesPerEpoch, totalSteps, epochs: Math.ceil(totalSteps / updatesPerEpoch) }
+}
+
+/** The steps of a run on `examples` examples with these trainer settings (the manifest's and the loop's). */
+export function trainingPlan(examples: number, t: TrainerSection): { readonly plan: StepPlan; readonly warmup: number } {
+  const plan = planSteps(examples, t.batch_size, t.gradient_accumulation_steps, t.epochs, t.max_steps)
+  return { plan, warmup: warmupSteps(plan.totalSteps, t.warmup_steps, t.warmup_ratio) }
 }

@@ -4,30 +4,19 @@
 // written or any weights are allocated.
 import * as Data from 'effect/Data'
 import type { StageContext } from '@lorapipe/core'
+import { tokenizerSchema, type DatasetSection, type ModelSection, type TokenizerSection } from '@lorapipe/core/pipeline/sections/index.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.ts'
 import { loadSplits, type Dataset, type DatasetSpec } from '../data/index.ts'
 import { readModelConfig, type ModelConfig } from '../models/config.ts'
 import { createRandomModel, loadPretrained } from '../models/load.ts'
 import type { SequenceClassifier } from '../models/classifier.ts'
-import { resolveDataset, resolveModel, type DatasetParams, type ModelParams, type ResolvedDataset, type ResolvedModel } from '../resolve/index.ts'
+import { resolveDataset, resolveModel, type ResolvedDataset, type ResolvedModel } from '../resolve/index.ts'
 import { loadTokenizer } from '../tokenizer/load.ts'
 import type { TextTokenizer } from '../tokenizer/tokenizer.ts'
 import type { EncodedSplit } from './evaluate.ts'
 
 export class SetupError extends Data.TaggedError('SetupError')<{ readonly message: string }> {}
-
-export interface ModelSection extends ModelParams {
-  readonly task?: string
-  readonly num_labels?: number
-  readonly labels?: readonly string[]
-}
-
-export interface TokenizerSection {
-  readonly path?: string
-  readonly max_length?: number
-  readonly truncation?: boolean
-  readonly padding?: 'longest' | 'max_length'
-}
 
 type Ctx = Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal' | 'runtime'> & { readonly offline?: boolean }
 
@@ -52,7 +41,7 @@ export interface Prepared {
  * Resolves the model and data, reads the model config, loads and tokenizes the splits and checks
  * the labels against the model's num_labels. `splits` says which splits are needed.
  */
-export async function prepare(model: ModelSection, dataset: DatasetParams, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
+export async function prepare(model: ModelSection, dataset: DatasetSection, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
   const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits)
   const d = resolvedData.dataset
   const { tokenizer, tokenizerDir } = stageTokenizer(tok, resolvedModel, config, ctx)
@@ -77,15 +66,17 @@ export function tokenizerDirOf(tok: TokenizerSection | undefined, resolvedModel:
 /**
  * The stage's tokenizer: `tokenizer.path`, else the model folder's; its vocabulary must fit the
  * model's. (The preflight checks the folder, without loading it, before anything is written.)
+ * Without a `tokenizer` section, the section's defaults.
  */
-export function stageTokenizer(tok: TokenizerSection | undefined, resolvedModel: ResolvedModel, config: ModelConfig, ctx: Pick<Ctx, 'resolvePath' | 'emitSync'>): { tokenizer: TextTokenizer; tokenizerDir: string } {
+export function stageTokenizer(section: TokenizerSection | undefined, resolvedModel: ResolvedModel, config: ModelConfig, ctx: Pick<Ctx, 'resolvePath' | 'emitSync'>): { tokenizer: TextTokenizer; tokenizerDir: string } {
+  const tok: TokenizerSection = section ?? withDefaults(tokenizerSchema, {})
   const tokenizerDir = tokenizerDirOf(tok, resolvedModel, ctx)
-  let maxLength = tok?.max_length ?? 512
+  let maxLength = tok.max_length
   if (maxLength > config.maxPositionEmbeddings) {
     ctx.emitSync({ _tag: 'Log', level: 'warn', message: `tokenizer.max_length ${maxLength} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}; using ${config.maxPositionEmbeddings}` })
     maxLength = config.maxPositionEmbeddings
   }
-  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok?.truncation === false ? false : 'longest_first', padding: tok?.padding ?? 'longest' })
+  const tokenizer = loadTokenizer(tokenizerDir, { maxLength, truncation: tok.truncation ? 'longest_first' : false, padding: tok.padding })
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new SetupError({ message: `the tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}; use the model's own tokenizer` })
   }
@@ -107,26 +98,26 @@ export async function buildModel(p: Prepared, seed: number, ctx: Ctx): Promise<S
 /** The data part of `prepare`: model source and config, the loaded splits, and the label check. */
 export async function prepareData(
   model: ModelSection,
-  dataset: DatasetParams,
+  dataset: DatasetSection,
   seed: number,
   ctx: Ctx,
   splits: 'train+eval' | 'eval',
 ): Promise<{ resolvedModel: ResolvedModel; resolvedData: ResolvedDataset; data: Prepared['data']; config: ModelConfig }> {
   const resolvedModel = await resolveModel(model, ctx)
-  const wanted: DatasetParams = splits === 'eval' ? { ...dataset, train: undefined } : dataset
+  const wanted: DatasetSection = splits === 'eval' ? { ...dataset, train: undefined } : dataset
   if (splits === 'eval' && !dataset.eval) throw new SetupError({ message: 'the dataset has no `eval` split to evaluate on; add `dataset.eval` (a `path` or a hub `split`)' })
   if (splits === 'train+eval' && !dataset.train) throw new SetupError({ message: 'the dataset has no `train` split; add `dataset.train` (a `path` or a hub `split`)' })
   const resolvedData = await resolveDataset(wanted, ctx)
   const d = resolvedData.dataset
   const spec = (train: DatasetSpec['train'], ev: DatasetSpec['eval']): DatasetSpec => ({
-    text_column: d.text_column ?? 'text',
-    label_column: d.label_column ?? 'label',
+    text_column: d.text_column,
+    label_column: d.label_column,
     ...(d.text_pair_column ? { text_pair_column: d.text_pair_column } : {}),
     ...(d.labels ? { labels: [...d.labels] } : {}),
     train,
     ...(ev ? { eval: ev } : {}),
   })
-  const splitOf = (s: NonNullable<DatasetParams['train']>) => ({ ...s })
+  const splitOf = (s: NonNullable<DatasetSection['train']>) => ({ ...s })
   let data: { train?: Dataset; eval?: Dataset }
   if (splits === 'eval') {
     // The eval split alone is loaded as if it were a train split (no ratio carving).

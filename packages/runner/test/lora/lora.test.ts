@@ -9,7 +9,7 @@ import { parseModelConfig, readModelConfig } from '../../src/models/config.ts'
 import { createRandomModel, loadPretrained } from '../../src/models/load.ts'
 import { modelSpec } from '../../src/models/families.ts'
 import type { SequenceClassifier } from '../../src/models/classifier.ts'
-import { loraConfig, loraConfigFromPeft, type LoraConfig } from '../../src/lora/config.ts'
+import { loraFromPeft, loraSettings, type LoraSettings } from '../../src/lora/peft-config.ts'
 import { countPlannedParameters, formatParameterCount, injectLora, planLora, type LoraModel } from '../../src/lora/inject.ts'
 import { adapterKeyToParam, initFromAdapter, loadAdapter, saveAdapter } from '../../src/lora/adapter.ts'
 import { mergeLora, saveMergedModel, unmergeLora } from '../../src/lora/merge.ts'
@@ -48,83 +48,83 @@ function randomiseB(lora: LoraModel, seed: number): void {
 
 describe('LoRA targeting (PEFT LoraConfig semantics)', () => {
   const spec = modelSpec(distil())
-  const targets = (c: Partial<LoraConfig>) => planLora(spec, 'distilbert', loraConfig(c)).targets.map((t) => t.path)
+  const targets = (c: Partial<LoraSettings>) => planLora(spec, 'distilbert', loraSettings(c)).targets.map((t) => t.path)
 
   test('a list matches a module path exactly or as its last dotted part', () => {
-    assert.deepEqual(targets({ targetModules: ['q_lin', 'v_lin'] }), [
+    assert.deepEqual(targets({ target_modules: ['q_lin', 'v_lin'] }), [
       'distilbert.transformer.layer.0.attention.q_lin',
       'distilbert.transformer.layer.0.attention.v_lin',
       'distilbert.transformer.layer.1.attention.q_lin',
       'distilbert.transformer.layer.1.attention.v_lin',
     ])
-    assert.deepEqual(targets({ targetModules: ['layer.1.ffn.lin1'] }), ['distilbert.transformer.layer.1.ffn.lin1'])
-    assert.deepEqual(targets({ targetModules: ['pre_classifier'], modulesToSave: [] }), ['pre_classifier'])
+    assert.deepEqual(targets({ target_modules: ['layer.1.ffn.lin1'] }), ['distilbert.transformer.layer.1.ffn.lin1'])
+    assert.deepEqual(targets({ target_modules: ['pre_classifier'], modules_to_save: [] }), ['pre_classifier'])
   })
 
   test('a string is a regular expression that must match the whole path (re.fullmatch)', () => {
-    assert.deepEqual(targets({ targetModules: '.*layer\\.0\\..*_lin' }), [
+    assert.deepEqual(targets({ target_modules: '.*layer\\.0\\..*_lin' }), [
       'distilbert.transformer.layer.0.attention.q_lin',
       'distilbert.transformer.layer.0.attention.k_lin',
       'distilbert.transformer.layer.0.attention.v_lin',
       'distilbert.transformer.layer.0.attention.out_lin',
     ])
-    assert.throws(() => targets({ targetModules: 'q_lin' }), /regex "q_lin" matches no linear module \(it must match the whole path\)/)
+    assert.throws(() => targets({ target_modules: 'q_lin' }), /regex "q_lin" matches no linear module \(it must match the whole path\)/)
   })
 
   test('all-linear takes every linear layer except the output head and modules_to_save', () => {
-    const t = targets({ targetModules: 'all-linear' })
+    const t = targets({ target_modules: 'all-linear' })
     assert.equal(t.length, 12 + 1)
     assert.ok(t.includes('pre_classifier') && !t.includes('classifier'))
-    assert.equal(targets({ targetModules: 'all-linear', modulesToSave: ['pre_classifier'] }).length, 12)
+    assert.equal(targets({ target_modules: 'all-linear', modules_to_save: ['pre_classifier'] }).length, 12)
   })
 
   test('PEFT default targets per model type when target_modules is not set', () => {
     assert.equal(targets({}).filter((p) => p.endsWith('q_lin') || p.endsWith('v_lin')).length, 4)
-    assert.deepEqual(planLora(modelSpec(bert()), 'bert', loraConfig({})).targets.map((t) => t.path.split('.').pop()), ['query', 'value', 'query', 'value'])
+    assert.deepEqual(planLora(modelSpec(bert()), 'bert', loraSettings({})).targets.map((t) => t.path.split('.').pop()), ['query', 'value', 'query', 'value'])
   })
 
   test('a target name that matches nothing is a LoraError listing the linear modules', () => {
-    assert.throws(() => targets({ targetModules: ['q_lin', 'qlin'] }), (e: unknown) => {
+    assert.throws(() => targets({ target_modules: ['q_lin', 'qlin'] }), (e: unknown) => {
       assert.ok(e instanceof LoraError)
       assert.match(e.message, /target_modules "qlin" matches no linear module; linear modules of this model: distilbert\.transformer\.layer\.0\.attention\.q_lin, /)
       return true
     })
-    assert.throws(() => targets({ targetModules: ['word_embeddings'] }), /not linear; LoRA applies to linear layers only/)
-    assert.throws(() => targets({ targetModules: ['classifier'] }), /cannot be both a LoRA target and in modules_to_save/)
+    assert.throws(() => targets({ target_modules: ['word_embeddings'] }), /not linear; LoRA applies to linear layers only/)
+    assert.throws(() => targets({ target_modules: ['classifier'] }), /cannot be both a LoRA target and in modules_to_save/)
   })
 
   test('layers_to_transform (with or without layers_pattern) restricts list targets to those layers', () => {
-    assert.deepEqual(targets({ targetModules: ['q_lin'], layersToTransform: [1] }), ['distilbert.transformer.layer.1.attention.q_lin'])
-    assert.deepEqual(targets({ targetModules: ['q_lin'], layersToTransform: 0, layersPattern: 'layer' }), ['distilbert.transformer.layer.0.attention.q_lin'])
-    assert.throws(() => targets({ targetModules: ['q_lin'], layersToTransform: [5] }), /leaves no target module/)
+    assert.deepEqual(targets({ target_modules: ['q_lin'], layers_to_transform: [1] }), ['distilbert.transformer.layer.1.attention.q_lin'])
+    assert.deepEqual(targets({ target_modules: ['q_lin'], layers_to_transform: 0, layers_pattern: 'layer' }), ['distilbert.transformer.layer.0.attention.q_lin'])
+    assert.throws(() => targets({ target_modules: ['q_lin'], layers_to_transform: [5] }), /leaves no target module/)
   })
 
   test('rank_pattern / alpha_pattern override r and alpha per module; rslora scales by alpha/sqrt(r)', () => {
-    const plan = planLora(spec, 'distilbert', loraConfig({ targetModules: ['q_lin', 'v_lin'], r: 8, loraAlpha: 16, rankPattern: { 'layer.1.attention.q_lin': 2 }, alphaPattern: { v_lin: 4 } }))
+    const plan = planLora(spec, 'distilbert', loraSettings({ target_modules: ['q_lin', 'v_lin'], r: 8, alpha: 16, rank_pattern: { 'layer.1.attention.q_lin': 2 }, alpha_pattern: { v_lin: 4 } }))
     const by = new Map(plan.targets.map((t) => [t.path, t]))
     assert.equal(by.get('distilbert.transformer.layer.1.attention.q_lin')!.r, 2)
     assert.equal(by.get('distilbert.transformer.layer.1.attention.q_lin')!.scaling, 8)
     assert.equal(by.get('distilbert.transformer.layer.0.attention.q_lin')!.scaling, 2)
     assert.equal(by.get('distilbert.transformer.layer.0.attention.v_lin')!.scaling, 0.5)
-    const rs = planLora(spec, 'distilbert', loraConfig({ r: 4, loraAlpha: 8, useRslora: true }))
+    const rs = planLora(spec, 'distilbert', loraSettings({ r: 4, alpha: 8, use_rslora: true }))
     assert.equal(rs.targets[0]!.scaling, 4)
   })
 
   test('bias none / all / lora_only and modules_to_save decide the trainable base parameters', () => {
-    const base = (c: Partial<LoraConfig>) => planLora(spec, 'distilbert', loraConfig({ targetModules: ['q_lin'], ...c })).trainableBaseParams
+    const base = (c: Partial<LoraSettings>) => planLora(spec, 'distilbert', loraSettings({ target_modules: ['q_lin'], ...c })).trainableBaseParams
     assert.deepEqual(base({}), ['classifier.weight', 'classifier.bias'], 'SEQ_CLS always trains the classifier, as PEFT')
-    assert.deepEqual(base({ modulesToSave: ['pre_classifier'] }), ['pre_classifier.weight', 'pre_classifier.bias', 'classifier.weight', 'classifier.bias'])
+    assert.deepEqual(base({ modules_to_save: ['pre_classifier'] }), ['pre_classifier.weight', 'pre_classifier.bias', 'classifier.weight', 'classifier.bias'])
     assert.deepEqual(base({ bias: 'lora_only' }), ['distilbert.transformer.layer.0.attention.q_lin.bias', 'distilbert.transformer.layer.1.attention.q_lin.bias', 'classifier.weight', 'classifier.bias'])
     assert.equal(base({ bias: 'all' }).filter((n) => n.endsWith('.bias')).length, spec.params.filter((p) => p.name.endsWith('.bias')).length)
-    assert.throws(() => base({ modulesToSave: ['pooler'] }), /modules_to_save "pooler" matches no module/)
+    assert.throws(() => base({ modules_to_save: ['pooler'] }), /modules_to_save "pooler" matches no module/)
   })
 
   test('rejects invalid settings', () => {
-    assert.throws(() => loraConfig({ r: 0 }), /r must be a positive integer/)
-    assert.throws(() => loraConfig({ loraDropout: 1 }), /lora_dropout must be in \[0, 1\)/)
-    assert.throws(() => loraConfig({ targetModules: '(' }), /not a valid regular expression/)
-    assert.throws(() => loraConfigFromPeft({ peft_type: 'IA3' }), /only LORA adapters/)
-    assert.throws(() => loraConfigFromPeft({ peft_type: 'LORA', use_dora: true }), /DoRA/)
+    assert.throws(() => loraFromPeft({ r: 0 }), /r must be a positive integer/)
+    assert.throws(() => loraFromPeft({ lora_dropout: 1 }), /lora_dropout must be in \[0, 1\)/)
+    assert.throws(() => loraFromPeft({ target_modules: '(' }), /not a valid regular expression/)
+    assert.throws(() => loraFromPeft({ peft_type: 'IA3' }), /only LORA adapters/)
+    assert.throws(() => loraFromPeft({ peft_type: 'LORA', use_dora: true }), /DoRA/)
   })
 })
 
@@ -136,7 +136,7 @@ describe('parameter counts', () => {
     n_layers: 6, pad_token_id: 0, qa_dropout: 0.1, seq_classif_dropout: 0.2, sinusoidal_pos_embds: false,
     tie_weights_: true, vocab_size: 30522,
   }
-  const SEED_RECIPE = loraConfig({ r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier', 'classifier'] })
+  const SEED_RECIPE = loraSettings({ r: 8, alpha: 16, dropout: 0.05, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier', 'classifier'] })
   const expected = 'trainable params: 739,586 || all params: 67,102,466 || trainable%: 1.1022'
 
   test('the seed recipe on DistilBERT-base shapes: 739,586 trainable of 67,102,466 (config written by the test)', async () => {
@@ -155,7 +155,7 @@ describe('parameter counts', () => {
 
   test('the planned count equals the count of a real injected model', () => {
     const model = createRandomModel(bert())
-    const c = loraConfig({ r: 3, targetModules: 'all-linear', bias: 'lora_only' })
+    const c = loraSettings({ r: 3, target_modules: 'all-linear', bias: 'lora_only' })
     const lora = injectLora(model, c)
     assert.deepEqual(lora.countParameters(), countPlannedParameters(model.spec, planLora(model.spec, 'bert', c)))
     assert.equal(lora.describe(), formatParameterCount(lora.countParameters()))
@@ -167,7 +167,7 @@ describe('LoRA layers (no ../shared)', () => {
   test('injection: A Kaiming-uniform within 1/sqrt(in), B zero, output unchanged, only LoRA and head trainable', () => {
     const model = createRandomModel(distil(), { seed: 1 })
     const before = logits(model)
-    const lora = injectLora(model, loraConfig({ r: 4, loraAlpha: 8, targetModules: ['q_lin', 'v_lin', 'lin1'] }), { seed: 3 })
+    const lora = injectLora(model, loraSettings({ r: 4, alpha: 8, target_modules: ['q_lin', 'v_lin', 'lin1'] }), { seed: 3 })
     for (const l of lora.layers.values()) {
       assert.ok(l.A.read().every((v) => Math.abs(v) <= 1 / Math.sqrt(l.A.shape[1]!)))
       assert.ok(l.A.read().some((v) => Math.abs(v) > 0.5 / Math.sqrt(l.A.shape[1]!)))
@@ -182,13 +182,13 @@ describe('LoRA layers (no ../shared)', () => {
     assert.ok(trainable.every((n) => n.includes('.lora_') || n.startsWith('classifier.')))
     assert.ok(model.trainableParameters().every((p) => p.variable instanceof tf.Variable))
     assert.ok(model.namedParameters().filter((p) => !p.trainable).every((p) => !(p.value instanceof tf.Variable)))
-    assert.throws(() => injectLora(model, loraConfig({})), /already has LoRA/)
+    assert.throws(() => injectLora(model, loraSettings({})), /already has LoRA/)
     model.dispose()
   })
 
   test('the LoRA forward equals the float64 reference with W + (alpha/r) B A', () => {
     const model = createRandomModel(bert(), { seed: 2 })
-    const lora = injectLora(model, loraConfig({ r: 2, loraAlpha: 6, targetModules: ['query', 'value', 'output.dense'] }), { seed: 4 })
+    const lora = injectLora(model, loraSettings({ r: 2, alpha: 6, target_modules: ['query', 'value', 'output.dense'] }), { seed: 4 })
     randomiseB(lora, 5)
     const merged = (name: string): ArrayLike<number> => {
       const l = lora.layers.get(name.slice(0, -'.weight'.length))
@@ -210,7 +210,7 @@ describe('LoRA layers (no ../shared)', () => {
 
   test('gradients agree with central finite differences of the loss', () => {
     const model = createRandomModel(distil(), { seed: 3 })
-    const lora = injectLora(model, loraConfig({ r: 2, loraAlpha: 4, targetModules: ['q_lin', 'lin2'] }), { seed: 1 })
+    const lora = injectLora(model, loraSettings({ r: 2, alpha: 4, target_modules: ['q_lin', 'lin2'] }), { seed: 1 })
     randomiseB(lora, 2)
     const ids = tf.tensor2d(BATCH.ids, undefined, 'int32')
     const mask = tf.tensor2d(BATCH.mask, undefined, 'int32')
@@ -243,7 +243,7 @@ describe('LoRA layers (no ../shared)', () => {
 
   test('LoRA dropout only acts in training mode', () => {
     const model = createRandomModel(distil(), { seed: 3 })
-    const lora = injectLora(model, loraConfig({ r: 2, loraDropout: 0.5, targetModules: ['q_lin'] }))
+    const lora = injectLora(model, loraSettings({ r: 2, dropout: 0.5, target_modules: ['q_lin'] }))
     randomiseB(lora, 2)
     const model2Logits = logits(model)
     const ids = tf.tensor2d(BATCH.ids, undefined, 'int32')
@@ -258,7 +258,7 @@ describe('LoRA layers (no ../shared)', () => {
 describe('adapters in the PEFT format (no ../shared)', () => {
   test('save then load onto a fresh base model reproduces the logits; keys and config are PEFT', async () => {
     const model = createRandomModel(distil(), { seed: 7 })
-    const lora = injectLora(model, loraConfig({ r: 4, loraAlpha: 8, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier'] }), { seed: 1 })
+    const lora = injectLora(model, loraSettings({ r: 4, alpha: 8, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier'] }), { seed: 1 })
     randomiseB(lora, 3)
     model.parameter('classifier.weight').assign(new Rng(4).fillNormal(24, 0, 1))
     const expected = logits(model)
@@ -291,7 +291,7 @@ describe('adapters in the PEFT format (no ../shared)', () => {
     assert.equal(adapterKeyToParam('base_model.model.a.q_lin.lora_A.default.weight'), 'a.q_lin.lora_A.weight')
     assert.equal(adapterKeyToParam('base_model.model.classifier.modules_to_save.default.weight'), 'classifier.weight')
     const model = createRandomModel(distil(), { seed: 7 })
-    const lora = injectLora(model, loraConfig({ r: 2, targetModules: ['v_lin'] }), { seed: 1 })
+    const lora = injectLora(model, loraSettings({ r: 2, target_modules: ['v_lin'] }), { seed: 1 })
     randomiseB(lora, 3)
     const expected = logits(model)
     const folder = join(dir, 'old-adapter')
@@ -308,7 +308,7 @@ describe('adapters in the PEFT format (no ../shared)', () => {
 
   test('an adapter that does not fit is a LoraError naming the problem, and leaves the model clean', async () => {
     const model = createRandomModel(distil(), { seed: 7 })
-    const lora = injectLora(model, loraConfig({ r: 2, targetModules: ['v_lin'] }))
+    const lora = injectLora(model, loraSettings({ r: 2, target_modules: ['v_lin'] }))
     const folder = join(dir, 'bad-adapter')
     await saveAdapter(lora, folder)
     model.dispose()
@@ -325,7 +325,7 @@ describe('adapters in the PEFT format (no ../shared)', () => {
     assert.ok([...fresh.linears.values()].every((l) => l.adapter === null))
     assert.ok(!fresh.params.names().some((n) => n.includes('lora_')))
     // Same targets, different rank: init_from reports the shape and hints at r.
-    const other = injectLora(fresh, loraConfig({ r: 3, targetModules: ['v_lin'] }))
+    const other = injectLora(fresh, loraSettings({ r: 3, target_modules: ['v_lin'] }))
     await writeSafetensors(join(folder, 'adapter_model.safetensors'), new Map([...st.tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }])))
     await assert.rejects(initFromAdapter(other, folder), /adapter shape \[2,8\], model expects \[3,8\] \(a different rank r\?\)/)
     fresh.dispose()
@@ -333,7 +333,7 @@ describe('adapters in the PEFT format (no ../shared)', () => {
 
   test('init_from: starts a new LoRA model from a saved adapter', async () => {
     const model = createRandomModel(bert(), { seed: 1 })
-    const c = loraConfig({ r: 2, targetModules: ['query'] })
+    const c = loraSettings({ r: 2, target_modules: ['query'] })
     const a = injectLora(model, c, { seed: 1 })
     randomiseB(a, 9)
     const expected = logits(model)
@@ -355,7 +355,7 @@ describe('merging', () => {
   test('merged and unmerged logits agree within 1e-5; unmerge restores the base weights', () => {
     const model = createRandomModel(distil(), { seed: 5 })
     const w0 = model.parameter('distilbert.transformer.layer.0.attention.q_lin.weight').read()
-    const lora = injectLora(model, loraConfig({ r: 4, loraAlpha: 16, targetModules: 'all-linear' }), { seed: 5 })
+    const lora = injectLora(model, loraSettings({ r: 4, alpha: 16, target_modules: 'all-linear' }), { seed: 5 })
     randomiseB(lora, 6)
     const unmerged = logits(model)
     mergeLora(lora)
@@ -372,7 +372,7 @@ describe('merging', () => {
 
   test('the merged export is a plain transformers folder giving the LoRA model\'s logits', async () => {
     const model = createRandomModel(distil(), { seed: 5 })
-    const lora = injectLora(model, loraConfig({ r: 4, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier'] }), { seed: 5 })
+    const lora = injectLora(model, loraSettings({ r: 4, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier'] }), { seed: 5 })
     randomiseB(lora, 7)
     model.parameter('pre_classifier.bias').assign(new Rng(1).fillNormal(8, 0, 1))
     const expected = logits(model)

@@ -9,7 +9,7 @@ import { findFamily, modelSpec, parameterCount } from '../../src/models/families
 import type { ModelConfig } from '../../src/models/family.ts'
 import { elementCount } from '../../src/models/spec.ts'
 import { countPlannedParameters, formatParameterCount, planLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
 
 /** The family's own reading of a config, without the memory check parseModelConfig adds (a 1.2B model is 5 GB). */
@@ -54,7 +54,7 @@ describe('decoder size from the config', () => {
       assert.equal(parameterCount(c), total, name)
       assert.equal(specCount(c), total, name)
       const spec = modelSpec(c)
-      const plan = planLora(spec, c.modelType, loraConfig({ r: 16, loraAlpha: 32, targetModules: SEVEN, taskType: 'CAUSAL_LM' }))
+      const plan = planLora(spec, c.modelType, loraSettings({ r: 16, alpha: 32, target_modules: SEVEN, task_type: 'CAUSAL_LM' }))
       assert.equal(formatParameterCount(countPlannedParameters(spec, plan)), peft, name)
     }
   })
@@ -63,13 +63,13 @@ describe('decoder size from the config', () => {
 describe('LoRA targets of decoders, as PEFT picks them', () => {
   const c = configOf({ model_type: 'llama', ...small })
   const spec = modelSpec(c)
-  const names = (targets: string[] | string | null, extra: object = {}) =>
-    planLora(spec, c.modelType, loraConfig({ targetModules: targets, taskType: 'CAUSAL_LM', ...extra })).targets.map((t) => t.path)
+  const names = (targets: string[] | string | undefined, extra: object = {}) =>
+    planLora(spec, c.modelType, loraSettings({ target_modules: targets, task_type: 'CAUSAL_LM', ...extra })).targets.map((t) => t.path)
 
   test('the default for llama, mistral and qwen2 is q_proj and v_proj', () => {
     for (const mt of ['llama', 'mistral', 'qwen2']) {
       const cc = configOf({ model_type: mt, ...small })
-      const plan = planLora(modelSpec(cc), mt, loraConfig({ taskType: 'CAUSAL_LM' }))
+      const plan = planLora(modelSpec(cc), mt, loraSettings({ task_type: 'CAUSAL_LM' }))
       assert.deepEqual(
         plan.targets.map((t) => t.path),
         [0, 1, 2].flatMap((i) => [`model.layers.${i}.self_attn.q_proj`, `model.layers.${i}.self_attn.v_proj`]),
@@ -81,7 +81,7 @@ describe('LoRA targets of decoders, as PEFT picks them', () => {
     const want = [0, 1, 2].flatMap((i) => SEVEN.map((n) => `model.layers.${i}.${n.endsWith('_proj') && ['gate_proj', 'up_proj', 'down_proj'].includes(n) ? 'mlp' : 'self_attn'}.${n}`))
     assert.deepEqual(new Set(names('all-linear')), new Set(want))
     const tied = configOf({ model_type: 'qwen2', ...small, tie_word_embeddings: true })
-    const plan = planLora(modelSpec(tied), 'qwen2', loraConfig({ targetModules: 'all-linear', taskType: 'CAUSAL_LM' }))
+    const plan = planLora(modelSpec(tied), 'qwen2', loraSettings({ target_modules: 'all-linear', task_type: 'CAUSAL_LM' }))
     assert.ok(!plan.targets.some((t) => t.path === 'lm_head'))
     assert.equal(plan.targets.length, 21)
   })
@@ -92,7 +92,7 @@ describe('LoRA targets of decoders, as PEFT picks them', () => {
   })
 
   test('modules_to_save embed_tokens and lm_head train those matrices fully and save them with the adapter', () => {
-    const plan = planLora(spec, 'llama', loraConfig({ targetModules: SEVEN, modulesToSave: ['embed_tokens', 'lm_head'], taskType: 'CAUSAL_LM' }))
+    const plan = planLora(spec, 'llama', loraSettings({ target_modules: SEVEN, modules_to_save: ['embed_tokens', 'lm_head'], task_type: 'CAUSAL_LM' }))
     assert.deepEqual(plan.savedBaseParams, ['model.embed_tokens.weight', 'lm_head.weight'])
     const count = countPlannedParameters(spec, plan)
     const lora = plan.targets.reduce((n, t) => n + t.r * (t.inFeatures + t.outFeatures), 0)
@@ -103,7 +103,7 @@ describe('LoRA targets of decoders, as PEFT picks them', () => {
     const tied = modelSpec(configOf({ model_type: 'qwen2', ...small, tie_word_embeddings: true }))
     for (const m of ['lm_head', 'embed_tokens']) {
       assert.throws(
-        () => planLora(tied, 'qwen2', loraConfig({ modulesToSave: [m], taskType: 'CAUSAL_LM' })),
+        () => planLora(tied, 'qwen2', loraSettings({ modules_to_save: [m], task_type: 'CAUSAL_LM' })),
         new RegExp(`modules_to_save "${m}": lm_head and model.embed_tokens share one weight in this model \\(tie_word_embeddings: true\\)`),
       )
     }

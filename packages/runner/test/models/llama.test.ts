@@ -18,7 +18,7 @@ import { ModelError } from '../../src/models/error.ts'
 import type { CausalLm, LabelledDecoderInputs } from '../../src/models/causal-lm.ts'
 import { causalLmLoss, causalLmLossSums, labelledTokens } from '../../src/models/causal-lm-loss.ts'
 import { injectLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import { loadAdapter, saveAdapter } from '../../src/lora/adapter.ts'
 import { mergeLora, saveMergedModel, unmergeLora } from '../../src/lora/merge.ts'
 import { LoraError } from '../../src/lora/error.ts'
@@ -284,7 +284,7 @@ describe('causal-LM loss', () => {
 
   test('accumulated micro-batches divided by all their labelled tokens give the full batch\'s mean loss and gradient', () => {
     const m = createRandomCausalLm(cfg(), { seed: 6 })
-    const lora = injectLora(m, loraConfig({ r: 2, loraAlpha: 4, targetModules: 'all-linear', taskType: 'CAUSAL_LM' }), { seed: 1 })
+    const lora = injectLora(m, loraSettings({ r: 2, alpha: 4, target_modules: 'all-linear', task_type: 'CAUSAL_LM' }), { seed: 1 })
     for (const l of lora.layers.values()) l.B.assign(new Rng(9).fillNormal(l.B.size, 0, 0.3))
     const params = m.trainableParameters()
     const full = batchOf(ROWS, 2)
@@ -327,7 +327,7 @@ describe('causal-LM loss', () => {
 
   test('a batch without labelled tokens gives 0 and zero gradients', () => {
     const m = createRandomCausalLm(cfg(), { seed: 8 })
-    injectLora(m, loraConfig({ r: 2, taskType: 'CAUSAL_LM' }))
+    injectLora(m, loraSettings({ r: 2, task_type: 'CAUSAL_LM' }))
     const b = { ...batchOf(ROWS), labels: new Int32Array(3 * 7).fill(-100) }
     const { value, grads } = valueAndGrads(() => causalLmLoss(m, b, { training: true, numItemsInBatch: 10 }), m.trainableParameters())
     assert.equal(scalar(value), 0)
@@ -354,7 +354,7 @@ describe('LoRA on decoders', () => {
     const m = tied()
     const b = batchOf(ROWS)
     const base = logitsOf(m, b)
-    const lora = injectLora(m, loraConfig({ r: 2, loraAlpha: 4, targetModules: 'all-linear', taskType: 'CAUSAL_LM' }), { seed: 2 })
+    const lora = injectLora(m, loraSettings({ r: 2, alpha: 4, target_modules: 'all-linear', task_type: 'CAUSAL_LM' }), { seed: 2 })
     for (const l of lora.layers.values()) l.B.assign(new Rng(3).fillNormal(l.B.size, 0, 0.3))
     const adapted = logitsOf(m, b)
     assert.ok(maxDiffAt(base, adapted, b, 30) > 1e-3, 'the adapter changes the logits')
@@ -379,7 +379,7 @@ describe('LoRA on decoders', () => {
 
   test('an adapter is saved with task_type CAUSAL_LM, loads back to the same logits, and does not load into a classifier', async () => {
     const m = tied()
-    const lora = injectLora(m, loraConfig({ r: 2, loraAlpha: 8, targetModules: ['q_proj', 'down_proj'] }), { seed: 2 })
+    const lora = injectLora(m, loraSettings({ r: 2, alpha: 8, target_modules: ['q_proj', 'down_proj'] }), { seed: 2 })
     for (const l of lora.layers.values()) l.B.assign(new Rng(4).fillNormal(l.B.size, 0, 0.3))
     const b = batchOf(ROWS)
     const want = logitsOf(m, b)
@@ -398,7 +398,7 @@ describe('LoRA on decoders', () => {
 
   test('modules_to_save lm_head (untied) is trained fully and saved in the adapter', async () => {
     const m = createRandomCausalLm(parseModelConfig(TINY), { seed: 12 })
-    const lora = injectLora(m, loraConfig({ r: 2, targetModules: ['q_proj'], modulesToSave: ['lm_head'], taskType: 'CAUSAL_LM' }))
+    const lora = injectLora(m, loraSettings({ r: 2, target_modules: ['q_proj'], modules_to_save: ['lm_head'], task_type: 'CAUSAL_LM' }))
     assert.ok(m.parameter('lm_head.weight').trainable)
     assert.ok(!m.parameter('model.embed_tokens.weight').trainable)
     const { value, grads } = valueAndGrads(() => causalLmLoss(m, batchOf(ROWS), { training: true }), m.trainableParameters())

@@ -10,7 +10,7 @@ import { modelSpec, parameterCount } from '../../src/models/families.ts'
 import { elementCount } from '../../src/models/spec.ts'
 import { memoryLimit, sizeProblem } from '../../src/models/size.ts'
 import { planLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import { LoraError } from '../../src/lora/error.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
 import { totalmem } from 'node:os'
@@ -80,11 +80,11 @@ describe('model size from the config', () => {
 
   test('a LoRA rank whose adapter cannot fit is a LoraError naming r, before any LoRA weight exists', () => {
     const spec = modelSpec(parseModelConfig(distil))
-    assert.ok(planLora(spec, 'distilbert', loraConfig({ targetModules: ['q_lin', 'v_lin'], r: 8 })).targets.length > 0)
+    assert.ok(planLora(spec, 'distilbert', loraSettings({ target_modules: ['q_lin', 'v_lin'], r: 8 })).targets.length > 0)
     assert.throws(
-      () => planLora(spec, 'distilbert', loraConfig({ targetModules: ['q_lin', 'v_lin'], r: 1e9 })),
+      () => planLora(spec, 'distilbert', loraSettings({ target_modules: ['q_lin', 'v_lin'], r: 1e9 })),
       (e: unknown) => e instanceof LoraError && /^r 1,000,000,000 is too large: the adapter has 192,000,000,000 parameters/.test(e.reason),
     )
-    assert.throws(() => planLora(spec, 'distilbert', loraConfig({ targetModules: ['q_lin'], r: 4, rankPattern: { q_lin: 1e12 } })), LoraError)
+    assert.throws(() => planLora(spec, 'distilbert', loraSettings({ target_modules: ['q_lin'], r: 4, rank_pattern: { q_lin: 1e12 } })), LoraError)
   })
 })

@@ -8,7 +8,7 @@ import { BATCH, TINY_BERT, TINY_DISTILBERT, maxAbsDiff, referenceBert, reference
 import { parseModelConfig } from '../../src/models/config.ts'
 import { createRandomModel } from '../../src/models/load.ts'
 import type { SequenceClassifier } from '../../src/models/classifier.ts'
-import { injectLora, loraConfig } from '../../src/lora/index.ts'
+import { injectLora, loraSettings } from '../../src/lora/index.ts'
 import { TokenLayout } from '../../src/nn/token-layout.ts'
 import { valueAndGrads } from '../../src/nn/grads.ts'
 import { crossEntropy } from '../../src/nn/loss.ts'
@@ -19,7 +19,7 @@ before(() => useBackend('wasm'))
 
 function withLora(config: object, targets: string[], seed: number): SequenceClassifier {
   const model = createRandomModel(parseModelConfig(config), { seed })
-  const lora = injectLora(model, loraConfig({ r: 2, loraAlpha: 4, targetModules: targets }), { seed })
+  const lora = injectLora(model, loraSettings({ r: 2, alpha: 4, target_modules: targets }), { seed })
   const rng = new Rng(seed + 1)
   for (const l of lora.layers.values()) l.B.assign(rng.fillNormal(l.B.size, 0, 0.3))
   return model

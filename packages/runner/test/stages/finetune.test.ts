@@ -8,7 +8,10 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import type { RunMetrics, StageEvent } from '@lorapipe/core'
-import { finetuneStage, runFinetune, type FinetuneParams } from '../../src/stages/finetune.ts'
+import type { Written } from '@lorapipe/core/schema/json-schema.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { evaluateSpec, exportSpec, finetuneSpec } from '@lorapipe/core/stage/builtins.ts'
+import { finetuneStage, runFinetune } from '../../src/stages/finetune.ts'
 import { runEvaluate } from '../../src/stages/evaluate.ts'
 import { runExport } from '../../src/stages/export.ts'
 import { readSafetensors } from '../../src/safetensors/read.ts'
@@ -27,7 +30,7 @@ before(async () => {
 })
 after(() => rmSync(root, { recursive: true, force: true }))
 
-const params = (over: Partial<FinetuneParams> = {}): FinetuneParams => ({
+const params = (over: Partial<Written<typeof finetuneSpec.params>> = {}) => withDefaults(finetuneSpec.params, {
   model: { path: 'tiny-model', num_labels: 2 },
   lora: { target_modules: ['q_lin', 'v_lin'], r: 4, alpha: 8, dropout: 0.1, modules_to_save: ['pre_classifier', 'classifier'] },
   dataset: { text_column: 'sentence', label_column: 'label', train: { path: 'train.tsv', shuffle: true, limit: 48 }, eval: { path: 'dev.tsv' } },
@@ -81,7 +84,7 @@ describe('finetune stage on a tiny model and data the test writes (no ../shared)
 
     const evDir = outDir('lora-eval')
     const ev = await runEvaluate(
-      { model: { path: 'tiny-model', num_labels: 2 }, adapter: join(dir, 'adapter'), dataset: params().dataset, tokenizer: { max_length: 32 }, batch_size: 5 },
+      withDefaults(evaluateSpec.params, { model: { path: 'tiny-model', num_labels: 2 }, adapter: join(dir, 'adapter'), dataset: params().dataset, tokenizer: { max_length: 32 }, batch_size: 5 }),
       stageContext(evDir, { pipelineDir: root }),
     )
     const em: RunMetrics = readJson(ev.metrics)
@@ -91,13 +94,13 @@ describe('finetune stage on a tiny model and data the test writes (no ../shared)
 
     // export merges the adapter into a plain model folder that evaluates the same
     const exDir = outDir('export')
-    const ex = await runExport({ model: { path: 'tiny-model', num_labels: 2 }, adapter: join(dir, 'adapter') }, stageContext(exDir, { pipelineDir: root }))
+    const ex = await runExport(withDefaults(exportSpec.params, { model: { path: 'tiny-model', num_labels: 2 }, adapter: join(dir, 'adapter') }), stageContext(exDir, { pipelineDir: root }))
     assert.ok(existsSync(join(ex.dir, 'model.safetensors')) && existsSync(join(ex.dir, 'vocab.txt')))
-    const merged = await runEvaluate({ model: { path: ex.dir }, dataset: params().dataset, tokenizer: { max_length: 32 } }, stageContext(outDir('merged-eval'), { pipelineDir: root }))
+    const merged = await runEvaluate(withDefaults(evaluateSpec.params, { model: { path: ex.dir }, dataset: params().dataset, tokenizer: { max_length: 32 } }), stageContext(outDir('merged-eval'), { pipelineDir: root }))
     const mm: RunMetrics = readJson(merged.metrics)
     assert.equal(mm.eval.accuracy, m.eval.accuracy)
     assert.ok(Math.abs(mm.eval.loss - m.eval.loss) < 1e-4)
-    const unmerged = await runExport({ model: { path: 'tiny-model' }, adapter: join(dir, 'adapter'), merge: false }, stageContext(outDir('export-unmerged'), { pipelineDir: root }))
+    const unmerged = await runExport(withDefaults(exportSpec.params, { model: { path: 'tiny-model' }, adapter: join(dir, 'adapter'), merge: false }), stageContext(outDir('export-unmerged'), { pipelineDir: root }))
     assert.deepEqual(readdirSync(unmerged.dir).sort(), ['adapter', 'model'])
   })
 
@@ -110,7 +113,7 @@ describe('finetune stage on a tiny model and data the test writes (no ../shared)
     const m: RunMetrics = readJson(out.metrics)
     assert.equal(m.method, 'full')
     assert.equal(m.trainable_params, m.total_params)
-    const ev = await runEvaluate({ model: { path: out.model_dir! }, dataset: params().dataset, tokenizer: { max_length: 32 } }, stageContext(outDir('full-eval'), { pipelineDir: root }))
+    const ev = await runEvaluate(withDefaults(evaluateSpec.params, { model: { path: out.model_dir! }, dataset: params().dataset, tokenizer: { max_length: 32 } }), stageContext(outDir('full-eval'), { pipelineDir: root }))
     assert.ok(Math.abs(readJson(ev.metrics).eval.loss - m.eval.loss) < 1e-5)
   })
 

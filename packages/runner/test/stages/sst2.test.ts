@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunMetrics } from '@lorapipe/core'
 import { selectBackend } from '../../src/backend/select.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { finetuneSpec } from '@lorapipe/core/stage/builtins.ts'
 import { runFinetune } from '../../src/stages/finetune.ts'
 import { readSafetensors } from '../../src/safetensors/read.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
@@ -22,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }))
 
 test('LoRA on real SST-2 with the tiny DistilBERT: the training loss falls and evaluation runs', { skip: needsShared }, async () => {
   const out = await runFinetune(
-    {
+    withDefaults(finetuneSpec.params, {
       model: { path: shared('fixtures/tiny-distilbert'), num_labels: 2 },
       lora: { target_modules: ['q_lin', 'v_lin'], r: 8, alpha: 16, dropout: 0.05, modules_to_save: ['pre_classifier', 'classifier'] },
       dataset: {
@@ -33,7 +35,7 @@ test('LoRA on real SST-2 with the tiny DistilBERT: the training loss falls and e
       },
       tokenizer: { max_length: 64 },
       trainer: { max_steps: 48, batch_size: 16, eval_batch_size: 64, learning_rate: 2e-2, warmup_ratio: 0.1, log_every: 8, eval_every: 24 },
-    },
+    }),
     stageContext(dir, { runtime: { backend: 'wasm' } }),
   )
   const m: RunMetrics = JSON.parse(readFileSync(out.metrics, 'utf8'))

@@ -12,9 +12,11 @@ import { parseModelConfig } from '../../src/models/config.ts'
 import { createRandomModel } from '../../src/models/load.ts'
 import type { SequenceClassifier } from '../../src/models/classifier.ts'
 import { injectLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
-import { train, trainerParams, TrainingInterrupted, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
+import { trainerSchema, type TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { train, TrainingInterrupted, type TrainResult } from '../../src/trainer/loop.ts'
 import { CheckpointError, listCheckpoints, OPTIMIZER_FILE, readCheckpoint, resumableCheckpoint, STATE_FILE, WEIGHTS_FILE } from '../../src/trainer/checkpoint.ts'
 import { CHECKSUMS_FILE, checkTrainerState } from '../../src/trainer/checkpoint-integrity.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
@@ -30,17 +32,17 @@ let interrupted = ''
 
 // 96 examples in batches of 8 with accumulation 2: 12 batches, 6 steps per epoch; 9 steps in all;
 // every checkpoint kept (save_total_limit null), so there is one to fall back to.
-const T: Partial<TrainerParams> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, max_steps: 9, gradient_accumulation_steps: 2, save_every: 3, eval_every: 3, log_every: 1, save_total_limit: null }
+const T: Partial<TrainerSection> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, max_steps: 9, gradient_accumulation_steps: 2, save_every: 3, eval_every: 3, log_every: 1, save_total_limit: null }
 
 function model(): SequenceClassifier {
   const m = createRandomModel(parseModelConfig(TINY_CONFIG), { seed: 1 })
-  injectLora(m, loraConfig({ r: 4, loraAlpha: 8, loraDropout: 0.1, targetModules: ['q_lin', 'v_lin'] }), { seed: 3 })
+  injectLora(m, loraSettings({ r: 4, alpha: 8, dropout: 0.1, target_modules: ['q_lin', 'v_lin'] }), { seed: 3 })
   return m
 }
 
 const RUN9 = { totalSteps: 9, batchesPerEpoch: 12, updatesPerEpoch: 6, accumulation: 2 }
 const run = (m: SequenceClassifier, extra: Partial<Parameters<typeof train>[0]> = {}) =>
-  train({ model: m, train: trainSplit, eval: evalSplit, collator: tok, trainer: trainerParams(T), seed: 42, ...extra })
+  train({ model: m, train: trainSplit, eval: evalSplit, collator: tok, trainer: withDefaults(trainerSchema, T), seed: 42, ...extra })
 const weightsOf = (m: SequenceClassifier) => new Map(m.trainableParameters().map((p) => [p.name, p.read()]))
 const strip = (r: TrainResult) => ({ train: r.history.train, eval: r.history.eval.map((e) => ({ ...e, runtime_s: 0, samples_per_s: 0 })) })
 

@@ -8,9 +8,11 @@ import { parseModelConfig } from '../../src/models/config.ts'
 import { createRandomModel } from '../../src/models/load.ts'
 import type { SequenceClassifier } from '../../src/models/classifier.ts'
 import { injectLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
-import { train, trainerParams, TrainingError, TrainingInterrupted, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
+import { trainerSchema, type TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { train, TrainingError, TrainingInterrupted, type TrainResult } from '../../src/trainer/loop.ts'
 import { listCheckpoints, readCheckpoint } from '../../src/trainer/checkpoint.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
 import { TINY_CONFIG, tinyTask } from './support.ts'
@@ -28,14 +30,14 @@ const NO_DROPOUT = { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 }
 
 function loraModel(seed = 3, overrides: Record<string, unknown> = {}, loraDropout = 0.1): SequenceClassifier {
   const model = createRandomModel(parseModelConfig({ ...TINY_CONFIG, ...overrides }), { seed: 1 })
-  injectLora(model, loraConfig({ r: 4, loraAlpha: 8, loraDropout, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier'] }), { seed })
+  injectLora(model, loraSettings({ r: 4, alpha: 8, dropout: loraDropout, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier'] }), { seed })
   return model
 }
 
-const BASE: Partial<TrainerParams> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, log_every: 4, eval_every: 12 }
+const BASE: Partial<TrainerSection> = { batch_size: 8, eval_batch_size: 16, learning_rate: 5e-3, epochs: 2, log_every: 4, eval_every: 12 }
 
-async function run(model: SequenceClassifier, t: Partial<TrainerParams>, extra: Partial<Parameters<typeof train>[0]> = {}): Promise<TrainResult> {
-  return train({ model, train: trainSplit, eval: evalSplit, collator: tok, trainer: trainerParams({ ...BASE, ...t }), seed: 42, ...extra })
+async function run(model: SequenceClassifier, t: Partial<TrainerSection>, extra: Partial<Parameters<typeof train>[0]> = {}): Promise<TrainResult> {
+  return train({ model, train: trainSplit, eval: evalSplit, collator: tok, trainer: withDefaults(trainerSchema, { ...BASE, ...t }), seed: 42, ...extra })
 }
 
 const weightsOf = (m: SequenceClassifier) => new Map(m.namedParameters().map((p) => [p.name, p.read()]))
@@ -77,7 +79,7 @@ describe('the training loop on a tiny model the test builds (no ../shared)', () 
     const c = loraModel()
     const ra = await run(a, { max_steps: 10, log_every: 1 })
     const rb = await run(b, { max_steps: 10, log_every: 1 })
-    const rc = await train({ model: c, train: trainSplit, eval: evalSplit, collator: tok, trainer: trainerParams({ ...BASE, max_steps: 10, log_every: 1 }), seed: 7 })
+    const rc = await train({ model: c, train: trainSplit, eval: evalSplit, collator: tok, trainer: withDefaults(trainerSchema, { ...BASE, max_steps: 10, log_every: 1 }), seed: 7 })
     assert.deepEqual(rb.history.train, ra.history.train)
     assert.deepEqual(rb.eval && { ...rb.eval, runtime_s: 0, samples_per_s: 0 }, ra.eval && { ...ra.eval, runtime_s: 0, samples_per_s: 0 })
     assert.deepEqual(weightsOf(b), weightsOf(a))
@@ -147,7 +149,7 @@ describe('the training loop on a tiny model the test builds (no ../shared)', () 
 
 describe('checkpoints and resume (no ../shared)', () => {
   test('a run interrupted at step 7 and resumed ends with exactly the weights and metrics of an uninterrupted run', async () => {
-    const t: Partial<TrainerParams> = { epochs: 2, save_every: 3, eval_every: 6, log_every: 2, group_by_length: true, save_total_limit: 2, metric_for_best_model: 'accuracy' }
+    const t: Partial<TrainerSection> = { epochs: 2, save_every: 3, eval_every: 6, log_every: 2, group_by_length: true, save_total_limit: 2, metric_for_best_model: 'accuracy' }
     const full = loraModel()
     const ref = await run(full, t, { dir: join(dir, 'ref') })
 

@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadPretrained } from '../../src/models/load.ts'
 import { injectLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import { adapterKeyToParam, initFromAdapter } from '../../src/lora/adapter.ts'
 import { loadTokenizer } from '../../src/tokenizer/load.ts'
 import { readSafetensorsSync } from '../../src/safetensors/read.ts'
-import { train, trainerParams } from '../../src/trainer/loop.ts'
+import { trainerSchema } from '@lorapipe/core/pipeline/sections/index.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { train } from '../../src/trainer/loop.ts'
 import { needsShared, shared } from '../../../../tests/support/shared.ts'
 import { useTestBackend } from './support.ts'
 
@@ -34,7 +36,7 @@ test('10 AdamW steps (weight decay, linear warmup, clipping) match PyTorch withi
   writeFileSync(join(model, 'config.json'), JSON.stringify({ ...cfg, dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 }))
   symlinkSync(shared('fixtures/tiny-distilbert/model.safetensors'), join(model, 'model.safetensors'))
   const { model: m } = await loadPretrained(model)
-  const lora = injectLora(m, loraConfig({ r: s.r, loraAlpha: s.alpha, targetModules: ['q_lin', 'v_lin'], modulesToSave: ['pre_classifier', 'classifier'] }))
+  const lora = injectLora(m, loraSettings({ r: s.r, alpha: s.alpha, target_modules: ['q_lin', 'v_lin'], modules_to_save: ['pre_classifier', 'classifier'] }))
   await initFromAdapter(lora, shared('fixtures/golden/lora-adapter'))
 
   const golden = JSON.parse(readFileSync(shared('fixtures/golden/distilbert-lora.json'), 'utf8'))
@@ -46,7 +48,7 @@ test('10 AdamW steps (weight decay, linear warmup, clipping) match PyTorch withi
     model: m,
     train: { encoded, labels: Int32Array.from(golden.labels) },
     collator: loadTokenizer(shared('fixtures/tiny-distilbert')),
-    trainer: trainerParams({ max_steps: s.steps, batch_size: s.batch_size, learning_rate: s.lr, weight_decay: s.weight_decay, warmup_steps: s.warmup_steps, max_grad_norm: s.max_grad_norm, log_every: 1 }),
+    trainer: withDefaults(trainerSchema, { max_steps: s.steps, batch_size: s.batch_size, learning_rate: s.lr, weight_decay: s.weight_decay, warmup_steps: s.warmup_steps, max_grad_norm: s.max_grad_norm, log_every: 1 }),
     seed: 0,
     shuffle: false,
   })

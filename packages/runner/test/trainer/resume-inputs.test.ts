@@ -6,7 +6,9 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { selectBackend } from '../../src/backend/select.ts'
-import { runFinetune, type FinetuneParams } from '../../src/stages/finetune.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { finetuneSpec } from '@lorapipe/core/stage/builtins.ts'
+import { runFinetune } from '../../src/stages/finetune.ts'
 import { sha256File, type Manifest } from '../../src/trainer/manifest.ts'
 import { changedInputs } from '../../src/trainer/resume-inputs.ts'
 import { stageContext } from '../stages/support.ts'
@@ -40,13 +42,13 @@ describe('finetune resumed on edited data', () => {
     await writeTinyModel(join(root, 'tiny-model'))
     writeTsv(join(root, 'train.tsv'), sentences(32, 1))
     const original = readFileSync(join(root, 'train.tsv'))
-    const params: FinetuneParams = {
+    const params = withDefaults(finetuneSpec.params, {
       model: { path: 'tiny-model', num_labels: 2 },
       lora: { target_modules: ['q_lin', 'v_lin'], r: 2, alpha: 4 },
       dataset: { text_column: 'sentence', label_column: 'label', train: { path: 'train.tsv' } },
       tokenizer: { max_length: 32 },
       trainer: { max_steps: 2, save_every: 2, batch_size: 8, learning_rate: 1e-2 },
-    }
+    })
     const dir = join(root, 'run')
     mkdirSync(dir)
     await runFinetune(params, stageContext(dir, { pipelineDir: root }))

@@ -7,9 +7,11 @@ import { join } from 'node:path'
 import { parseModelConfig } from '../../src/models/config.ts'
 import { createRandomModel } from '../../src/models/load.ts'
 import { injectLora } from '../../src/lora/inject.ts'
-import { loraConfig } from '../../src/lora/config.ts'
+import { loraSettings } from '../../src/lora/peft-config.ts'
 import type { TextTokenizer } from '../../src/tokenizer/tokenizer.ts'
-import { train, trainerParams, type TrainerParams, type TrainResult } from '../../src/trainer/loop.ts'
+import { trainerSchema, type TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
+import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { train, type TrainResult } from '../../src/trainer/loop.ts'
 import { listCheckpoints } from '../../src/trainer/checkpoint.ts'
 import type { EncodedSplit } from '../../src/trainer/evaluate.ts'
 import { TINY_CONFIG, tinyTask } from './support.ts'
@@ -24,9 +26,9 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 /** 12 steps, evaluated (and so checkpointed) every 3; what exists after each step, and at the end. */
-async function run(name: string, t: Partial<TrainerParams>): Promise<{ r: TrainResult; seen: Set<number>; kept: number[] }> {
+async function run(name: string, t: Partial<TrainerSection>): Promise<{ r: TrainResult; seen: Set<number>; kept: number[] }> {
   const model = createRandomModel(parseModelConfig(TINY_CONFIG), { seed: 1 })
-  injectLora(model, loraConfig({ r: 4, loraAlpha: 8, targetModules: ['q_lin', 'v_lin'] }), { seed: 3 })
+  injectLora(model, loraSettings({ r: 4, alpha: 8, target_modules: ['q_lin', 'v_lin'] }), { seed: 3 })
   const out = join(dir, name)
   const seen = new Set<number>()
   const r = await train({
@@ -34,7 +36,7 @@ async function run(name: string, t: Partial<TrainerParams>): Promise<{ r: TrainR
     train: trainSplit,
     eval: evalSplit,
     collator: tok,
-    trainer: trainerParams({ batch_size: 4, eval_batch_size: 16, learning_rate: 5e-2, max_steps: 12, eval_every: 3, log_every: 3, ...t }),
+    trainer: withDefaults(trainerSchema, { batch_size: 4, eval_batch_size: 16, learning_rate: 5e-2, max_steps: 12, eval_every: 3, log_every: 3, ...t }),
     seed: 42,
     dir: out,
     afterStep: () => listCheckpoints(join(out, 'checkpoints')).forEach((c) => seen.add(c.step)),

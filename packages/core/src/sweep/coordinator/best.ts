@@ -6,9 +6,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import * as Effect from 'effect/Effect'
 import { parse, stringify } from 'yaml'
 import { writeFileAtomic, writeFileSynced } from '../../fs/atomic.ts'
-import { fileSchema, isModuleRef, loadPipeline } from '../../pipeline/load.ts'
-import { PATH } from '../../schema/job.ts'
-import { schemaAt } from '../../schema/lookup.ts'
+import { isModuleRef, loadPipeline } from '../../pipeline/load.ts'
+import { pipelineSchemaAt } from '../../pipeline/schema.ts'
+import { PATH } from '../../schema/json-schema.ts'
 import { isPlainObject } from '../../source/document.ts'
 import { formatDiagnostics } from '../../diagnostics.ts'
 
@@ -31,18 +31,13 @@ export interface BestSource {
  * and names a file or folder that exists beside the base pipeline.
  */
 export function absolutePaths(doc: Record<string, unknown>, baseDir: string): Record<string, unknown> {
-  const stages = isPlainObject(doc.stages) ? doc.stages : {}
-  const usesOf = (id: string) => {
-    const st = stages[id]
-    return isPlainObject(st) && typeof st.uses === 'string' ? st.uses : undefined
-  }
   const walk = (v: unknown, segs: string[]): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, [...segs, String(i)]))
     if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...segs, k])]))
     if (typeof v !== 'string' || v === '' || isAbsolute(v) || v.includes('${')) return v
     const isUses = segs.length === 3 && segs[0] === 'stages' && segs[2] === 'uses'
     if (isUses) return isModuleRef(v) ? resolve(baseDir, v) : v
-    const schema = schemaAt(fileSchema(), segs, usesOf)
+    const schema = pipelineSchemaAt(doc, segs)
     if (schema?.[PATH] === true) return resolve(baseDir, v)
     if (schema === undefined && /^\.\.?\//.test(v) && existsSync(resolve(baseDir, v))) return resolve(baseDir, v)
     return v

@@ -4,8 +4,8 @@
 // key gets a did-you-mean that spells the whole path. Values are checked later, by loading trial
 // pipelines; this only makes sure a misspelt path is not silently added as a new key.
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
-import { fileSchema } from '../../pipeline/load.ts'
-import type { JSONSchema } from '../../schema/job.ts'
+import { fileSchema } from '../../pipeline/schema.ts'
+import type { JSONSchema } from '../../schema/json-schema.ts'
 import { deref } from '../../schema/lookup.ts'
 import { closest } from '../../suggest.ts'
 

@@ -1,6 +1,6 @@
 // The sweep file reference in Markdown, generated from the sweep schema (as the pipeline
 // reference is from its schema) so the README cannot drift from what the loader accepts.
-import type { JSONSchema } from '../../schema/job.ts'
+import type { JSONSchema } from '../../schema/json-schema.ts'
 import { rows } from '../../schema/reference.ts'
 import { GRID_CHECK_LIMIT, sweepSchema } from './schema.ts'
 

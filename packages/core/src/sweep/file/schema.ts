@@ -3,8 +3,9 @@
 // names and meanings follow Weights & Biases sweep configurations (`method`, `metric`, `parameters`,
 // `run_cap`, `early_terminate`), so a W&B user reads a lorapipe sweep without a manual. Rules the
 // schema cannot say (bounds, which keys go together) are checked in ./parameters.ts and ./load.ts.
-import type { JSONSchema } from '../../schema/job.ts'
-import { PATH } from '../../schema/job.ts'
+import type { JSONSchema } from '../../schema/json-schema.ts'
+import { PATH } from '../../schema/json-schema.ts'
+import { DEFAULT_SEED } from '../../pipeline/sections/seed.ts'
 import { SEARCH_METHODS } from '../model.ts'
 
 export const SWEEP_SCHEMA_ID = 'https://lorapipe.dev/schemas/sweep.schema.json'
@@ -25,7 +26,6 @@ export const EVAL_METRICS = ['loss', 'accuracy', 'f1'] as const
 export type EvalMetricKey = (typeof EVAL_METRICS)[number]
 export const METRIC_NAMES = EVAL_METRICS.map((k) => `eval_${k}`)
 
-export const DEFAULT_SEED = 42
 export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
 export const DEFAULT_REDUCTION_FACTOR = 3
 export const DEFAULT_MEDIAN_STARTUP_TRIALS = 5

@@ -2,6 +2,7 @@
 // library it gets, loaded once per process and request. Without TensorFlow.js, so that the
 // preflight (`validate`, and `run` before it writes anything) loads a named library exactly as the
 // run will and refuses the same ones; the wasm backend then takes the library already loaded.
+import { runtimeSchema } from '@lorapipe/core/pipeline/sections/runtime.ts'
 import { loadBlas, type BlasLibrary } from './library.ts'
 
 export type BlasRequestSource = 'auto' | 'pipeline' | 'env'
@@ -20,7 +21,7 @@ export function blasRequest(req: Pick<BlasRequest, 'blas' | 'env'>): { value: st
   const fromPipeline = req.blas?.trim()
   if (fromEnv) return { value: fromEnv, source: 'env' }
   if (fromPipeline) return { value: fromPipeline, source: 'pipeline' }
-  return { value: 'auto', source: 'auto' }
+  return { value: runtimeSchema.properties.blas.default, source: 'auto' }
 }
 
 /** The setting a request came from, as the user wrote it. */

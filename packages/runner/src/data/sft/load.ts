@@ -1,6 +1,7 @@
 // Reads SFT rows from local files (JSON lines, Parquet, TSV/CSV; a `*` glob in the file name) with
 // the same readers as classification data, then applies the split's seeded shuffle and limit, and
 // carves an eval split by ratio as `loadSplits` does.
+import { DEFAULT_SEED } from '@lorapipe/core/pipeline/sections/index.ts'
 import { DatasetError, datasetError } from '../errors.ts'
 import { inferFormat, resolveFiles } from '../files.ts'
 import { readTable } from '../read.ts'
@@ -8,11 +9,9 @@ import { Rng } from '../rng.ts'
 import type { Format } from '../table.ts'
 import { DEFAULT_SFT_COLUMNS, detectSftKind, sftRowsFromTable, type SftColumns, type SftKind, type SftRow } from './rows.ts'
 
-const DEFAULT_SEED = 42
-
 export interface SftSelect {
   shuffle?: boolean
-  /** Shuffle seed (default 42; the pipeline passes its own seed). */
+  /** Shuffle seed (default: the pipeline's default seed; the pipeline passes its own). */
   seed?: number
   /** Keep the first N rows (after shuffling). */
   limit?: number

@@ -1,7 +1,11 @@
-// The schema of a pipeline file, as published in `schemas/pipeline.schema.json` for editors.
-import { builtinSpecs } from '../stage/builtins.ts'
-import { jobProperties, type JSONSchema } from './job.ts'
-import { partial } from './partial.ts'
+// The schema of a pipeline file, as published in `schemas/pipeline.schema.json` for editors:
+// assembled from the sections and the built-in stages' parameters.
+import type { JSONSchema } from '../schema/json-schema.ts'
+import { schemaAt } from '../schema/lookup.ts'
+import { partial } from '../schema/partial.ts'
+import { isPlainObject } from '../source/document.ts'
+import { builtinSpec, builtinSpecs } from '../stage/builtins.ts'
+import { jobProperties, outputSchema, runtimeSchema, seedSchema } from './sections/index.ts'
 
 export const SCHEMA_ID = 'https://lorapipe.dev/schemas/pipeline.schema.json'
 
@@ -23,40 +27,16 @@ export function pipelineSchema(): JSONSchema {
     properties: {
       name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the pipeline; names the run folder.' },
       description: { type: 'string' },
-      seed: { type: 'integer', minimum: 0, default: 42, description: 'Seed for data order, initialisation and dropout.' },
+      seed: seedSchema,
       extends: {
         type: ['string', 'array'],
         items: { type: 'string' },
         description: 'File(s) this pipeline is deep-merged over, relative to this file.',
       },
       vars: { type: 'object', description: 'Values for `${vars.NAME}` interpolation.' },
-      runtime: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          backend: {
-            enum: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'],
-            default: 'auto',
-            description: 'TensorFlow.js backend; `auto` takes the first available of tfjs-node-gpu, tfjs-node, wasm, cpu. LORAPIPE_BACKEND overrides.',
-          },
-          threads: { type: 'integer', minimum: 1, description: 'Threads for the wasm backend.' },
-          blas: {
-            type: 'string',
-            minLength: 1,
-            default: 'auto',
-            description:
-              'Native matrix products for the wasm backend: `auto` uses the system BLAS when found (OpenBLAS, MKL, Accelerate), `off` keeps the wasm kernels, or the path of a library with cblas_sgemm. LORAPIPE_BLAS overrides.',
-          },
-        },
-      },
+      runtime: runtimeSchema,
       ...partial(jobProperties),
-      output: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          dir: { type: 'string', description: 'Run folder; default `runs/<name>/<timestamp>`. Relative to the current folder.' },
-        },
-      },
+      output: outputSchema,
       stages: {
         type: 'object',
         minProperties: 1,
@@ -89,4 +69,21 @@ export function pipelineSchema(): JSONSchema {
       },
     },
   }
+}
+
+let schemaMemo: JSONSchema | undefined
+/** The pipeline file's schema, made once. */
+export const fileSchema = () => (schemaMemo ??= pipelineSchema())
+
+/**
+ * The schema of the value at a key path of a pipeline document (`stages.<id>.with` takes the
+ * parameters of the stage `uses` names), for typing `--set` values and finding paths.
+ */
+export function pipelineSchemaAt(doc: unknown, segments: string[]): JSONSchema | undefined {
+  const stages = isPlainObject(doc) && isPlainObject(doc.stages) ? doc.stages : {}
+  return schemaAt(fileSchema(), segments, (id) => {
+    const st = stages[id]
+    const spec = isPlainObject(st) && typeof st.uses === 'string' ? builtinSpec(st.uses) : undefined
+    return spec ? partial(spec.params) : undefined
+  })
 }
