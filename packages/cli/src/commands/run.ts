@@ -7,6 +7,7 @@ import { BuiltinStages, defaultRunDir, formatDiagnostics, inspectRunFolder, load
 import { NotARegularFile } from '@lorapipe/core/fs/atomic.ts'
 import { removeLeftovers } from '@lorapipe/core/run/leftovers.ts'
 import { lockRunFolder, RunFolderBusy, runFolderOwner } from '@lorapipe/core/run/lock.ts'
+import type { LockHandle } from '@lorapipe/core/fs/lock.ts'
 import { checkStageCode, ResumeRefused, resumeSource } from '@lorapipe/core/run/resume.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
@@ -16,7 +17,8 @@ import { REPORT_FILE, writeReport } from '../report/write.ts'
 import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
-import { preflight } from './preflight.ts'
+import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
+import { builtinStages, stageBodies } from '@lorapipe/runner/stages/registry.ts'
 import { makeFolder } from '@lorapipe/core/fs/make-folder.ts'
 import { exitProcess, holdProcessWatch } from '@lorapipe/core/graph/process-watch.ts'
 
@@ -26,80 +28,106 @@ function refuse(message: string, hint?: string): number {
   return EXIT.badInput
 }
 
+const OPTIONS = {
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  concurrency: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean' },
+  'accept-changes': { type: 'boolean' },
+} as const
+
+type Flags = ReturnType<typeof parse<typeof OPTIONS>>['values']
+
+/** A run about to start: its pipeline, its folder, and the record of the run it continues, if it does. */
+interface Opened {
+  readonly p: ValidatedPipeline
+  readonly runDir: string
+  readonly resumed?: RunRecord
+}
+
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      set: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      resume: { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      verbose: { type: 'boolean' },
-      'accept-changes': { type: 'boolean' },
-    },
-    'run',
-  )
+  const { values, positionals } = parse(argv, OPTIONS, 'run')
   if (values.help) return (process.stdout.write(runHelp), EXIT.ok)
-  let concurrency: number | undefined
-  if (values.concurrency !== undefined) {
-    concurrency = Number(values.concurrency)
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
-  }
+  const concurrency = concurrencyOf(values.concurrency)
   if (values.out === '') throw new UsageError('--out needs a folder path')
-
-  let p: ValidatedPipeline
-  let runDir: string
-  let resumed: RunRecord | undefined
-  if (values.resume !== undefined) {
-    // `--resume DIR` continues the run that was started in DIR, as it was started: its own
-    // config.resolved.yaml and the stage code it recorded, whatever the pipeline file says now.
-    if (values.resume === '') throw new UsageError('--resume needs the run folder')
-    if (values.out !== undefined) throw new UsageError('--resume DIR already names the run folder; drop --out')
-    if (positionals.length > 0) throw new UsageError(`--resume continues the run in ${values.resume} with the pipeline it was started with (its config.resolved.yaml), so it takes no pipeline file; drop ${positionals[0]}, or run that file anew with --out <new folder>`)
-    if (values.set?.length) throw new UsageError(`a resumed run goes on with the settings it was started with (${join(values.resume, 'config.resolved.yaml')}); --set cannot change them. Start a new run with --out <new folder> to use other settings`)
-    runDir = resolve(values.resume)
-    const rec = readRunRecord(runDir)
-    if ('error' in rec) return refuse(rec.error)
-    const owner = runFolderOwner(runDir)
-    if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
-    const changed = checkStageCode(runDir, rec)
-    if (changed) return refuse(changed.message, changed.hint)
-    const src = resumeSource(runDir, rec)
-    if (src instanceof ResumeRefused) return refuse(src.message, src.hint)
-    const r = await Effect.runPromise(Effect.either(loadPipeline(src.file, src.options)))
-    if (r._tag === 'Left') {
-      process.stderr.write(reportInvalid(r.left))
-      return EXIT.badInput
-    }
-    p = r.right
-    resumed = rec
-    // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
-    const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(p, runDir, values['accept-changes'] === true)
-    if (sweeps) return refuse(sweeps.message, sweeps.hint)
-  } else {
-    if (values['accept-changes']) throw new UsageError('--accept-changes applies to `lorapipe run --resume DIR` whose `uses: sweep` stage continues a sweep after its base pipeline or stage modules were edited')
-    if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
-    const r = await load(positionals[0]!, values.set ?? [])
-    if (!r.ok) {
-      process.stderr.write(reportInvalid(r.error))
-      return EXIT.badInput
-    }
-    p = r.pipeline
-    runDir = values.out ? resolve(values.out) : defaultRunDir(p)
-    const refused = refuseRunFolder(runDir, values.out)
-    if (refused !== undefined) return refused
-    // Inputs that are local (or cached) are checked before the run folder exists: bad data is
-    // bad input (exit 2), and nothing is written.
-    const checked = await preflight(p)
-    if (checked.diagnostics.length > 0) {
-      process.stderr.write(`${formatDiagnostics(checked.diagnostics, p.texts)}\nnothing was run or written\n`)
-      return EXIT.badInput
-    }
+  const opened = values.resume !== undefined ? await openResumed(values.resume, values, positionals) : await openNew(values, positionals)
+  if (typeof opened === 'number') return opened
+  const lock = takeRunFolder(opened, values)
+  if (typeof lock === 'number') return lock
+  try {
+    return await execute(opened.p, opened.runDir, opened.resumed !== undefined, concurrency, values)
+  } finally {
+    lock.release()
   }
+}
 
-  // The run folder is locked for the whole run: a second run (or resume) in it is refused.
+function concurrencyOf(flag: string | undefined): number | undefined {
+  if (flag === undefined) return undefined
+  const n = Number(flag)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${flag}`)
+  return n
+}
+
+/**
+ * `--resume DIR` continues the run that was started in DIR, as it was started: its own
+ * config.resolved.yaml and the stage code it recorded, whatever the pipeline file says now.
+ */
+async function openResumed(resume: string, values: Flags, positionals: readonly string[]): Promise<Opened | number> {
+  if (resume === '') throw new UsageError('--resume needs the run folder')
+  if (values.out !== undefined) throw new UsageError('--resume DIR already names the run folder; drop --out')
+  if (positionals.length > 0) throw new UsageError(`--resume continues the run in ${resume} with the pipeline it was started with (its config.resolved.yaml), so it takes no pipeline file; drop ${positionals[0]}, or run that file anew with --out <new folder>`)
+  if (values.set?.length) throw new UsageError(`a resumed run goes on with the settings it was started with (${join(resume, 'config.resolved.yaml')}); --set cannot change them. Start a new run with --out <new folder> to use other settings`)
+  const runDir = resolve(resume)
+  const rec = readRunRecord(runDir)
+  if ('error' in rec) return refuse(rec.error)
+  const owner = runFolderOwner(runDir)
+  if (owner) return refuseBusy(new RunFolderBusy({ dir: runDir, holder: owner }))
+  const changed = checkStageCode(runDir, rec)
+  if (changed) return refuse(changed.message, changed.hint)
+  const src = resumeSource(runDir, rec)
+  if (src instanceof ResumeRefused) return refuse(src.message, src.hint)
+  const r = await Effect.runPromise(Effect.either(loadPipeline(src.file, src.options)))
+  if (r._tag === 'Left') {
+    process.stderr.write(reportInvalid(r.left))
+    return EXIT.badInput
+  }
+  // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
+  const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(r.right, runDir, values['accept-changes'] === true)
+  if (sweeps) return refuse(sweeps.message, sweeps.hint)
+  return { p: r.right, runDir, resumed: rec }
+}
+
+/** A new run of a pipeline file: loaded, its folder free, and its inputs checked by the preflight. */
+async function openNew(values: Flags, positionals: readonly string[]): Promise<Opened | number> {
+  if (values['accept-changes']) throw new UsageError('--accept-changes applies to `lorapipe run --resume DIR` whose `uses: sweep` stage continues a sweep after its base pipeline or stage modules were edited')
+  if (positionals.length !== 1) throw new UsageError(`expected one pipeline file, got ${positionals.length}\n\n${runHelp}`)
+  const r = await load(positionals[0]!, values.set ?? [])
+  if (!r.ok) {
+    process.stderr.write(reportInvalid(r.error))
+    return EXIT.badInput
+  }
+  const p = r.pipeline
+  const runDir = values.out ? resolve(values.out) : defaultRunDir(p)
+  const refused = refuseRunFolder(runDir, values.out)
+  if (refused !== undefined) return refused
+  // Inputs that are local (or cached) are checked before the run folder exists: bad data is
+  // bad input (exit 2), and nothing is written.
+  const checked = await preflight(p)
+  if (checked.diagnostics.length > 0) {
+    process.stderr.write(`${formatDiagnostics(checked.diagnostics, p.texts)}\nnothing was run or written\n`)
+    return EXIT.badInput
+  }
+  return { p, runDir }
+}
+
+/**
+ * The run folder, made and locked for the whole run (a second run or resume in it is refused),
+ * then readied: a resumed run's leftovers removed and the resume noted, a new run's files written.
+ */
+function takeRunFolder({ p, runDir, resumed }: Opened, values: Flags): LockHandle | number {
   try {
     makeFolder(runDir)
   } catch (e) {
@@ -115,20 +143,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     } else {
       // Checked again under the lock: another run may have started here since.
       const refused = refuseRunFolder(runDir, values.out, { locked: true })
-      if (refused !== undefined) return refused
+      if (refused !== undefined) return (lock.release(), refused)
       prepareRunDir(p, runDir, values.set ?? [])
     }
+    return lock
   } catch (e) {
     lock.release()
     if (e instanceof NotARegularFile) return refuse(e.message, e.hint)
     const err = e as NodeJS.ErrnoException
     if (err.code && err.path) return refuse(`cannot write the run folder ${runDir}: ${err.code} on ${err.path}`, 'choose a folder you can write to with --out')
     throw e
-  }
-  try {
-    return await execute(p, runDir, resumed !== undefined, concurrency, values)
-  } finally {
-    lock.release()
   }
 }
 
@@ -152,16 +176,13 @@ function refuseRunFolder(runDir: string, out: string | undefined, opts: { locked
   )
 }
 
-async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: { json?: boolean | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined }): Promise<number> {
+async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags): Promise<number> {
   const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl'))]
   // The Ink UI on a terminal (not CI, not --json or --quiet); plain lines otherwise.
   const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
   sinks.push(values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose }))
-  // The runner (TensorFlow.js) is loaded only when something runs.
-  const { builtinStageImplementations } = await import('@lorapipe/runner/stages/index.ts')
-  // `uses: sweep` runs trials as child processes, which the CLI owns: it joins the runner's stages here.
-  const builtins = new Map(builtinStageImplementations()).set('sweep', (params, ctx) => Effect.flatMap(Effect.promise(() => import('../sweep/stage.ts')), (m) => m.sweepStage(params, ctx)))
-  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, builtins))
+  // Each built-in stage's body (and TensorFlow.js with it) is loaded when the stage first runs.
+  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, stageBodies(builtinStages)))
   // The executor refuses process.exit from stage code while the run lasts; the command keeps that
   // up until it ends the process itself, so a stage's leftover timer cannot end it in between.
   holdProcessWatch()

@@ -27,7 +27,7 @@ import { sweepStatusCommand } from '../queue/status.ts'
 import { sweepHashOf } from '../queue/sweep-hash.ts'
 import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
-import { loadCheckedSweep } from './preflight.ts'
+import { loadCheckedSweep } from '@lorapipe/runner/preflight/pipeline.ts'
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(

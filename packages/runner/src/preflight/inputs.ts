@@ -1,12 +1,14 @@
-// Checks made before a run folder exists, so that bad input (labels that do not fit the model,
-// a missing column, an empty split, a model folder that is not one, LoRA targets the model does
-// not have, a tokenizer or adapter folder without one, a BLAS library that does not load) ends
-// with exit 2 and nothing written. `lorapipe validate` runs the same checks.
+// What each built-in stage reads, and the backend and BLAS a run asks for, checked before a run
+// folder exists, so that bad input (labels that do not fit the model, a missing column, an empty
+// split, a model folder that is not one, LoRA targets the model does not have, a tokenizer or
+// adapter folder without one, a BLAS library that does not load) ends with exit 2 and nothing
+// written. The registry (stages/registry.ts) names each stage's check; pipeline.ts runs them.
 // Only what is local or already cached is checked: a preflight never downloads; what must come
 // from the hub is checked when the stage starts, and the preflight says so. Each check calls the
-// code the stage itself runs (resolveModel, prepareData, stageTokenizer, the adapter reader, the
-// BLAS loader), so that `validate` and `run` give the same verdict.
+// code the stage itself runs (resolveModel, prepareData, stageTokenizer, the adapter reader), so
+// that `validate` and `run` give the same verdict.
 import { join, isAbsolute, resolve } from 'node:path'
+import type { Diagnostic } from '@lorapipe/core'
 import { escapeKey } from '@lorapipe/core/source/merge.ts'
 import { machineThreads } from '@lorapipe/core/os/threads.ts'
 import { blasRequest, resolveBlas } from '../backend/blas/request.ts'
@@ -23,43 +25,46 @@ export interface PreflightProblem {
   readonly hint?: string
 }
 
-export interface PreflightResult {
+/** What a stage's check found: problems at its parameters, and what waits for a download. */
+export interface StageInputs {
   readonly problems: readonly PreflightProblem[]
   /** What could not be checked without downloading, in words. */
   readonly unchecked: readonly string[]
+  /** Problems placed in another file already (a sweep stage's sweep file, at its lines). */
+  readonly elsewhere?: readonly Diagnostic[]
 }
 
 const tagOf = (e: unknown) => (e as { _tag?: string } | null)?._tag
+/** An error of the user's input (exit 2), not of the program. */
+const isBadInput = (e: unknown) => BAD_INPUT.has(tagOf(e) ?? '')
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!
 
 type Ctx = Parameters<typeof import('../resolve/model.ts').resolveModel>[1] & Parameters<typeof import('../trainer/setup.ts').prepareData>[3]
 
-/** The built-in stages that start a backend (and so read `runtime.*`, LORAPIPE_BACKEND and LORAPIPE_BLAS). */
-export const COMPUTE_STAGES: ReadonlySet<string> = new Set(['finetune', 'evaluate', 'export'])
-
-export async function preflightStage(uses: string, params: Record<string, any>, pipelineDir: string, seed: number): Promise<PreflightResult> {
-  const ctx: Ctx = {
-    resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(pipelineDir, p)),
-    emitSync: () => {},
-    signal: new AbortController().signal,
-    runtime: {},
-    offline: true,
-  }
-  switch (uses) {
-    case 'finetune':
-    case 'evaluate':
-      return trainingInputs(uses, params, seed, ctx)
-    case 'export':
-      return exportInputs(params, ctx)
-    case 'compare':
-      return { problems: await compareInputs(params, ctx), unchecked: [] }
-    default:
-      return { problems: [], unchecked: [] }
-  }
+/** What a stage's check is given besides its parameters: what the stage's own code resolves its inputs with, offline. */
+export type CheckContext = Ctx & {
+  /** The pipeline's seed, for a stage that sets none. */
+  readonly seed: number
+  /** A sweep file with these `--set`s, checked as `lorapipe sweep` checks it (its trials are pipelines: the preflight hands itself down). */
+  readonly checkSweep: (file: string, sets: readonly string[]) => Promise<readonly Diagnostic[]>
 }
 
+/** A built-in stage's check of what it reads (the registry names one per stage). */
+export type StageCheck = (params: Record<string, any>, ctx: CheckContext) => Promise<StageInputs>
+
+/** Relative paths from the pipeline's folder; offline: a preflight never downloads. */
+export function checkContext(dir: string, seed: number, checkSweep: CheckContext['checkSweep']): CheckContext {
+  return { resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)), emitSync: () => {}, signal: new AbortController().signal, runtime: {}, offline: true, seed, checkSweep }
+}
+
+export const finetuneInputs: StageCheck = (params, ctx) => trainingInputs('finetune', params, ctx)
+export const evaluateInputs: StageCheck = (params, ctx) => trainingInputs('evaluate', params, ctx)
+
+/** A sweep stage's sweep file: what `lorapipe sweep` would refuse in it, at the sweep file's lines. */
+export const sweepInputs: StageCheck = async (params, ctx) => ({ problems: [], unchecked: [], elsewhere: await ctx.checkSweep(ctx.resolvePath(String(params.sweep)), (params.set as string[] | undefined) ?? []) })
+
 /** finetune and evaluate: the model, the data, the tokenizer, LoRA targets and `lora.init_from`, or the adapter evaluated. */
-async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, seed: number, ctx: Ctx): Promise<PreflightResult> {
+async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<string, any>, ctx: CheckContext): Promise<StageInputs> {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   // The model first, without TensorFlow.js: when it is neither local nor cached, the data and
@@ -69,9 +74,9 @@ async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<stri
   if (model) {
     const { prepareData } = await import('../trainer/setup.ts')
     try {
-      config = (await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')).config
+      config = (await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? ctx.seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')).config
     } catch (e) {
-      if (BAD_INPUT.has(tagOf(e) ?? '')) {
+      if (isBadInput(e)) {
         const pointer = /num_labels/.test((e as Error).message) ? '/model/num_labels' : (dataKeyPointer(e, params.dataset) ?? dataPathPointer(e, params.dataset, ctx.resolvePath))
         problems.push({ message: (e as Error).message, ...(pointer ? { pointer } : {}) })
       } else unchecked.push(`the data is not local or cached (${firstLine(e)}); it is checked when the run downloads it`)
@@ -89,7 +94,7 @@ async function modelOf(params: Record<string, any>, ctx: Ctx, problems: Prefligh
   try {
     return await resolveModel(params.model ?? {}, ctx)
   } catch (e) {
-    if (BAD_INPUT.has(tagOf(e) ?? '')) {
+    if (isBadInput(e)) {
       const key = /^model\.(path|config)\b/.exec((e as Error).message)?.[1]
       problems.push({ pointer: key ? `/model/${key}` : '/model', message: firstLine(e) })
     } else {
@@ -178,8 +183,7 @@ async function adapterInputs(dir: string, pointer: string, key: string, config: 
     const layout = plannedAdapterLayout(spec, planLora(spec, config.modelType, await readAdapterConfig(dir)))
     return adapterFolderInputs(dir, pointer, key, layout, hint)
   } catch (e) {
-    if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
-    return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+    return adapterProblem(e, pointer, key, dir, hint)
   }
 }
 
@@ -195,13 +199,18 @@ async function adapterFolderInputs(dir: string, pointer: string, key: string, la
     const mismatch = adapterMismatch(layout, [...header.entries].map(([k, t]) => [k, t.shape] as const))
     return mismatch ? [{ pointer, message: `${key} ${dir}: ${mismatch}`, hint }] : []
   } catch (e) {
-    if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
-    return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+    return adapterProblem(e, pointer, key, dir, hint)
   }
 }
 
+/** A bad adapter folder's error, as a problem at the key that named it; any other error is thrown on. */
+function adapterProblem(e: unknown, pointer: string, key: string, dir: string, hint: string): PreflightProblem[] {
+  if (!isBadInput(e)) throw e
+  return [{ pointer, message: `${key} ${dir}: ${(e as { reason?: string }).reason ?? firstLine(e)}`, hint }]
+}
+
 /** export: the base model and the adapter merged into it. */
-async function exportInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightResult> {
+export const exportInputs: StageCheck = async (params, ctx) => {
   const problems: PreflightProblem[] = []
   const unchecked: string[] = []
   const model = await modelOf(params, ctx, problems, unchecked)
@@ -212,7 +221,7 @@ async function exportInputs(params: Record<string, any>, ctx: Ctx): Promise<Pref
     try {
       config = await readModelConfig(model.configPath, m.labels ? { labels: m.labels } : m.num_labels !== undefined ? { numLabels: m.num_labels } : {})
     } catch (e) {
-      if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
+      if (!isBadInput(e)) throw e
       problems.push({ pointer: '/model', message: firstLine(e) })
     }
   }
@@ -221,19 +230,19 @@ async function exportInputs(params: Record<string, any>, ctx: Ctx): Promise<Pref
 }
 
 /** compare: each run's metrics.json named in the pipeline (those from other stages' outputs exist only once they ran). */
-async function compareInputs(params: Record<string, any>, ctx: Ctx): Promise<PreflightProblem[]> {
-  const { readMetrics } = await import('./compare.ts')
+export const compareInputs: StageCheck = async (params, ctx) => {
+  const { readMetrics } = await import('../stages/compare.ts')
   const problems: PreflightProblem[] = []
   for (const [method, file] of Object.entries((params.runs ?? {}) as Record<string, unknown>)) {
     if (typeof file !== 'string') continue
     try {
       readMetrics(ctx.resolvePath(file), method)
     } catch (e) {
-      if (!BAD_INPUT.has(tagOf(e) ?? '')) throw e
+      if (!isBadInput(e)) throw e
       problems.push({ pointer: `/runs/${escapeKey(method)}`, message: (e as Error).message, hint: "name a run's metrics.json, or `${stages.<id>.outputs.metrics}` of a stage of this pipeline" })
     }
   }
-  return problems
+  return { problems, unchecked: [] }
 }
 
 /** A problem with the backend or BLAS asked for: the pipeline key, or the environment variable, it came from. */
