@@ -1,17 +1,10 @@
-import { existsSync } from 'node:fs'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { predictHelp } from './help.ts'
-import { escapeControl, escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
-import { modelSchema } from '@lorapipe/core/pipeline/sections/model.ts'
-import { withDefaults } from '@lorapipe/core/schema/validate.ts'
+import { escapeControlLine } from '@lorapipe/core/text/control-chars.ts'
 import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
-
-/** `./model`, `/abs/dir`, `~/m`, `a/b/c`: a path; `name` and `org/name` may be hub ids. */
-function looksLikePath(s: string): boolean {
-  return /^(\.{1,2}[\\/]|[\\/]|~)/.test(s) || s.split('/').length > 2 || s.includes('\\') || s.endsWith('/')
-}
+import { modelArgumentProblem, resolveModelFolder } from './model-argument.ts'
 
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -40,42 +33,17 @@ export async function predictCommand(argv: string[]): Promise<number> {
   }
   const batchSize = int('batch-size', values['batch-size'])
   const maxLength = int('max-length', values['max-length'])
-  if (values.model && existsSync(values.model)) {
-    const { isAdapterFolder } = await import('@lorapipe/runner/lora/base-model.ts')
-    if (isAdapterFolder(values.model)) {
-      throw new UsageError(`${values.model} is a PEFT adapter folder, not a model: use --adapter ${values.model} (its base model is read from adapter_config.json; --model overrides it)`)
-    }
-  }
-  // A path that is not there is a missing folder, not a hub id with a typo.
-  if (values.model && !existsSync(values.model) && looksLikePath(values.model)) {
-    process.stderr.write(`error: the model folder ${escapeControl(values.model)} does not exist\n  hint: give a model folder (config.json, model.safetensors, tokenizer files) or a hub id such as \`distilbert-base-uncased\`\n`)
-    return EXIT.badInput
-  }
+  const problem = await modelArgumentProblem(values, 'distilbert-base-uncased')
+  if (problem) return (process.stderr.write(problem), EXIT.badInput)
   try {
     const { readInputs } = await import('@lorapipe/runner/predict/inputs.ts')
     const texts = values.input ? readInputs(values.input, values['text-column']) : values.text!
     const { selectBackend, describeBackend } = await import('@lorapipe/runner/backend/select.ts')
     const backend = await selectBackend({})
     if (!values.json) process.stderr.write(`${describeBackend(backend)}\n`)
-    const { resolveModel } = await import('@lorapipe/runner/resolve/index.ts')
-    // Without --model, the base the adapter names, as PEFT's AutoPeftModel loads it.
-    const { adapterBase } = await import('@lorapipe/runner/lora/base-model.ts')
-    const source = values.model
-      ? existsSync(values.model)
-        ? { path: values.model }
-        : { id: values.model, ...(values.revision ? { revision: values.revision } : {}) }
-      : adapterBase(values.adapter!)
-    if (!values.model && !values.json) process.stderr.write(`base model ${'path' in source ? source.path : source.id} (from ${values.adapter}/adapter_config.json)\n`)
-    const model = await resolveModel(withDefaults(modelSchema, source), {
-      resolvePath: (p) => p,
-      signal: new AbortController().signal,
-      emitSync: (e) => {
-        if (e._tag === 'Download' && e.done) process.stderr.write(`downloaded ${e.repo}/${e.file}\n`)
-        if (e._tag === 'Log' && e.level !== 'debug') process.stderr.write(`${e.message}\n`)
-      },
-    })
+    const modelDir = await resolveModelFolder(values, values.json ?? false)
     const { Predictor } = await import('@lorapipe/runner/predict/predict.ts')
-    const predictor = await Predictor.load(model.dir!, { ...(values.adapter ? { adapter: values.adapter } : {}), ...(batchSize ? { batchSize } : {}), ...(maxLength ? { maxLength } : {}) })
+    const predictor = await Predictor.load(modelDir, { ...(values.adapter ? { adapter: values.adapter } : {}), ...(batchSize ? { batchSize } : {}), ...(maxLength ? { maxLength } : {}) })
     for (const p of predictor.predict(texts)) {
       process.stdout.write(
         values.json
