@@ -54,6 +54,8 @@ export interface ModelInternals<C extends ModelConfig = ModelConfig> {
   readonly config: C
   p(name: string): tf.Tensor
   lin(path: string): LinearModule
+  /** The trainable variables whose names start with `prefix` (a layer's, for activation checkpointing). */
+  trainable(prefix: string): tf.Variable[]
 }
 
 interface FamilyCommon<C extends ModelConfig> {

@@ -19,6 +19,7 @@ import { applyRope, ropeInverseFrequencies, RopeTable, type RopeScaling } from '
 import { decoderMaskBias, groupedQueryAttention } from '../nn/causal-attention.ts'
 import { siluGate } from '../nn/silu-gate.ts'
 import { embedding } from '../nn/embedding.ts'
+import { checkpointed, type Block } from '../nn/checkpoint.ts'
 
 export type LlamaModelType = 'llama' | 'mistral' | 'qwen2'
 
@@ -250,24 +251,30 @@ function familyOf(modelType: LlamaModelType, architecture: string): CausalLmFami
           masks.set(w, decoderMaskBias({ batchSize: b, seqLen: len, attentionMask: inputs.attentionMask, segmentIds: inputs.segmentIds ?? null, window: w }, rep))
         }
         let x: tf.Tensor = embedding(m.p(EMBED), tf.tensor1d(rowIds, 'int32'), c.padTokenId)
-        const rope = (t: tf.Tensor, n: number) => tf.reshape(applyRope(tf.reshape(t, [layout.count, n, d]), cosT, sinT), [layout.count, n * d])
         const attn = { heads, kvHeads, headDim: d, dropoutRate: c.attentionDropout }
         for (let i = 0; i < c.numHiddenLayers; i++) {
           const pre = `model.layers.${i}`
           const a = `${pre}.self_attn`
-          const input = x
-          // One scope per block: in eval its temporaries go at once (the tape keeps what backward needs)
-          x = tf.tidy(() => {
+          const mask = masks.get(c.layerWindows[i]!)!
+          const block: Block = (input, [cosK, sinK, maskK, rowsK], bctx) => {
+            // The row indices as given (a recomputation gets kept copies: the layout is disposed by then).
+            const lay = rowsK ? layout.withRows(rowsK as tf.Tensor1D) : layout
+            const rope = (t: tf.Tensor, n: number) => tf.reshape(applyRope(tf.reshape(t, [layout.count, n, d]), cosK!, sinK!), [layout.count, n * d])
             const n = rmsNorm(input, m.p(`${pre}.input_layernorm.weight`), c.rmsNormEps)
-            const q = layout.toPadded(rope(m.lin(`${a}.q_proj`).forward(n, ctx), heads))
-            const k = layout.toPadded(rope(m.lin(`${a}.k_proj`).forward(n, ctx), kvHeads))
-            const v = layout.toPadded(m.lin(`${a}.v_proj`).forward(n, ctx))
-            const context = layout.toRows(groupedQueryAttention(q, k, v, masks.get(c.layerWindows[i]!)!, attn, ctx))
-            const h = tf.add(input, m.lin(`${a}.o_proj`).forward(context, ctx))
+            const q = lay.toPadded(rope(m.lin(`${a}.q_proj`).forward(n, bctx), heads))
+            const k = lay.toPadded(rope(m.lin(`${a}.k_proj`).forward(n, bctx), kvHeads))
+            const v = lay.toPadded(m.lin(`${a}.v_proj`).forward(n, bctx))
+            const context = lay.toRows(groupedQueryAttention(q, k, v, maskK as tf.Tensor4D, attn, bctx))
+            const h = tf.add(input, m.lin(`${a}.o_proj`).forward(context, bctx))
             const mm = rmsNorm(h, m.p(`${pre}.post_attention_layernorm.weight`), c.rmsNormEps)
-            const gated = siluGate(m.lin(`${pre}.mlp.gate_proj`).forward(mm, ctx), m.lin(`${pre}.mlp.up_proj`).forward(mm, ctx))
-            return tf.add(h, m.lin(`${pre}.mlp.down_proj`).forward(gated, ctx))
-          })
+            const gated = siluGate(m.lin(`${pre}.mlp.gate_proj`).forward(mm, bctx), m.lin(`${pre}.mlp.up_proj`).forward(mm, bctx))
+            return tf.add(h, m.lin(`${pre}.mlp.down_proj`).forward(gated, bctx))
+          }
+          const input = x
+          // One scope per block: in eval its temporaries go at once (the tape keeps what backward
+          // needs, or with checkpointing only the block's input).
+          const constants = [cosT, sinT, mask, ...(layout.rows ? [layout.rows] : [])]
+          x = tf.tidy(() => (ctx.checkpointing ? checkpointed(block, input, constants, m.trainable(`${pre}.`), ctx) : block(input, constants, ctx)))
           input.dispose()
         }
         return rmsNorm(x, m.p('model.norm.weight'), c.rmsNormEps) as tf.Tensor2D

@@ -16,6 +16,11 @@ export interface ForwardOptions {
   readonly training?: boolean
   /** Dropout stream for this call; defaults to the model's own seeded stream. */
   readonly rng?: Rng
+  /**
+   * Training only: recompute each decoder layer in the backward pass rather than keep its
+   * activations (transformers' gradient_checkpointing): far less memory for a second forward.
+   */
+  readonly checkpointing?: boolean
 }
 
 export interface ParameterCount {
@@ -56,6 +61,7 @@ export abstract class PretrainedModel<F extends ModelFamily = ModelFamily> {
       config,
       p: (name) => params.get(this.spec.tied?.get(name) ?? name).value,
       lin: (path) => this.linearModule(path),
+      trainable: (prefix) => params.trainable().filter((p) => p.name.startsWith(prefix)).map((p) => p.variable!),
     }
   }
 
@@ -67,7 +73,7 @@ export abstract class PretrainedModel<F extends ModelFamily = ModelFamily> {
   /** The forward context of a call: eval mode unless `training`, with its dropout stream. */
   protected context(options: ForwardOptions) {
     const training = options.training ?? false
-    return { training, rng: training ? (options.rng ?? this.dropoutRng) : null }
+    return { training, rng: training ? (options.rng ?? this.dropoutRng) : null, checkpointing: training && (options.checkpointing ?? false) }
   }
 
   /** A parameter by state-dict name (a tied name gives the parameter it shares). */

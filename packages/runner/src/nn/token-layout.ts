@@ -59,6 +59,14 @@ export class TokenLayout {
     return new TokenLayout(b, l, real, tf.tensor1d(rows, 'int32'), rows, tf.tensor1d(pos, 'int32'), tf.tensor1d(first, 'int32'))
   }
 
+  /**
+   * This layout with its row indices read from `rows` (a kept copy of `this.rows`): for a layer
+   * recomputed in the backward pass (activation checkpointing), after this one is disposed.
+   */
+  withRows(rows: tf.Tensor1D | null): TokenLayout {
+    return new TokenLayout(this.batch, this.length, this.count, rows, this.rowIndex, this.positions, this.firstRows)
+  }
+
   get dense(): boolean {
     return this.rows === null
   }
