@@ -247,6 +247,10 @@ describe('lorapipe score: bad input is exit 2 with the place and the fix, no sta
     assertClean(lorapipe(['score', '--model', shared('fixtures', 'tiny-distilbert'), '--input', jsonl([{ input_ids: [1, 2, 3] }])]), /DistilBertForSequenceClassification is a sequence-classification model; `lorapipe score` scores causal language models .*lorapipe predict/)
   })
 
+  test('and predict, given a causal language model, says to use score', () => {
+    assertClean(lorapipe(['predict', '--model', model, '--text', 'hello']), /Qwen2ForCausalLM is a causal-lm model; `lorapipe predict` classifies texts with a sequence classifier: score texts under a causal language model with `lorapipe score`/)
+  })
+
   test('a model folder that does not exist, and --logits without --json', () => {
     assertClean(lorapipe(['score', '--model', '/nonexistent/model-dir', '--input', 'x.jsonl'], { env: { HF_HUB_OFFLINE: '1' } }), /error: the model folder \/nonexistent\/model-dir does not exist/)
     assertClean(lorapipe(['score', '--model', model, '--input', 'x.jsonl', '--logits']), /--logits prints every position's logits as JSON: add --json/)
