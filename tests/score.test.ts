@@ -131,9 +131,9 @@ describe('lorapipe score on the tiny Llama (PyTorch goldens)', { skip: needsShar
     const completion = c.text.slice(c.prompt_text.length).replace(/<\/s>$/, '')
     const text = c.text.replace(/^<s>/, '').replace(/<\/s>$/, '')
     const t = tokenRow(g, 0)
-    const r = score(['--model', model(), '--input', jsonl([{ prompt, completion }, { text }, { input_ids: t.input_ids }]), '--json'])
+    const r = score(['--model', model(), '--input', jsonl([{ prompt, completion }, { text }, { input_ids: t.input_ids }, { input_ids: [...t.input_ids, 0, 0], attention_mask: [...t.input_ids.map(() => 1), 0, 0] }]), '--json'])
     assert.equal(r.code, 0, r.stderr)
-    const [pc, whole, ids] = r.rows as [Scored, Scored, Scored]
+    const [pc, whole, ids, padded] = r.rows as [Scored, Scored, Scored, Scored]
     assert.deepEqual(pc.input_ids, t.input_ids)
     assert.deepEqual(pc.labels, t.labels, 'the completion (and </s>) only')
     assert.ok(Math.abs(pc.loss - g.base_loss_per_example[0]!) <= 1e-5, `prompt/completion loss ${pc.loss}`)
@@ -143,6 +143,10 @@ describe('lorapipe score on the tiny Llama (PyTorch goldens)', { skip: needsShar
     // input_ids without labels: labels = ids (transformers' labels=input_ids), the text row's numbers.
     assert.equal(ids.tokens, whole.tokens)
     assert.ok(Math.abs(ids.loss - whole.loss) <= 1e-6, `${ids.loss} vs ${whole.loss}`)
+    // Right padding without labels: -100 on the padding, so the same tokens and loss.
+    assert.deepEqual(padded.labels.slice(-2), [-100, -100])
+    assert.equal(padded.tokens, ids.tokens)
+    assert.ok(Math.abs(padded.loss - ids.loss) <= 1e-6, `${padded.loss} vs ${ids.loss}`)
   })
 
   test('plain output: line, loss and token count per row, and the loss over all tokens on stderr', () => {

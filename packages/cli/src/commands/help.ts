@@ -132,9 +132,10 @@ Rows (JSON lines, or .parquet), each one of:
                                            message scored
   {"prompt": "...", "completion": "..."}   the completion (and EOS) scored
   {"input_ids": [...], "labels": [...], "attention_mask": [...]}
-                                           token ids as they are; labels default to the ids
-                                           (-100: no loss), attention_mask to all ones (0 =
-                                           padding: no logits there, printed as null)
+                                           token ids as they are; labels (-100: no loss)
+                                           default to the ids, -100 on padding; attention_mask
+                                           (0 = padding: no logits there, printed as null)
+                                           to all ones
 Text is tokenized as lorapipe's SFT data is (the model folder's tokenizer.json and chat template).
 
 Options:

@@ -108,8 +108,9 @@ export class Scorer {
     let attentionMask: Int32Array
     if (row.kind === 'tokens') {
       inputIds = row.inputIds
-      labels = row.labels ?? row.inputIds
       attentionMask = row.attentionMask ?? new Int32Array(inputIds.length).fill(1)
+      // Without labels: the ids (transformers' labels=input_ids), -100 on padding (as TRL's collator).
+      labels = row.labels ?? inputIds.map((id, t) => (attentionMask[t] === 0 ? IGNORE_INDEX : id))
     } else {
       const tok = this.tokenizer(row)
       if (row.row.kind === 'chat' && !tok.chatTemplate) {
