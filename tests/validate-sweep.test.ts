@@ -50,4 +50,50 @@ describe('lorapipe validate <sweep file>', () => {
     const ok = lorapipe(['validate', 'p.yaml'], { cwd: dir })
     assert.equal(ok.code, 0, ok.stderr)
   })
+
+  test("a sweep file's every problem in one pass, each at file:line with the pipeline's name hints (Axolotl, transformers, W&B); validate and sweep alike, exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lorapipe-sweep-guide-'))
+    const sweep = [
+      `base: ${join(repoRoot, 'pipelines', 'sst2-lora.yaml')}`,
+      'method: bayes',
+      'metric: { name: eval_acc }',
+      'run_cap: 4',
+      'parameters:',
+      '  lora_r: { values: [4, 8] }',
+      '  learning_rate: { distribution: log_uniform, min: -9, max: -4 }',
+      '  r: { values: [4] }',
+      '  trainer.num_train_epochs: { values: [1, 2] }',
+      '  lora.alpha: { values: [0, 16] }',
+      'early_terminate: { type: asha, min_steps: 2, max_steps: 1, reduction_fator: 2 }',
+      '',
+    ].join('\n')
+    writeFileSync(join(dir, 'sweep.yaml'), sweep)
+    const expected: [string, string | undefined][] = [
+      ['sweep.yaml:2:9: error: `method` must be one of `grid`, `random`, `tpe`, `gp`, not the string "bayes"', "W&B's `bayes` is Bayesian optimisation with a Gaussian process: write `method: gp` (or `method: tpe`, faster per trial)"],
+      ['sweep.yaml:3:17: error: unknown metric `eval_acc`', 'did you mean `eval_accuracy`?'],
+      ['sweep.yaml:6:3: error: `lora_r` is not a path of the base pipeline', "`lora_r` is Axolotl's name; here it is `lora.r`"],
+      ['sweep.yaml:7:3: error: `learning_rate` is not a path of the base pipeline', '`learning_rate` belongs in `trainer`: `trainer.learning_rate`'],
+      ['sweep.yaml:7:34: error: `parameters.learning_rate.distribution` must be one of', "W&B's `log_uniform` takes min and max as exponents of e; use `log_uniform_values` with the values themselves (`min: 1.0e-5, max: 1.0e-3`)"],
+      ['sweep.yaml:8:3: error: `r` is not a path of the base pipeline', '`r` belongs in `lora`: `lora.r`'],
+      ['sweep.yaml:9:3: error: `trainer.num_train_epochs` is not a path of the base pipeline', "`num_train_epochs` is transformers' name; here it is `trainer.epochs`"],
+      ['sweep.yaml:10:26: error: `lora.alpha` = 0 makes an invalid pipeline: `lora.alpha` must be > 0, not 0', undefined],
+      ['sweep.yaml:11:57: error: `max_steps` (1) must be greater than `min_steps` (2), or there is no rung', undefined],
+      ['sweep.yaml:11:60: error: unknown key `reduction_fator` in `early_terminate`', 'did you mean `reduction_factor`?'],
+    ]
+    for (const args of [['validate', 'sweep.yaml'], ['sweep', 'sweep.yaml', '--out', 'out']]) {
+      const r = lorapipe(args, { cwd: dir })
+      assert.equal(r.code, 2, r.stderr)
+      const lines = r.stderr.split('\n')
+      const errors = lines.filter((l) => l.includes(': error: '))
+      assert.equal(errors.length, expected.length, r.stderr)
+      expected.forEach(([error, hint], i) => {
+        assert.ok(errors[i]!.startsWith(error), `${args[0]}: expected ${error}\ngot ${errors[i]}`)
+        const next = lines[lines.indexOf(errors[i]!) + 1]!
+        if (hint) assert.equal(next, `  hint: ${hint}`)
+        else assert.ok(!next.startsWith('  hint:'), next)
+      })
+      assert.match(r.stderr, /\n10 errors in sweep\.yaml\n/)
+    }
+    assert.deepEqual(readdirSync(dir), ['sweep.yaml'])
+  })
 })
