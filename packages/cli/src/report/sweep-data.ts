@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join, relative } from 'node:path'
+import { parse } from 'yaml'
 import type { Goal, SweepEvent, SweepStatus } from '@lorapipe/core'
 import { foldSweep, rankOfRow, type RecipeChange, type TrialRow } from '@lorapipe/core/views/sweep.ts'
 import { betterObjective, rankTrials } from '@lorapipe/core/sweep/ranking.ts'
@@ -33,6 +34,8 @@ export interface SweepReport {
   readonly reason?: string
   readonly durationMs?: number
   readonly config?: string
+  /** Parameters the sweep draws on a log scale (`log_uniform_values`, `q_log_uniform_values`): plotted on a log axis. */
+  readonly logParameters: readonly string[]
   /** In the sweep's rank order (core's sweep/ranking.ts): state, objective, cost, trial number. */
   readonly trials: readonly TrialReport[]
   readonly best?: number
@@ -86,6 +89,7 @@ export function readSweep(dir: string): SweepReport {
         : [],
   )
   const configFile = join(dir, 'sweep.resolved.yaml')
+  const config = existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined
   return {
     sweepDir: dir,
     sweep: start.sweep,
@@ -98,11 +102,28 @@ export function readSweep(dir: string): SweepReport {
     status: finished?.status,
     reason: finished?.reason,
     durationMs: finished?.durationMs,
-    config: existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined,
+    config,
+    logParameters: logParametersOf(config),
     trials: ranked,
     best,
     messages,
     badLines,
     recipes: view.recipes,
   }
+}
+
+/** The parameters whose distribution is on a log scale, from the resolved sweep file (none when it cannot be read). */
+function logParametersOf(config: string | undefined): string[] {
+  if (config === undefined) return []
+  let doc: unknown
+  try {
+    doc = parse(config)
+  } catch {
+    return []
+  }
+  const params = (doc as { parameters?: unknown } | null)?.parameters
+  if (typeof params !== 'object' || params === null) return []
+  return Object.entries(params as Record<string, unknown>)
+    .filter(([, p]) => typeof p === 'object' && p !== null && ['log_uniform_values', 'q_log_uniform_values'].includes(String((p as { distribution?: unknown }).distribution)))
+    .map(([name]) => name)
 }
