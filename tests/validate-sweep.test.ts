@@ -96,4 +96,53 @@ describe('lorapipe validate <sweep file>', () => {
     }
     assert.deepEqual(readdirSync(dir), ['sweep.yaml'])
   })
+
+  test('an override that another setting shadows is a warning (exit unchanged) from validate, run and sweep: epochs under max_steps, warmup_ratio under warmup_steps', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lorapipe-shadowed-'))
+    const pipeline = join(repoRoot, 'pipelines', 'sst2-lora.yaml')
+    writeFileSync(join(dir, 'afile'), '')
+    const sets = ['--set', 'trainer.max_steps=10', '--set', 'trainer.epochs=5', '--set', 'trainer.warmup_steps=3', '--set', 'trainer.warmup_ratio=0.1']
+    const warned = [
+      "--set trainer.epochs=5: warning: `--set trainer.epochs=5` has no effect: `trainer.max_steps` is 10 (max_steps overrides epochs, as transformers' max_steps overrides num_train_epochs)",
+      '  hint: set `trainer.max_steps` instead, or remove it to train by epochs',
+      '--set trainer.warmup_ratio=0.1: warning: `--set trainer.warmup_ratio=0.1` has no effect: `trainer.warmup_steps` is 3 (warmup_steps > 0 wins over warmup_ratio, as in transformers)',
+      '  hint: set `trainer.warmup_steps` instead, or set it to 0 to use the ratio',
+      '',
+    ].join('\n')
+    const ok = lorapipe(['validate', pipeline, ...sets], { cwd: dir })
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.ok(ok.stderr.startsWith(warned), ok.stderr)
+    assert.match(ok.stdout, /is valid: pipeline `sst2-lora`/)
+    // No warning where the override takes effect.
+    const quiet = lorapipe(['validate', pipeline, '--set', 'trainer.epochs=5', '--set', 'trainer.warmup_ratio=0.1'], { cwd: dir })
+    assert.equal(quiet.code, 0, quiet.stderr)
+    assert.doesNotMatch(quiet.stderr, /warning/)
+    // run says it before anything else (here it is then refused for its --out, a file).
+    const run = lorapipe(['run', pipeline, ...sets, '--out', 'afile'], { cwd: dir })
+    assert.equal(run.code, 2)
+    assert.ok(run.stderr.startsWith(warned), run.stderr)
+
+    writeFileSync(join(dir, 'sweep.yaml'), `base: ${pipeline}\nmethod: grid\nmetric: { name: eval_accuracy }\nparameters:\n  trainer.epochs: { values: [1, 2] }\n  trainer.learning_rate: { values: [1.0e-4] }\n`)
+    const atLine = [
+      "sweep.yaml:5:3: warning: sweep parameter `trainer.epochs` has no effect: `trainer.max_steps` is 10 (max_steps overrides epochs, as transformers' max_steps overrides num_train_epochs) (at parameters.trainer.epochs)",
+      '  hint: set `trainer.max_steps` instead, or remove it to train by epochs',
+      '  5 |   trainer.epochs: { values: [1, 2] }',
+      '    |   ^',
+      '',
+    ].join('\n')
+    const sweep = lorapipe(['validate', 'sweep.yaml', '--set', 'trainer.max_steps=10'], { cwd: dir })
+    assert.equal(sweep.code, 0, sweep.stderr)
+    assert.equal(sweep.stderr, atLine)
+    const json = lorapipe(['validate', 'sweep.yaml', '--set', 'trainer.max_steps=10', '--json'], { cwd: dir })
+    assert.equal(json.code, 0)
+    assert.deepEqual(JSON.parse(json.stdout).warnings.map((w: { line: number; pointer: string }) => [w.line, w.pointer]), [[5, '/parameters/trainer.epochs']])
+    const started = lorapipe(['sweep', 'sweep.yaml', '--set', 'trainer.max_steps=10', '--out', 'afile'], { cwd: dir })
+    assert.equal(started.code, 2)
+    assert.ok(started.stderr.startsWith(atLine), started.stderr)
+    // A parameter that varies max_steps too makes epochs count in some trials: no warning.
+    writeFileSync(join(dir, 'both.yaml'), `base: ${pipeline}\nmethod: grid\nmetric: { name: eval_accuracy }\nparameters:\n  trainer.epochs: { values: [1, 2] }\n  trainer.max_steps: { values: [5, 10] }\n`)
+    const both = lorapipe(['validate', 'both.yaml', '--set', 'trainer.max_steps=10'], { cwd: dir })
+    assert.equal(both.code, 0, both.stderr)
+    assert.equal(both.stderr, '')
+  })
 })

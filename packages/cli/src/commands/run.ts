@@ -19,7 +19,7 @@ import { REPORT_FILE, writeReport } from '../report/write.ts'
 import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
 import { sweepStageHost } from './sweep-deps.ts'
-import { load, reportInvalid } from './load.ts'
+import { load, reportInvalid, printWarnings } from './load.ts'
 import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { builtinStages, stageBodies } from '@lorapipe/runner/stages/registry.ts'
 import { makeFolder } from '@lorapipe/core/fs/make-folder.ts'
@@ -115,6 +115,7 @@ async function openNew(values: Flags, positionals: readonly string[]): Promise<O
     return EXIT.badInput
   }
   const p = r.pipeline
+  printWarnings(r.warnings, p.texts)
   const runDir = values.out ? resolve(values.out) : defaultRunDir(p)
   const refused = refuseRunFolder(runDir, values.out)
   if (refused !== undefined) return refused

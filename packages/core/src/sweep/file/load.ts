@@ -22,6 +22,7 @@ import { DEFAULT_SEED } from '../../pipeline/sections/seed.ts'
 import { DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MEDIAN_STARTUP_TRIALS, DEFAULT_REDUCTION_FACTOR, MAX_TRIALS, sweepSchema } from './schema.ts'
 import { markValidated, SweepInvalid, type ValidatedSweep, withTexts } from './types.ts'
 import { withWandbHint } from './wandb-names.ts'
+import { setOverrides, shadowedOverrides } from '../../pipeline/sections/shadowed.ts'
 
 export interface SweepLoadOptions {
   /** `--set key.path=value` arguments for the base pipeline (relative paths from the current folder), applied to every trial. */
@@ -198,6 +199,19 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
     }
     if (ds.length > 0 || !basePipeline || !basePath || !metric || !method) return yield* fail(ds)
 
+    // Settings that would do nothing: a parameter or `--set` that another setting of the base shadows.
+    const allPaths = entries.flatMap((e) => e.paths)
+    const warnings = [
+      ...shadowedOverrides(basePipeline, setOverrides(opts.sets ?? []), allPaths),
+      ...shadowedOverrides(
+        basePipeline,
+        entries.flatMap((e) => e.paths.map((path) => {
+          const ptr = e.domain.kind === 'together' ? `${parameterPointer(e.name)}/together/0/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` : parameterPointer(e.name)
+          return { path, location: keyPlace(ptr), pointer: ptr, what: `sweep parameter \`${path}\`` }
+        })),
+        allPaths,
+      ),
+    ]
     const name = typeof doc.name === 'string' ? doc.name : basename(abs, extname(abs))
     return markValidated({
       name,
@@ -219,6 +233,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       ...(typeof doc.concurrency === 'number' ? { concurrency: doc.concurrency } : {}),
       document: doc,
       texts,
+      warnings,
     })
   })
 }
