@@ -1,6 +1,6 @@
 // `lorapipe sweep <file>`: runs a hyperparameter sweep, each trial an ordinary run in its own
 // process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Cause from 'effect/Cause'
 import * as Effect from 'effect/Effect'
@@ -18,7 +18,7 @@ import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
 import { paramTitles, paramValue } from '../output/parameters.ts'
 import { recipeFilesText, sweepPlainSink } from '../output/sweep-plain.ts'
-import { fileHash, holdsSweep, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
+import { fileHash, newSweepFolderProblem, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
 import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, sweepInputs, UNKNOWN_INPUTS_NOTE, type InputChange } from '../sweep/inputs.ts'
 import { localExecutorLayer } from '../sweep/local-executor.ts'
 import { parseQueueUrl, QueueUrlError, reachQueue, type QueueConnection } from '../queue/connection.ts'
@@ -153,17 +153,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   if (!resuming) {
     dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
-    if (holdsSweep(dir)) {
-      process.stderr.write(`error: ${dir} already holds a sweep\n  hint: \`lorapipe sweep --resume ${values.out ?? dir}\` continues it; or choose another --out\n`)
-      return EXIT.badInput
-    }
-    // As for a run folder: a new or empty folder, never one with someone else's files in it.
-    if (existsSync(dir) && !statSync(dir).isDirectory()) {
-      process.stderr.write(`error: --out ${dir} is a file, not a folder\n  hint: name a new or empty folder\n`)
-      return EXIT.badInput
-    }
-    if (existsSync(dir) && readdirSync(dir).length > 0) {
-      process.stderr.write(`error: ${dir} is not empty and holds no sweep; lorapipe writes a sweep only into a new or empty folder\n  hint: choose another --out\n`)
+    const problem = newSweepFolderProblem(dir, values.out ?? dir)
+    if (problem) {
+      process.stderr.write(`error: ${problem.message}\n  hint: ${problem.hint}\n`)
       return EXIT.badInput
     }
     start = { ...start, sweep: sweep.name, concurrency: conc, inputs: sweepInputs(sweep) }

@@ -2,7 +2,7 @@
 // started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
 // (sweep.resolved.yaml) and the sweep events (events.jsonl).
 import { createHash } from 'node:crypto'
-import { existsSync, rmdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
@@ -121,4 +121,15 @@ export async function writeSweepReportIfAvailable(dir: string): Promise<string |
     process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
     return undefined
   }
+}
+
+/**
+ * Why `dir` cannot take a new sweep, or undefined: as for a run folder, a new or empty folder,
+ * never one with someone else's files in it. `shown` is the folder as the user named it.
+ */
+export function newSweepFolderProblem(dir: string, shown: string = dir): { message: string; hint: string } | undefined {
+  if (holdsSweep(dir)) return { message: `${dir} already holds a sweep`, hint: `\`lorapipe sweep --resume ${shown}\` continues it; or choose another --out` }
+  if (existsSync(dir) && !statSync(dir).isDirectory()) return { message: `--out ${dir} is a file, not a folder`, hint: 'name a new or empty folder' }
+  if (existsSync(dir) && readdirSync(dir).length > 0) return { message: `${dir} is not empty and holds no sweep; lorapipe writes a sweep only into a new or empty folder`, hint: 'choose another --out' }
+  return undefined
 }

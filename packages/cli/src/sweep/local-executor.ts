@@ -39,6 +39,10 @@ export interface LocalExecutorOptions {
 export function lorapipeEntry(): string {
   const argv1 = process.argv[1]
   if (argv1 && /lorapipe(\.m?js)?$/.test(basename(argv1))) return resolve(argv1)
+  // Bundled (packages/lorapipe/dist, also when installed), bin/ is beside dist/; from the sources,
+  // the checkout's launcher.
+  const beside = fileURLToPath(new URL('../bin/lorapipe.js', import.meta.url))
+  if (existsSync(beside)) return beside
   return fileURLToPath(new URL('../../../lorapipe/bin/lorapipe.js', import.meta.url))
 }
 

@@ -32,6 +32,11 @@ export interface LoadOptions {
    * `dir`, the folder of the pipeline file it was resolved from.
    */
   readonly resolvedFrom?: { readonly dir: string }
+  /**
+   * The pipeline's YAML (or JSON) text, given instead of read from `file` (for a pipeline made in
+   * code): `file` still names it in messages and its folder resolves its relative paths.
+   */
+  readonly text?: string
 }
 
 export function isModuleRef(uses: string): boolean {
@@ -43,7 +48,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     const abs = resolve(file)
     const shown = displayPath(abs)
     const fail = (ds: Diagnostic[]) => Effect.fail(new PipelineInvalid({ file: shown, diagnostics: sortDiagnostics(ds) }))
-    const loaded = loadWithExtends(abs)
+    const loaded = loadWithExtends(abs, opts.text)
     const texts = loaded.texts
     if (!loaded.doc) return yield* fail(loaded.diagnostics).pipe(Effect.mapError((e) => withTexts(e, texts)))
 
