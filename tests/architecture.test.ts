@@ -149,7 +149,10 @@ describe('the architecture of the source', () => {
   it('a package exports only files that exist (build outputs in dist/ aside: `npm run build` writes them)', () => {
     const missing = packages.flatMap((p) => {
       const exports = JSON.parse(readFileSync(join(packagesDir, p, 'package.json'), 'utf8')).exports ?? {}
-      return Object.entries(exports as Record<string, string>)
+      // A conditional export ({ types, default }) names a file per condition.
+      const targets = (key: string, v: unknown): [string, string][] => (typeof v === 'string' ? [[key, v]] : Object.values(v as Record<string, unknown>).flatMap((w) => targets(key, w)))
+      return Object.entries(exports as Record<string, unknown>)
+        .flatMap(([key, v]) => targets(key, v))
         .filter(([, target]) => !target.startsWith('./dist/') && !existsSync(join(packagesDir, p, target.replace(/\/\*$/, ''))))
         .map(([key, target]) => `packages/${p}/package.json exports "${key}" as ${target}, which does not exist`)
     })
