@@ -2,7 +2,8 @@
 // its tarball (tests/support/packed.ts), a consumer file type-checked with `tsc --strict` against
 // the shipped declarations (dist/index.d.ts) and compiled, then run: it loads and validates
 // pipelines (a file and an object), runs the bag-of-words fixture pipeline (a real if small
-// training stage, no ../shared needed) receiving its events, and runs a 2-trial sweep.
+// training stage, no ../shared needed) receiving its events, stops a run through an AbortSignal,
+// and runs a 2-trial sweep.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +16,7 @@ const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
 
 /** The user's program: every part of the API, used as its types say. */
 const consumer = `
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import * as Effect from 'effect/Effect'
 import * as Schema from 'effect/Schema'
 import { defineStage, InvalidInput, loadPipeline, runPipeline, runSweep, validatePipeline, type Pipeline, type RunEvent, type RunOutcome, type SweepEvent, type SweepOutcome } from 'lorapipe'
@@ -60,6 +61,11 @@ async function main(): Promise<void> {
   } catch (e) {
     report.refused = e instanceof InvalidInput ? { tag: e._tag, message: e.message, hint: e.hint } : String(e)
   }
+
+  // Aborting the signal stops the run cleanly, as Ctrl-C does: interrupted, resumable.
+  const abort = new AbortController()
+  const stopped = await runPipeline('pipelines/bow.yaml', { out: 'stopped', sets: ['vars.step_ms=40'], signal: abort.signal, onEvent: (e) => { if (e._tag === 'Progress' && e.step === 3) abort.abort() } })
+  report.stopped = { status: stopped.status, resumable: existsSync('stopped/run.json') && !existsSync('stopped/train/stage.json') }
 
   // A sweep, each trial a \`lorapipe run\` of the installed package.
   const sweepEvents: SweepEvent['_tag'][] = []
@@ -138,6 +144,8 @@ describe('lorapipe used as a library', () => {
     assert.equal(r.refused.tag, 'InvalidInput')
     assert.match(r.refused.message, /already holds a run/)
     assert.match(r.refused.hint, /lorapipe run --resume/)
+
+    assert.deepEqual(r.stopped, { status: 'interrupted', resumable: true })
 
     assert.equal(r.sweep.status, 'finished')
     assert.deepEqual(r.sweep.trials.map((x: unknown[]) => x[1]).sort(), ['completed', 'completed'])
