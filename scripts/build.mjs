@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the JavaScript the `lorapipe` command runs: esbuild bundles the TypeScript sources of
-// packages/{core,runner,cli} into packages/lorapipe/dist, split into chunks that load on demand
+// packages/{core,runner,queue,cli} into packages/lorapipe/dist, split into chunks that load on demand
 // (`--help` loads a few kB, `validate` no TensorFlow.js). npm dependencies stay external: they are
 // packages/lorapipe's dependencies, and `effect` must be the one copy that users' stages share.
 // `npm ci` runs this (the root's `prepare`), and `npm pack -w lorapipe` (its `prepack`, --strict).
@@ -161,7 +161,7 @@ const effectEntryModules = (() => {
       else if (/\.tsx?$/.test(e.name)) for (const m of readFileSync(join(dir, e.name), 'utf8').matchAll(/from 'effect\/(\w+)'/g)) found.add(m[1])
     }
   }
-  for (const p of ['core', 'runner', 'cli']) walk(join(root, 'packages', p, 'src'))
+  for (const p of ['core', 'runner', 'queue', 'cli']) walk(join(root, 'packages', p, 'src'))
   return [...found].sort()
 })()
 
@@ -235,7 +235,7 @@ const result = await esbuild
 // that ships it. tsx only runs the sources in a checkout.
 const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})])
 const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'tsx']) // tfjs-node: installed by the user to use it
-const workspaceDeps = ['core', 'runner', 'cli'].flatMap((p) => Object.keys(JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8')).dependencies ?? {}))
+const workspaceDeps = ['core', 'runner', 'queue', 'cli'].flatMap((p) => Object.keys(JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8')).dependencies ?? {}))
 // In a checkout the workspace's node_modules has them all, so `npm ci` only warns; a package made
 // for installing elsewhere (`npm pack`, --strict) would fail there, so that is an error.
 const undeclared = [...new Set([...externals, ...workspaceDeps])].filter((d) => !d.startsWith('@lorapipe/') && !bundledPackages.has(d) && !declared.has(d) && !optional.has(d)).sort()
@@ -293,7 +293,7 @@ const inputs = [
   ...Object.keys(result.metafile.inputs).filter((i) => !/^[\w-]+:/.test(i) && !i.includes('node_modules/')),
   'scripts/build.mjs',
   'packages/lorapipe/package.json',
-  ...['core', 'runner', 'cli'].map((p) => `packages/${p}/package.json`),
+  ...['core', 'runner', 'queue', 'cli'].map((p) => `packages/${p}/package.json`),
 ].sort()
 writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ root: relative(outdir, root) || '.', inputs }, null, 1) + '\n')
 
@@ -316,7 +316,7 @@ console.log(`build: ${relative(root, outdir)}: ${files} files from ${Object.keys
 async function declarations() {
   const { rollup } = await import('rollup')
   const { dts } = await import('rollup-plugin-dts')
-  const workspace = Object.fromEntries(['core', 'runner', 'cli'].flatMap((p) => [[`@lorapipe/${p}/*`, [`./packages/${p}/src/*`]]]))
+  const workspace = Object.fromEntries(['core', 'runner', 'queue', 'cli'].flatMap((p) => [[`@lorapipe/${p}/*`, [`./packages/${p}/src/*`]]]))
   const imported = new Set()
   const bundle = await rollup({
     input: join(pkgDir, 'src', 'index.ts'),

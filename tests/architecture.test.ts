@@ -158,4 +158,12 @@ describe('the architecture of the source', () => {
     })
     assert.deepEqual(missing, [])
   })
+  it('ARCHITECTURE.md names only folders and files that exist (its map matches the code)', () => {
+    const doc = readFileSync(join(repoRoot, 'ARCHITECTURE.md'), 'utf8')
+    // Paths as the map writes them: `packages/<p>/src/...`, or `<package>/...` below packages/<package>/src.
+    const named = [...doc.matchAll(/(?:packages\/)?\b(core|runner|queue|cli)\/([\w./-]*[\w/])/g)].map((m) => ({ text: m[0], paths: [join(packagesDir, m[1]!, m[2]!), join(packagesDir, m[1]!, 'src', m[2]!)] }))
+    assert.ok(named.length > 30, `found only ${named.length} paths in ARCHITECTURE.md`)
+    const missing = [...new Set(named.filter((n) => !n.paths.some((p) => existsSync(p))).map((n) => n.text))]
+    assert.deepEqual(missing, [], 'ARCHITECTURE.md names paths that do not exist')
+  })
 })

@@ -128,4 +128,33 @@ describe('custom stages in a folder of their own', () => {
     assert.match(r.stderr, /import \{ defineStage \} from 'lorapipe'/)
     assert.doesNotMatch(r.stderr, /\n\s+at /) // no stack trace
   })
+
+  test("a stage's Effect.log lines are lorapipe's log lines: its tag, warnings and errors on stderr, debug with --verbose, in events.jsonl; no logfmt", () => {
+    const loud = `
+import * as Effect from 'effect/Effect'
+import { defineStage } from 'lorapipe'
+export default defineStage({
+  name: 'loud',
+  params: {},
+  run: () => Effect.gen(function* () {
+    yield* Effect.log('reading', 3, 'files')
+    yield* Effect.logWarning('one file is empty').pipe(Effect.annotateLogs('file', 'b.txt'))
+    yield* Effect.logDebug('cache hit')
+    yield* Effect.logError('could not parse c.txt', { line: 2 })
+    return {}
+  }),
+})
+`
+    const dir = userFolder({ 'loud.ts': loud, 'p.yaml': 'name: loud\nstages:\n  talk:\n    uses: ./loud.ts\n' })
+    const r = lorapipe(['run', 'p.yaml', '--out', 'run'], { cwd: dir })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout + r.stderr, /\[talk\] reading 3 files\n/)
+    assert.match(r.stderr, /\[talk\] warn: one file is empty file=b\.txt\n/)
+    assert.match(r.stderr, /\[talk\] error: could not parse c\.txt \{"line":2\}\n/)
+    assert.doesNotMatch(r.stdout + r.stderr, /cache hit|timestamp=|fiber=/)
+    const v = lorapipe(['run', 'p.yaml', '--out', 'run2', '--verbose'], { cwd: dir })
+    assert.match(v.stdout + v.stderr, /\[talk\] cache hit\n/)
+    const logs = readFileSync(join(dir, 'run', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e._tag === 'Log' && e.stage === 'talk')
+    assert.deepEqual(logs.map((e) => [e.level, e.message]), [['info', 'reading 3 files'], ['warn', 'one file is empty file=b.txt'], ['debug', 'cache hit'], ['error', 'could not parse c.txt {"line":2}']])
+  })
 })

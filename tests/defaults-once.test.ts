@@ -43,7 +43,7 @@ function sources(dir: string): string[] {
 const declarations = ['packages/core/src/pipeline/sections/', 'packages/core/src/stage/builtins.ts', 'packages/runner/src/hub/']
 
 test('no default of a pipeline section or built-in stage is written again in the sources', () => {
-  const files = ['core', 'runner', 'cli'].flatMap((p) => sources(join(root, 'packages', p, 'src'))).filter((f) => !declarations.some((d) => relative(root, f).startsWith(d)))
+  const files = ['core', 'runner', 'queue', 'cli'].flatMap((p) => sources(join(root, 'packages', p, 'src'))).filter((f) => !declarations.some((d) => relative(root, f).startsWith(d)))
   const found: string[] = []
   for (const [key, value] of declaredDefaults()) {
     const v = literal(value)

@@ -35,11 +35,57 @@ describe('lorapipe predict', () => {
     const model = shared('fixtures', 'tiny-distilbert')
     const outs = ['in.txt', 'in.tsv', 'in.jsonl'].map((f) => lorapipe(['predict', '--model', model, '--input', join(dir, f), '--json']))
     for (const o of outs) assert.equal(o.code, 0, o.stderr)
-    assert.equal(outs[0]!.stdout, outs[1]!.stdout)
-    assert.equal(outs[0]!.stdout, outs[2]!.stdout)
+    // The same predictions whatever the file; the .tsv's labels add the true label and a summary.
+    const rows = (o: { stdout: string }) => o.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.text !== undefined).map(({ text, label, logits, probabilities }) => ({ text, label, logits, probabilities }))
+    assert.deepEqual(rows(outs[0]!), rows(outs[1]!))
+    assert.deepEqual(rows(outs[0]!), rows(outs[2]!))
     const bad = lorapipe(['predict', '--model', model, '--input', join(dir, 'bad.tsv'), '--text-column', 'sentence'])
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /bad\.tsv:1: no text column `sentence` in the header \(sentense, label\); did you mean `sentense`\?/)
+  })
+
+  test('on a labelled file: probabilities per label, the true label, accuracy, F1 and the confusion matrix as scikit-learn computes them', { skip: needsShared }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lorapipe-predict-'))
+    const golden = JSON.parse(readFileSync(shared('fixtures', 'golden', 'distilbert-lora.json'), 'utf8'))
+    const sentences = golden.sentences as string[]
+    // True labels chosen so that some predictions are wrong: alternating, as names and as ids.
+    const truth = sentences.map((_, i) => i % 2)
+    writeFileSync(join(dir, 'in.jsonl'), sentences.map((t, i) => JSON.stringify({ text: t, label: ['negative', 'positive'][truth[i]!] })).join('\n') + '\n')
+    writeFileSync(join(dir, 'in.tsv'), 'sentence\tgold\n' + sentences.map((t, i) => `${t}\t${truth[i]}`).join('\n') + '\n')
+    const base = ['predict', '--model', shared('fixtures', 'tiny-distilbert'), '--adapter', shared('fixtures', 'golden', 'lora-adapter')]
+    const j = lorapipe([...base, '--input', join(dir, 'in.jsonl'), '--json'])
+    assert.equal(j.code, 0, j.stderr)
+    const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const rows = lines.slice(0, -1)
+    const { summary } = lines.at(-1)
+    // Expected from the golden (PyTorch) logits, independently of lorapipe's arithmetic.
+    const predicted = (golden.lora_logits as number[][]).map((l) => (l[1]! > l[0]! ? 1 : 0))
+    rows.forEach((r, i) => {
+      const l = golden.lora_logits[i] as number[]
+      const p1 = 1 / (1 + Math.exp(l[0]! - l[1]!))
+      assert.ok(Math.abs(r.probabilities.positive - p1) < 1e-4 && Math.abs(r.probabilities.negative - (1 - p1)) < 1e-4, `row ${i}: ${JSON.stringify(r.probabilities)}`)
+      assert.equal(r.true_label, ['negative', 'positive'][truth[i]!])
+    })
+    const cm = [[0, 0], [0, 0]]
+    predicted.forEach((p, i) => (cm[truth[i]!]![p]! += 1))
+    const correct = predicted.filter((p, i) => p === truth[i]).length
+    const f1 = (2 * cm[1]![1]!) / (2 * cm[1]![1]! + cm[0]![1]! + cm[1]![0]!)
+    assert.deepEqual(summary.confusion, cm)
+    assert.deepEqual(summary.labels, ['negative', 'positive'])
+    assert.equal(summary.correct, correct)
+    assert.ok(Math.abs(summary.accuracy - correct / sentences.length) < 1e-12)
+    assert.ok(Math.abs(summary.f1 - (Number.isNaN(f1) ? 0 : f1)) < 1e-12)
+    // Plain: the predictions on stdout, the score on stderr, for a person; ids in a named column.
+    const t = lorapipe([...base, '--input', join(dir, 'in.tsv'), '--label-column', 'gold'])
+    assert.equal(t.code, 0, t.stderr)
+    assert.equal(t.stdout.trim().split('\n').length, sentences.length)
+    assert.match(t.stderr, new RegExp(`accuracy \\d\\.\\d+ \\(${correct} of ${sentences.length}\\)\\nf1 \\d\\.\\d+ \\(of positive\\)\\ntrue \\\\ predicted +negative +positive\\nnegative +${cm[0]![0]} +${cm[0]![1]}\\npositive +${cm[1]![0]} +${cm[1]![1]}\\n`))
+    // A label the model does not have is an error at its line.
+    writeFileSync(join(dir, 'odd.jsonl'), `{"text": "good", "label": "positive"}\n{"text": "bad", "label": "neutral"}\n`)
+    const odd = lorapipe([...base, '--input', join(dir, 'odd.jsonl')])
+    assert.equal(odd.code, 2)
+    assert.match(odd.stderr, /odd\.jsonl:2: .*neutral/)
+    assert.doesNotMatch(odd.stderr, /\n\s+at /)
   })
 
   test('a model folder that does not exist is bad input with the reason', () => {

@@ -12,7 +12,7 @@ import { lorapipeAsync } from './support/cli.ts'
 import { freePort, makeTestTls, needsRedis, startRedis, type TestRedis } from './support/redis.ts'
 import { repoRoot } from './support/shared.ts'
 import { board, bowProject, killChildren, record, start, sweepFile, waitFor, type Proc } from './support/queue.ts'
-import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
+import { queueNameOf, sweepIdOf } from '../packages/queue/src/registry.ts'
 
 const servers: TestRedis[] = []
 after(async () => {

@@ -17,7 +17,7 @@ import { join, relative } from 'node:path'
 import { Queue } from 'bullmq'
 import { needsRedis, startRedis, type TestRedis } from './support/redis.ts'
 import { board, bowProject, killChildren, record, start, sweepFile, waitFor } from './support/queue.ts'
-import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
+import { queueNameOf, sweepIdOf } from '../packages/queue/src/registry.ts'
 
 const servers: TestRedis[] = []
 after(async () => {

@@ -16,8 +16,8 @@ import { lorapipeAsync } from './support/cli.ts'
 import { needsRedis, startRedis, type TestRedis } from './support/redis.ts'
 import { needsShared, repoRoot, sharedDir } from './support/shared.ts'
 import { board, killChildren, queueTuning as tuning, record, start, sweepFile, waitFor, type Proc } from './support/queue.ts'
-import { queueNameOf, sweepIdOf } from '../packages/cli/src/queue/registry.ts'
-import { parseQueueUrl } from '../packages/cli/src/queue/connection.ts'
+import { queueNameOf, sweepIdOf } from '../packages/queue/src/registry.ts'
+import { parseQueueUrl } from '../packages/queue/src/connection.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'lorapipe-queue-'))
 const bowBase = join(repoRoot, 'tests', 'fixtures', 'pipelines', 'bow.yaml')

@@ -66,7 +66,9 @@ export const runHelp = `Usage: lorapipe run <pipeline.yaml> [--set key=value ...
 Runs a pipeline. Outputs go to the run folder (--out, else output.dir, else
 runs/<name>/<timestamp>): config.resolved.yaml, run.json, events.jsonl and one folder per stage
 (a single-job pipeline writes its stage's files in the run folder itself). A stage is complete
-when its stage.json exists. Ctrl-C stops cleanly; a second Ctrl-C exits at once.
+when its stage.json exists. With trainer.report_to: [tensorboard], TensorBoard event files
+go in tb/<stage>/ (tensorboard --logdir <run dir>/tb). Ctrl-C stops cleanly; a second Ctrl-C
+exits at once.
 
 Options:
   --set key.path=value   override a value (typed by the schema), may repeat
@@ -96,7 +98,9 @@ export const predictHelp = `Usage: lorapipe predict [--model <folder or hub id>]
 Classifies texts with a sequence-classification model (a transformers folder or a hub id, fetched
 into the Hugging Face cache), optionally with a PEFT LoRA adapter. Prints, per input, the label
 (from the model's id2label), its probability and the text; with --json one object per line:
-{"text": ..., "label": ..., "logits": [...]}.
+{"text": ..., "label": ..., "logits": [...], "probabilities": {label: p, ...}}. A .tsv, .csv or
+.jsonl input with true labels (a label column, or --label-column) is also scored: accuracy, F1
+and the confusion matrix, on stderr (with --json, a last line {"summary": ...}).
 
 Options:
   --model DIR|ID         model folder (config.json, model.safetensors, tokenizer files) or hub id;
@@ -108,6 +112,7 @@ Options:
   --input FILE           texts from a file: .txt (one per line), .tsv/.csv (header with a text or
                          sentence column), .jsonl (objects with a text field)
   --text-column NAME     the column or field that holds the text
+  --label-column NAME    the column or field that holds the true label (default: label, if present)
   --batch-size N         texts per forward pass (default 32)
   --max-length N         truncate to N tokens (default: the tokenizer's model_max_length)
   --json                 JSON lines

@@ -7,6 +7,16 @@ import { modelSchema } from '@lorapipe/core/pipeline/sections/model.ts'
 import { withDefaults } from '@lorapipe/core/schema/validate.ts'
 import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
+import type { PredictionScore } from '@lorapipe/runner/predict/predict.ts'
+
+/** Accuracy, F1 and the confusion matrix (rows: true labels, columns: predicted), for a terminal. */
+function scoreText(s: PredictionScore): string {
+  const names = s.labels.map((n) => escapeControlLine(n))
+  const width = Math.max(...names.map((n) => n.length), ...s.confusion.flat().map((c) => String(c).length), 'true \\ predicted'.length)
+  const cell = (t: string) => t.padStart(width)
+  const rows = [`${'true \\ predicted'.padEnd(width)}  ${names.map(cell).join('  ')}`, ...s.confusion.map((r, i) => `${names[i]!.padEnd(width)}  ${r.map((c) => cell(String(c))).join('  ')}`)]
+  return `accuracy ${num(s.accuracy)} (${s.correct} of ${s.total})\nf1 ${num(s.f1)} (${s.labels.length === 2 ? `of ${names[1]}` : 'macro'})\n${rows.join('\n')}\n`
+}
 
 /** `./model`, `/abs/dir`, `~/m`, `a/b/c`: a path; `name` and `org/name` may be hub ids. */
 function looksLikePath(s: string): boolean {
@@ -22,6 +32,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       text: { type: 'string', multiple: true },
       input: { type: 'string' },
       'text-column': { type: 'string' },
+      'label-column': { type: 'string' },
       'batch-size': { type: 'string' },
       'max-length': { type: 'string' },
       revision: { type: 'string' },
@@ -53,7 +64,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   }
   try {
     const { readInputs } = await import('@lorapipe/runner/predict/inputs.ts')
-    const texts = values.input ? readInputs(values.input, values['text-column']) : values.text!
+    const inputs = values.input ? readInputs(values.input, values['text-column'], values['label-column']) : { texts: values.text! }
+    const texts = inputs.texts
     const { selectBackend, describeBackend } = await import('@lorapipe/runner/backend/select.ts')
     const backend = await selectBackend({})
     if (!values.json) process.stderr.write(`${describeBackend(backend)}\n`)
@@ -76,13 +88,18 @@ export async function predictCommand(argv: string[]): Promise<number> {
     })
     const { Predictor } = await import('@lorapipe/runner/predict/predict.ts')
     const predictor = await Predictor.load(model.dir!, { ...(values.adapter ? { adapter: values.adapter } : {}), ...(batchSize ? { batchSize } : {}), ...(maxLength ? { maxLength } : {}) })
-    for (const p of predictor.predict(texts)) {
+    const predictions = predictor.predict(texts)
+    const names = predictor.labelNames()
+    const scored = inputs.labels ? predictor.score(predictions, values.input!, inputs.labels) : undefined
+    predictions.forEach((p, i) => {
+      const truth = scored ? { true_label: names[scored.truth[i]!] } : {}
       process.stdout.write(
         values.json
-          ? JSON.stringify({ text: p.text, label: p.label, logits: p.logits }) + '\n'
+          ? JSON.stringify({ text: p.text, label: p.label, ...truth, logits: p.logits, probabilities: Object.fromEntries(names.map((n, j) => [n, p.probabilities[j]])) }) + '\n'
           : `${escapeControlLine(p.label)}\t${num(p.probabilities[p.labelId]!)}\t${escapeControlLine(p.text)}\n`,
       )
-    }
+    })
+    if (scored) process[values.json ? 'stdout' : 'stderr'].write(values.json ? `${JSON.stringify({ summary: scored.score })}\n` : scoreText(scored.score))
     return EXIT.ok
   } catch (e) {
     if (e instanceof UsageError) throw e

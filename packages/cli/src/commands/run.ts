@@ -12,6 +12,7 @@ import { runHelp } from './help.ts'
 import { load, reportInvalid } from './load.ts'
 import { openNewRun, refuseBusyRunFolder, RunRefused, startRun, takeRunFolder, writeRunReport, type OpenedRun } from '../run/session.ts'
 import { exitProcess, holdProcessWatch } from '@lorapipe/core/graph/process-watch.ts'
+import type { Tracking } from '@lorapipe/core/tracking/open.ts'
 
 /** Bad input found before anything runs: the message and the fix, exit 2. */
 function refuse(r: RunRefused): number {
@@ -40,12 +41,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const opened = values.resume !== undefined ? await openResumed(values.resume, values, positionals) : await openNew(values, positionals)
   if (typeof opened === 'number') return opened
   if (opened instanceof RunRefused) return refuse(opened)
-  const lock = takeRunFolder(opened, { out: values.out, sets: values.set ?? [], note: (m) => !values.json && !values.quiet && process.stderr.write(`${m}\n`) })
-  if (lock instanceof RunRefused) return refuse(lock)
+  const taken = takeRunFolder(opened, { out: values.out, sets: values.set ?? [], note: (m) => !values.json && !values.quiet && process.stderr.write(`${m}\n`) })
+  if (taken instanceof RunRefused) return refuse(taken)
   try {
-    return await execute(opened.p, opened.runDir, opened.resumed !== undefined, concurrency, values)
+    return await execute(opened.p, opened.runDir, opened.resumed !== undefined, concurrency, values, taken.tracking)
   } finally {
-    lock.release()
+    taken.lock.release()
   }
 }
 
@@ -80,7 +81,7 @@ async function openResumed(resume: string, values: Flags, positionals: readonly 
     return EXIT.badInput
   }
   // A `uses: sweep` stage continues its sweep only with the recipe it started with, or an accepted change.
-  const sweeps = await (await import('../sweep/stage.ts')).resumeSweepStages(r.right, runDir, values['accept-changes'] === true)
+  const sweeps = await (await import('@lorapipe/core/sweep/stage.ts')).resumeSweepStages(r.right, runDir, values['accept-changes'] === true)
   if (sweeps) return new RunRefused({ message: sweeps.message, ...(sweeps.hint ? { hint: sweeps.hint } : {}) })
   return { p: r.right, runDir, resumed: rec }
 }
@@ -97,14 +98,14 @@ async function openNew(values: Flags, positionals: readonly string[]): Promise<O
   return openNewRun(r.pipeline, { out: values.out })
 }
 
-async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags): Promise<number> {
+async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, concurrency: number | undefined, values: Flags, tracking: Tracking | undefined): Promise<number> {
   // The Ink UI on a terminal (not CI, not --json or --quiet); plain lines otherwise.
   const ui = !values.json && !values.quiet && wantsInk(process.stdout, process.env) ? (await import('../ui/sink.tsx')).inkUi({ verbose: values.verbose, reportPath: join(runDir, REPORT_FILE) }) : undefined
   const sink: EventSink = values.json ? jsonSink() : ui ? ui.sink : plainSink({ quiet: values.quiet, verbose: values.verbose })
   // The executor refuses process.exit from stage code while the run lasts; the command keeps that
   // up until it ends the process itself, so a stage's leftover timer cannot end it in between.
   holdProcessWatch()
-  const run = startRun(p, runDir, { resume, concurrency, sinks: [sink] })
+  const run = startRun(p, runDir, { resume, concurrency, sinks: [sink], tracking })
 
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {
@@ -129,6 +130,10 @@ async function execute(p: ValidatedPipeline, runDir: string, resume: boolean, co
       if (!ui && !values.json && !values.quiet) process.stdout.write(`report: ${file}\n`)
     } catch (e) {
       const msg = `could not write the report: ${(e as Error).message}`
+      if (ui) ui.notice(msg)
+      else process.stderr.write(`warning: ${msg}\n`)
+    }
+    for (const msg of tracking?.problems() ?? []) {
       if (ui) ui.notice(msg)
       else process.stderr.write(`warning: ${msg}\n`)
     }

@@ -1,5 +1,7 @@
 // `lorapipe sweep <file>`: runs a hyperparameter sweep, each trial an ordinary run in its own
-// process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed.
+// process, and `lorapipe sweep --resume <dir>` continues one that was stopped or killed. This
+// command reads its arguments, takes core's steps to open the sweep folder (core/src/sweep/folder/open.ts),
+// runs the coordinator with the local executor or the queue's, and says what happens.
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as Cause from 'effect/Cause'
@@ -12,53 +14,56 @@ import { UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { sweepTextsOf, type ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import { runSweep, SweepFolderBusy, type SweepResult } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
 import { storageFailure, SweepFolderUnwritable } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
+import { localExecutorLayer } from '@lorapipe/core/sweep/executors/local.ts'
+import { sweepEventsFile, type SweepStart } from '@lorapipe/core/sweep/folder/files.ts'
+import { UNKNOWN_INPUTS_NOTE } from '@lorapipe/core/sweep/folder/inputs.ts'
+import { LEADERBOARD_CSV } from '@lorapipe/core/sweep/folder/layout.ts'
+import { acceptChanges, createSweepFolder, newFolderRefusal, newStart, resumable, SweepRefused } from '@lorapipe/core/sweep/folder/open.ts'
+import { sweepPlan } from '@lorapipe/core/sweep/plan.ts'
+import { parseQueueUrl, QueueUrlError, type QueueConnection } from '@lorapipe/queue/connection.ts'
+import { queuedSweep, type QueuedSweep } from '@lorapipe/queue/coordinator.ts'
+import { sweepHashOf } from '@lorapipe/queue/sweep-hash.ts'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { reportFailure } from '../errors.ts'
 import { num } from '../output/format.ts'
 import { paramTitles, paramValue } from '../output/parameters.ts'
 import { recipeFilesText, sweepPlainSink } from '../output/sweep-plain.ts'
-import { fileHash, newSweepFolderProblem, readSweepStart, startSweepFolder, sweepEventsFile, writeSweepReportIfAvailable, type SweepStart } from '../sweep/folder.ts'
-import { acceptRecipeChange, addedInputs, changedInputs, recipeChangedMessage, sweepInputs, UNKNOWN_INPUTS_NOTE, type InputChange } from '../sweep/inputs.ts'
-import { localExecutorLayer } from '../sweep/local-executor.ts'
-import { parseQueueUrl, QueueUrlError, reachQueue, type QueueConnection } from '../queue/connection.ts'
-import { queuedSweep, type QueuedSweep } from '../queue/coordinator.ts'
-import { sweepStatusCommand } from '../queue/status.ts'
-import { sweepHashOf } from '../queue/sweep-hash.ts'
-import { sweepPlan } from '../sweep/plan.ts'
 import { sweepHelp } from './help.ts'
 import { loadCheckedSweep } from '@lorapipe/runner/preflight/pipeline.ts'
+import { reachQueue } from './reach-queue.ts'
+import { checkTrialFiles, lorapipeEntry, writeSweepReportIfAvailable } from './sweep-deps.ts'
+import { sweepStatusCommand } from './sweep-status.ts'
+
+const OPTIONS = {
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  concurrency: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean' },
+  queue: { type: 'string' },
+  'queue-password-file': { type: 'string' },
+  retries: { type: 'string' },
+  'accept-changes': { type: 'boolean' },
+} as const
+
+type Values = ReturnType<typeof parse<typeof OPTIONS>>['values']
+
+/** A sweep folder ready for the coordinator. */
+interface Opened {
+  readonly dir: string
+  readonly start: SweepStart
+  readonly sweep: ValidatedSweep
+  readonly concurrency: number
+}
 
 export async function sweepCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      set: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      resume: { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      verbose: { type: 'boolean' },
-      queue: { type: 'string' },
-      'queue-password-file': { type: 'string' },
-      retries: { type: 'string' },
-      'accept-changes': { type: 'boolean' },
-    },
-    'sweep',
-  )
+  const { values, positionals } = parse(argv, OPTIONS, 'sweep')
   if (values.help) return (process.stdout.write(sweepHelp), EXIT.ok)
-  // Distributed: trials go to workers through a BullMQ queue on Redis (packages/cli/src/queue).
-  let connection: QueueConnection | undefined
-  if (values['queue-password-file'] !== undefined && values.queue === undefined) throw new UsageError('--queue-password-file gives the password of the queue; add --queue URL')
-  if (values.queue !== undefined) {
-    try {
-      connection = parseQueueUrl(values.queue, { file: values['queue-password-file'] })
-    } catch (e) {
-      if (e instanceof QueueUrlError) throw new UsageError(`--queue: ${e.message}`)
-      throw e
-    }
-  }
+  // Distributed: trials go to workers through a BullMQ queue on Redis (packages/queue).
+  const connection = queueConnection(values)
   if (positionals[0] === 'status' && values.resume === undefined) {
     if (!connection) throw new UsageError('`lorapipe sweep status` needs --queue redis://host:6379: the Redis that the sweeps and workers use')
     return sweepStatusCommand(connection, { json: values.json === true })
@@ -69,111 +74,110 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const unreachable = await reachQueue(connection)
     if (unreachable !== undefined) return unreachable
   }
-  let retries = 2
-  if (values.retries !== undefined) {
+  const retries = wholeOption(values.retries, 0, '--retries', () => {
     if (!connection) throw new UsageError('--retries applies to trials on a queue; add --queue URL')
-    retries = Number(values.retries)
-    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, not ${values.retries}`)
-  }
-  let concurrency: number | undefined
-  if (values.concurrency !== undefined) {
-    concurrency = Number(values.concurrency)
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, not ${values.concurrency}`)
-  }
+  })
+  const concurrency = wholeOption(values.concurrency, 1, '--concurrency')
+  if (values['accept-changes'] && values.resume === undefined)
+    throw new UsageError('--accept-changes applies to `lorapipe sweep --resume DIR`: it goes on with the sweep after its base pipeline or stage modules were edited')
+  const opened = values.resume !== undefined ? await openResumed(values, positionals, concurrency) : await openNew(values, positionals, concurrency)
+  if (typeof opened === 'number') return opened
+  const queued = connection ? queuedSweep(connection, opened.sweep.name, opened.dir, retries ?? 2, sweepHashOf(opened.dir)) : undefined
+  return runAndSay(opened, values, queued, connection)
+}
 
-  let start: SweepStart
-  let dir: string
-  const resuming = values.resume !== undefined
-  const acceptChanges = values['accept-changes'] === true
-  if (acceptChanges && !resuming) throw new UsageError('--accept-changes applies to `lorapipe sweep --resume DIR`: it goes on with the sweep after its base pipeline or stage modules were edited')
-  // The recipe's files that are not as the sweep recorded them (accepted with --accept-changes).
-  let changes: InputChange[] = []
-  if (resuming) {
-    if (positionals.length > 0) throw new UsageError(`--resume DIR continues the sweep in DIR with the sweep file it was started with; drop ${positionals[0]}`)
-    if (values.out !== undefined) throw new UsageError('--resume DIR already names the sweep folder; drop --out')
-    if (values.set !== undefined) throw new UsageError('--resume continues the sweep with the --set values it was started with; drop --set')
-    dir = resolve(values.resume!)
-    const read = readSweepStart(dir, { acceptChanges })
-    if ('error' in read) {
-      process.stderr.write(`error: ${read.error}\n`)
-      return EXIT.badInput
-    }
-    start = read
-    if (start.inputs === undefined) process.stderr.write(UNKNOWN_INPUTS_NOTE)
-    else changes = changedInputs(start.inputs, start.file)
-    if (changes.length > 0 && !acceptChanges) {
-      const r = recipeChangedMessage(dir, changes, `pass --accept-changes (\`lorapipe sweep --resume ${values.resume} --accept-changes\`)`)
-      process.stderr.write(`error: ${r.message}\n  hint: ${r.hint}\n`)
-      return EXIT.badInput
-    }
-    // Relative --set paths were relative to the folder the sweep was started in.
-    if (existsSync(start.cwd)) process.chdir(start.cwd)
-  } else {
-    if (positionals.length !== 1) throw new UsageError(`expected one sweep file, got ${positionals.length}\n\n${sweepHelp}`)
-    const file = resolve(positionals[0]!)
-    let sha256: string
-    try {
-      sha256 = fileHash(file)
-    } catch (e) {
-      if (!(e instanceof UserFileError)) throw e
-      process.stderr.write(e.problem === 'not found' && e.target === undefined ? `error: ${positionals[0]}: no such file\n` : `error: ${positionals[0]} ${e.reason}\n  hint: ${e.hint}\n`)
-      return EXIT.badInput
-    }
-    start = { sweep: '', file, sha256, sets: values.set ?? [], cwd: process.cwd(), concurrency: concurrency ?? 0, startedAt: new Date().toISOString() }
-    dir = ''
+/** The queue the trials go to (--queue, with its password), when there is one. */
+function queueConnection(values: Values): QueueConnection | undefined {
+  if (values['queue-password-file'] !== undefined && values.queue === undefined) throw new UsageError('--queue-password-file gives the password of the queue; add --queue URL')
+  if (values.queue === undefined) return undefined
+  try {
+    return parseQueueUrl(values.queue, { file: values['queue-password-file'] })
+  } catch (e) {
+    if (e instanceof QueueUrlError) throw new UsageError(`--queue: ${e.message}`)
+    throw e
   }
+}
 
-  // The sweep file, every trial pipeline it can make, and the files they name, as `run` checks
-  // them: bad input is refused here, before the sweep folder exists or any trial runs.
+/** A whole-number option of at least `min` (`check`: whether it may be given at all). */
+function wholeOption(text: string | undefined, min: number, name: string, check?: () => void): number | undefined {
+  if (text === undefined) return undefined
+  check?.()
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min}, not ${text}`)
+  return n
+}
+
+const refused = (e: SweepRefused | SweepFolderBusy) => {
+  process.stderr.write(`error: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`)
+  return EXIT.badInput
+}
+
+/**
+ * The sweep file, every trial pipeline it can make, and the files they name, as `run` checks
+ * them: bad input is refused here, before the sweep folder exists or any trial runs.
+ */
+async function loadChecked(start: SweepStart): Promise<ValidatedSweep | number> {
   const loaded = await Effect.runPromise(Effect.either(loadCheckedSweep(start.file, { sets: start.sets })))
-  if (loaded._tag === 'Left') {
-    const e = loaded.left
-    process.stderr.write(`${formatDiagnostics(e.diagnostics, sweepTextsOf(e))} in ${e.file}\nnothing was run\n`)
+  if (loaded._tag === 'Right') return loaded.right
+  const e = loaded.left
+  process.stderr.write(`${formatDiagnostics(e.diagnostics, sweepTextsOf(e))} in ${e.file}\nnothing was run\n`)
+  return EXIT.badInput
+}
+
+/** `--resume DIR`: the sweep as it was started (sweep file, --set values, folder), with a change of recipe the user accepts recorded. */
+async function openResumed(values: Values, positionals: string[], concurrency: number | undefined): Promise<Opened | number> {
+  if (positionals.length > 0) throw new UsageError(`--resume DIR continues the sweep in DIR with the sweep file it was started with; drop ${positionals[0]}`)
+  if (values.out !== undefined) throw new UsageError('--resume DIR already names the sweep folder; drop --out')
+  if (values.set !== undefined) throw new UsageError('--resume continues the sweep with the --set values it was started with; drop --set')
+  const dir = resolve(values.resume!)
+  const accept = values['accept-changes'] === true
+  const r = resumable(dir, { accept, acceptHow: `pass --accept-changes (\`lorapipe sweep --resume ${values.resume} --accept-changes\`)` })
+  if (r instanceof SweepRefused) return refused(r)
+  if (r.start.inputs === undefined) process.stderr.write(UNKNOWN_INPUTS_NOTE)
+  // Relative --set paths were relative to the folder the sweep was started in.
+  if (existsSync(r.start.cwd)) process.chdir(r.start.cwd)
+  const sweep = await loadChecked(r.start)
+  if (typeof sweep === 'number') return sweep
+  let start: SweepStart | SweepFolderBusy
+  try {
+    // Accepted: the record says where the recipe changed, sweep.json holds the new hashes.
+    start = acceptChanges(dir, r, sweep)
+  } catch (e) {
+    const f = storageFailure(e)
+    if (!f) throw e
+    return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run; the change of recipe may not be recorded, and the next --resume --accept-changes records it.' }))
+  }
+  if (start instanceof SweepFolderBusy) return refused(start)
+  return { dir, start, sweep, concurrency: concurrency ?? (start.concurrency > 0 ? start.concurrency : undefined) ?? sweep.concurrency ?? 1 }
+}
+
+/** `lorapipe sweep <file>`: a new sweep folder (--out, else sweeps/<name>/<time>), new or empty, with how the sweep was started. */
+async function openNew(values: Values, positionals: string[], concurrency: number | undefined): Promise<Opened | number> {
+  if (positionals.length !== 1) throw new UsageError(`expected one sweep file, got ${positionals.length}\n\n${sweepHelp}`)
+  const begun = newStart(resolve(positionals[0]!), values.set ?? [], concurrency ?? 0)
+  if (begun instanceof UserFileError) {
+    process.stderr.write(begun.problem === 'not found' && begun.target === undefined ? `error: ${positionals[0]}: no such file\n` : `error: ${positionals[0]} ${begun.reason}\n  hint: ${begun.hint}\n`)
     return EXIT.badInput
   }
-  const sweep = loaded.right
-  const conc = concurrency ?? (resuming && start.concurrency > 0 ? start.concurrency : undefined) ?? sweep.concurrency ?? 1
-  if (resuming && start.inputs !== undefined && changes.length > 0) {
-    // Accepted: the record says where the recipe changed, sweep.json holds the new hashes.
-    const inputs = sweepInputs(sweep)
-    const all = [...changes, ...addedInputs(start.inputs, inputs)]
-    let recipe: number | SweepFolderBusy
-    try {
-      recipe = acceptRecipeChange(dir, start, inputs, all)
-    } catch (e) {
-      const f = storageFailure(e)
-      if (!f) throw e
-      return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run; the change of recipe may not be recorded, and the next --resume --accept-changes records it.' }))
-    }
-    if (recipe instanceof SweepFolderBusy) {
-      process.stderr.write(`error: ${recipe.message}\n  hint: ${recipe.hint}\n`)
-      return EXIT.badInput
-    }
-    start = { ...start, inputs }
-  }
-  if (!resuming) {
-    dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
-    const problem = newSweepFolderProblem(dir, values.out ?? dir)
-    if (problem) {
-      process.stderr.write(`error: ${problem.message}\n  hint: ${problem.hint}\n`)
-      return EXIT.badInput
-    }
-    start = { ...start, sweep: sweep.name, concurrency: conc, inputs: sweepInputs(sweep) }
-    try {
-      startSweepFolder(dir, sweep, start)
-    } catch (e) {
-      const f = storageFailure(e)
-      if (!f) throw e
-      return reportFailure(new SweepFolderUnwritable({ dir, path: f.path ?? dir, errno: f.code, saved: 'Nothing was run, and the folder was left as it was.', next: 'run the same command again' }))
-    }
-  }
+  const sweep = await loadChecked(begun)
+  if (typeof sweep === 'number') return sweep
+  const conc = concurrency ?? sweep.concurrency ?? 1
+  const dir = values.out !== undefined ? resolve(values.out) : resolve('sweeps', sweep.name, timestamp())
+  const taken = newFolderRefusal(dir, values.out ?? dir)
+  if (taken) return refused(taken)
+  const start = createSweepFolder(dir, sweep, begun, conc, 'run the same command again')
+  if (start instanceof SweepFolderUnwritable) return reportFailure(start)
+  return { dir, start, sweep, concurrency: conc }
+}
 
+/** Runs the sweep to its end (or Ctrl-C), its events to events.jsonl and the screen, then its report, leaderboard and what to do next. */
+async function runAndSay(o: Opened, values: Values, queued: QueuedSweep | undefined, connection: QueueConnection | undefined): Promise<number> {
+  const { dir, sweep } = o
   const sinks: SweepEventSink[] = [sweepEventsFile(dir)]
   const ui = !values.json && !values.quiet && (await import('../ui/select.ts')).wantsInk(process.stdout, process.env) ? await inkUi(values.verbose) : undefined
   sinks.push(values.json ? (e: SweepEvent) => process.stdout.write(JSON.stringify(e) + '\n') : ui ? ui.sink : sweepPlainSink({ quiet: values.quiet, verbose: values.verbose }))
-
-  const queued: QueuedSweep | undefined = connection ? queuedSweep(connection, sweep.name, dir, retries, sweepHashOf(dir)) : undefined
-  const program = runSweep(sweepPlan(sweep, dir, conc, sinks)).pipe(Effect.provide(queued ? queued.layer : localExecutorLayer({ concurrency: conc, cwd: start.cwd })))
+  const local = () => localExecutorLayer({ concurrency: o.concurrency, cwd: o.start.cwd, entry: lorapipeEntry(), checkFiles: checkTrialFiles })
+  const program = runSweep(sweepPlan(sweep, dir, o.concurrency, sinks)).pipe(Effect.provide(queued ? queued.layer : local()))
   const fiber = Effect.runFork(program)
 
   let signals = 0
@@ -205,8 +209,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       if (e instanceof SweepFolderBusy) {
         // A refusal writes nothing: the folder is another coordinator's.
         held = false
-        process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`)
-        code = EXIT.badInput
+        code = refused(e)
       } else {
         // SweepFolderUnwritable (a full disk: the record is whole and resumable), or a defect.
         failure = e ?? Cause.squash(exit.cause)
@@ -257,7 +260,7 @@ export function summaryText(r: SweepResult, s: Pick<ValidatedSweep, 'metric'>, t
   ]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   const lines = table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
-  const more = r.leaderboard.rows.length > top ? `(${r.leaderboard.rows.length - top} more in ${join(r.dir, 'leaderboard.csv')})\n` : ''
+  const more = r.leaderboard.rows.length > top ? `(${r.leaderboard.rows.length - top} more in ${join(r.dir, LEADERBOARD_CSV)})\n` : ''
   const changed = recipes.map((c) => `the recipe changed at ${c.time}: recipe ${c.recipe} (${recipeFilesText(c.files)}) from trial ${firstTrialOf(r, c.recipe) ?? '(none yet)'} on\n`).join('')
   const best = r.bestFile ? `best: trial ${r.best!.trial}; run it with: lorapipe run ${r.bestFile}\n` : ''
   return `\n${lines.join('\n')}\n${more}${changed}${best}`

@@ -2,14 +2,16 @@
 // sweeps from the queue and runs them on this machine until Ctrl-C, which stops its trials cleanly
 // and puts them back on the queue (exit 130). It serves only sweeps inside its --allow folders
 // (default: the folder it is started in), and trusts nothing that a job says beyond which trial to
-// run with which values (queue/admission.ts).
+// run with which values (the queue package's admission.ts).
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
-import { AllowedFolders } from '../queue/allowed.ts'
-import { parseQueueUrl, QueueUrlError, reachQueue } from '../queue/connection.ts'
-import { queueTuning, QueueTuningError } from '../queue/tuning.ts'
-import { startQueueWorker } from '../queue/worker.ts'
+import { AllowedFolders } from '@lorapipe/queue/allowed.ts'
+import { parseQueueUrl, QueueUrlError } from '@lorapipe/queue/connection.ts'
+import { queueTuning, QueueTuningError } from '@lorapipe/queue/tuning.ts'
+import { startQueueWorker } from '@lorapipe/queue/worker.ts'
 import { workerHelp } from './help.ts'
+import { reachQueue } from './reach-queue.ts'
+import { checkTrialFiles, lorapipeEntry } from './sweep-deps.ts'
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -47,7 +49,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // A wrong password, an unreachable host or an untrusted certificate is said now, not waited on.
   const unreachable = await reachQueue(connection)
   if (unreachable !== undefined) return unreachable
-  const worker = startQueueWorker({ connection, concurrency, tuning, allowed, say, warn })
+  const worker = startQueueWorker({ connection, concurrency, tuning, allowed, say, warn, entry: lorapipeEntry(), checkFiles: checkTrialFiles })
   let signals = 0
   const onSignal = (sig: NodeJS.Signals) => {
     signals++

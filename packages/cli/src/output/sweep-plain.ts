@@ -1,8 +1,8 @@
 // Line-oriented progress of a sweep for non-terminals (CI, pipes): one line when a trial starts,
 // after each of its evaluations and when it ends; no escape codes. With --verbose the trials'
 // own training lines follow, prefixed by the trial. Failures and warnings go to stderr.
-import type { Assignment, SweepEvent, SweepEventSink } from '@lorapipe/core'
-import { foldSweep, initialSweepView } from '@lorapipe/core/views/sweep.ts'
+import type { Assignment, StageContext, SweepEvent, SweepEventSink } from '@lorapipe/core'
+import { counts, foldSweep, initialSweepView } from '@lorapipe/core/views/sweep.ts'
 import { duration, num } from './format.ts'
 import { paramValue } from './parameters.ts'
 import { plainSink } from './plain.ts'
@@ -77,6 +77,31 @@ export function sweepPlainSink(opts: SweepPlainOptions = {}): SweepEventSink {
         const line = `sweep ${e.status} in ${duration(e.durationMs)}: ${e.reason}${best}`
         return e.status === 'finished' || e.status === 'stopped' ? out(line) : err(line)
       }
+    }
+  }
+}
+
+/** A `uses: sweep` stage's view of its sweep: a log line per trial start and end, trials done as its progress. */
+export function sweepStageSink(ctx: StageContext, total: number | undefined): SweepEventSink {
+  let view = initialSweepView()
+  return (e: SweepEvent) => {
+    view = foldSweep([e], view)
+    const metric = view.metric?.name ?? 'objective'
+    const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emitSync({ _tag: 'Log', level, message })
+    switch (e._tag) {
+      case 'SweepStarted':
+        return log(`sweep ${e.sweep}${e.resumed ? ' (resumed)' : ''}: ${e.method}, ${e.metric.goal} ${e.metric.name}, ${e.concurrency} at a time -> ${e.sweepDir}`)
+      case 'TrialStarted':
+        return log(`${trialLabel(e.trial)} ${e.resumed ? 'resumed' : 'started'}: ${assignmentText(e.assignment)}`)
+      case 'TrialFinished':
+        if (total !== undefined) ctx.emitSync({ _tag: 'Progress', step: counts(view).finished, totalSteps: total })
+        return log(`${trialLabel(e.trial)} ${e.state}${e.value !== undefined ? `: ${metric} ${num(e.value)}` : ''}${e.state !== 'completed' && e.reason ? ` (${e.reason.split('\n')[0]})` : ''}`, e.state === 'failed' ? 'warn' : 'info')
+      case 'SweepLog':
+        return log(e.message, e.level)
+      case 'SweepFinished':
+        return log(`sweep ${e.status}: ${e.reason}`)
+      default:
+        return
     }
   }
 }

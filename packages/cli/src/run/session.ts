@@ -1,7 +1,8 @@
 // Starting a pipeline run, for `lorapipe run` and for the programmatic API (packages/lorapipe):
 // the run folder checked (new or empty, not another process's), the inputs checked by the
-// preflight, the folder made, locked and readied, then the executor started with the built-in
-// stages and the caller's event sinks, and the run's report written at the end. Refusals are
+// preflight, the folder made, locked and readied (the experiment trackers of `trainer.report_to`
+// opened), then the executor started with the built-in stages, what a `uses: sweep` stage needs
+// and the caller's event sinks, and the run's report written at the end. Refusals are
 // values (RunRefused: exit 2 for the command, a rejected promise for the API), never output.
 import { join, resolve } from 'node:path'
 import * as Data from 'effect/Data'
@@ -10,6 +11,10 @@ import * as Exit from 'effect/Exit'
 import * as Fiber from 'effect/Fiber'
 import * as Layer from 'effect/Layer'
 import { BuiltinStages, defaultRunDir, eventsLayer, formatDiagnostics, inspectRunFolder, jsonlFileSink, noteResume, prepareRunDir, runPipeline, type EventSink, type RunRecord, type RunResult, type ValidatedPipeline } from '@lorapipe/core'
+import { newRunRefusal } from '@lorapipe/core/run/folder.ts'
+import { SweepStageHost } from '@lorapipe/core/sweep/host.ts'
+import { openTracking, type Tracking } from '@lorapipe/core/tracking/open.ts'
+import { TrackerUnavailable } from '@lorapipe/core/tracking/tracker.ts'
 import type { Diagnostic } from '@lorapipe/core/diagnostics.ts'
 import { NotARegularFile } from '@lorapipe/core/fs/atomic.ts'
 import type { LockHandle } from '@lorapipe/core/fs/lock.ts'
@@ -18,6 +23,7 @@ import { removeLeftovers } from '@lorapipe/core/run/leftovers.ts'
 import { lockRunFolder, RunFolderBusy, runFolderOwner } from '@lorapipe/core/run/lock.ts'
 import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { builtinStages, stageBodies } from '@lorapipe/runner/stages/registry.ts'
+import { sweepStageHost } from '../commands/sweep-deps.ts'
 import { writeReport } from '../report/write.ts'
 
 /** Bad input found before anything ran: what is wrong and the fix. Nothing was written. */
@@ -62,14 +68,8 @@ export function refuseRunFolder(runDir: string, out: string | undefined, opts: {
   if (state.kind === 'absent') return undefined
   const owner = state.kind === 'not a folder' || opts.locked ? undefined : runFolderOwner(runDir)
   if (owner) return busy(new RunFolderBusy({ dir: runDir, holder: owner }))
-  if (state.kind === 'empty') return undefined
-  if (state.kind === 'run') return new RunRefused({ message: `${runDir} already holds a run`, hint: `\`lorapipe run --resume ${out ?? runDir}\` continues it; or choose another --out` })
-  if (state.kind === 'not a folder') return new RunRefused({ message: `the run folder ${runDir} exists and is not a folder`, hint: 'choose a new or empty folder with --out (or output.dir)' })
-  const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? `, … (${state.entries.length} entries)` : '')
-  return new RunRefused({
-    message: `${runDir} is not empty and is not a lorapipe run folder (it holds ${shown}); lorapipe writes runs only into a new or empty folder, so nothing of yours is replaced`,
-    hint: 'choose a new or empty folder with --out (or output.dir)',
-  })
+  const taken = newRunRefusal(runDir, state, out ?? runDir)
+  return taken && new RunRefused(taken)
 }
 
 /** A run folder that a running process holds (another run or resume there is refused). */
@@ -78,14 +78,22 @@ export function refuseBusyRunFolder(runDir: string): RunRefused | undefined {
   return owner ? busy(new RunFolderBusy({ dir: runDir, holder: owner })) : undefined
 }
 
+/** A run folder held for the run: release the lock when it ends. */
+export interface TakenRunFolder {
+  readonly lock: LockHandle
+  /** The experiment trackers of `trainer.report_to`, when the pipeline names any. */
+  readonly tracking?: Tracking
+}
+
 /**
  * The run folder, made and locked for the whole run (a second run or resume in it is refused),
- * then readied: a resumed run's leftovers removed and the resume noted, a new run's files written.
+ * then readied: a resumed run's leftovers removed and the resume noted, a new run's files written,
+ * and the experiment trackers of `trainer.report_to` opened.
  */
 export function takeRunFolder(
   { p, runDir, resumed }: OpenedRun,
   opts: { readonly out?: string | undefined; readonly sets?: readonly string[]; readonly note?: (message: string) => void } = {},
-): LockHandle | RunRefused {
+): TakenRunFolder | RunRefused {
   try {
     makeFolder(runDir)
   } catch (e) {
@@ -97,16 +105,20 @@ export function takeRunFolder(
     if (resumed) {
       const removed = removeLeftovers(runDir)
       if (removed.length > 0) opts.note?.(`removed ${removed.length} temporary file${removed.length > 1 ? 's' : ''} left by the interrupted run`)
+      // Before the resume is noted: a tracker that cannot go on refuses the resume itself.
+      const tracking = openTracking(p, runDir)
       noteResume(runDir, resumed)
-    } else {
-      // Checked again under the lock: another run may have started here since.
-      const refused = refuseRunFolder(runDir, opts.out, { locked: true })
-      if (refused) return (lock.release(), refused)
-      prepareRunDir(p, runDir, opts.sets ?? [])
+      return tracking ? { lock, tracking } : { lock }
     }
-    return lock
+    // Checked again under the lock: another run may have started here since.
+    const refused = refuseRunFolder(runDir, opts.out, { locked: true })
+    if (refused) return (lock.release(), refused)
+    prepareRunDir(p, runDir, opts.sets ?? [])
+    const tracking = openTracking(p, runDir)
+    return tracking ? { lock, tracking } : { lock }
   } catch (e) {
     lock.release()
+    if (e instanceof TrackerUnavailable) return new RunRefused({ message: `${e.message}; nothing was run`, ...(e.hint ? { hint: e.hint } : {}) })
     if (e instanceof NotARegularFile) return new RunRefused({ message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
     const err = e as NodeJS.ErrnoException
     if (err.code && err.path) return new RunRefused({ message: `cannot write the run folder ${runDir}: ${err.code} on ${err.path}`, hint: 'choose a folder you can write to with --out' })
@@ -127,12 +139,18 @@ export interface StartedRun {
 }
 
 /**
- * Runs a pipeline in its (locked, readied) folder: every event goes to events.jsonl and to `sinks`.
- * Each built-in stage's body (and TensorFlow.js with it) is loaded when the stage first runs.
+ * Runs a pipeline in its (locked, readied) folder: every event goes to events.jsonl, the trackers
+ * and `sinks`. Each built-in stage's body (and TensorFlow.js with it) is loaded when the stage
+ * first runs; a `uses: sweep` stage's trials are lorapipe runs, shown and reported as the command
+ * line does.
  */
-export function startRun(p: ValidatedPipeline, runDir: string, opts: { readonly resume: boolean; readonly concurrency?: number | undefined; readonly sinks: readonly EventSink[] }): StartedRun {
-  const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl')), ...opts.sinks]
-  const layer = Layer.merge(eventsLayer(sinks), Layer.succeed(BuiltinStages, stageBodies(builtinStages)))
+export function startRun(
+  p: ValidatedPipeline,
+  runDir: string,
+  opts: { readonly resume: boolean; readonly concurrency?: number | undefined; readonly sinks: readonly EventSink[]; readonly tracking?: Tracking | undefined },
+): StartedRun {
+  const sinks: EventSink[] = [jsonlFileSink(join(runDir, 'events.jsonl')), ...(opts.tracking ? [opts.tracking.sink] : []), ...opts.sinks]
+  const layer = Layer.mergeAll(eventsLayer(sinks), Layer.succeed(BuiltinStages, stageBodies(builtinStages)), Layer.succeed(SweepStageHost, sweepStageHost))
   const fiber = Effect.runFork(runPipeline(p, { runDir, concurrency: opts.concurrency, resume: opts.resume }).pipe(Effect.provide(layer)))
   const done = Effect.runPromise(Fiber.await(fiber)).then((exit): RunEnd => {
     if (Exit.isSuccess(exit)) return { status: exit.value.status, result: exit.value }

@@ -12,9 +12,13 @@ import * as Context from 'effect/Context'
 import * as Deferred from 'effect/Deferred'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
+import * as HashMap from 'effect/HashMap'
+import * as Layer from 'effect/Layer'
+import * as Logger from 'effect/Logger'
+import * as EffectLogLevel from 'effect/LogLevel'
 import { mkdirSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
-import { Events, now, type RunEvent, type StageEvent } from '../events.ts'
+import { Events, now, type LogLevel, type RunEvent, type StageEvent } from '../events.ts'
 import { findStageRefs, substituteStageRefs } from '../pipeline/refs.ts'
 import type { StageNode, ValidatedPipeline } from '../pipeline/types.ts'
 import { readStageRecord, stageDir, writeStageRecord } from '../run/folder.ts'
@@ -76,6 +80,7 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
     const computeSlots = yield* Effect.makeSemaphore(opts.concurrency ?? 1)
     const watched: WatchedRun = { stages: new Set(), problems: [] }
     const unwatch = watchRun(watched)
+    const env: StageRunEnv = { p, runDir: opts.runDir, outputs, builtins, publish, watched }
 
     yield* publish({
       _tag: 'RunStarted',
@@ -113,7 +118,7 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
             return yield* finish(id, { status: 'done', outputs: rec.outputs, cached: true })
           }
         }
-        const stage = runStage(p, node, dir, opts.runDir, outputs, builtins, publish, (r) => finish(id, r), watched)
+        const stage = runStage(env, node, dir, (r) => finish(id, r))
         yield* node.spec.resource === 'compute' ? computeSlots.withPermits(1)(stage) : stage
       })
 
@@ -138,17 +143,23 @@ export function runPipeline(p: ValidatedPipeline, opts: RunOptions): Effect.Effe
   })
 }
 
-function runStage(
-  p: ValidatedPipeline,
-  node: StageNode,
-  dir: string,
-  runDir: string,
-  outputs: Record<string, Record<string, unknown>>,
-  builtins: ReadonlyMap<string, StageRun<any>>,
-  publish: (e: RunEvent) => Effect.Effect<void>,
-  finish: (r: StageResult) => Effect.Effect<void>,
-  watched: WatchedRun,
-): Effect.Effect<void> {
+/** What a stage runs on: the executor's state that runStage reads and reports to. */
+interface StageRunEnv {
+  readonly p: ValidatedPipeline
+  readonly runDir: string
+  readonly outputs: Record<string, Record<string, unknown>>
+  readonly builtins: ReadonlyMap<string, StageRun<any>>
+  readonly publish: (e: RunEvent) => Effect.Effect<void>
+  readonly watched: WatchedRun
+}
+
+/**
+ * One stage, start to end: its parameters (stage outputs substituted, checked again, decoded),
+ * its context, its body run under the contract watch, and its end recorded (stage.json only
+ * after success) and published.
+ */
+function runStage(env: StageRunEnv, node: StageNode, dir: string, finish: (r: StageResult) => Effect.Effect<void>): Effect.Effect<void> {
+  const { publish } = env
   const id = node.id
   const t0 = Date.now()
   const startedAt = new Date().toISOString()
@@ -156,54 +167,122 @@ function runStage(
     publish({ _tag: 'StageFailed', time: now(), stage: id, durationMs: Date.now() - t0, error }).pipe(Effect.zipRight(finish({ status: 'failed', error })))
 
   return Effect.gen(function* () {
-    const params = substituteStageRefs(node.params, outputs) as Record<string, unknown>
-    if (findStageRefs(node.params).length > 0) {
-      const errs = validateAgainst(node.spec.params, params, new Map(), { pointerPrefix: `/stages/${id}/with` })
-      if (errs.length > 0) return yield* failed(`parameters after substituting stage outputs are invalid: ${errs.map((d) => d.message).join('; ')}`)
-    }
-    const run = node.module?.stage.run ?? builtins.get(node.uses)
-    if (!run) return yield* failed(`built-in stage \`${node.uses}\` is not available in this installation of lorapipe`)
-    let decoded: unknown = params
-    if (node.module) {
-      try {
-        decoded = node.module.stage.decode(params)
-      } catch (e) {
-        return yield* failed(`parameters do not decode: ${describeError(e)}`)
-      }
-    }
+    const prepared = prepareStage(env, node)
+    if ('error' in prepared) return yield* failed(prepared.error)
     mkdirSync(dir, { recursive: true })
     const controller = new AbortController()
-    const emitSync = (e: StageEvent) => Effect.runSync(publish({ ...e, time: now(), stage: id } as RunEvent))
-    const ctx: StageContext = {
-      stageId: id,
-      pipelineName: p.name,
-      pipelineDir: p.dir,
-      runDir,
-      dir,
-      seed: typeof params.seed === 'number' ? params.seed : p.seed,
-      runtime: p.runtime,
-      inputs: Object.fromEntries(node.needs.map((n) => [n, outputs[n] ?? {}])),
-      emit: (e) => publish({ ...e, time: now(), stage: id } as RunEvent),
-      emitSync,
-      log: (message, level = 'info') => publish({ _tag: 'Log', level, message, time: now(), stage: id }),
-      signal: controller.signal,
-      resolvePath: (q) => (isAbsolute(q) ? q : resolve(p.dir, q)),
-    }
+    const ctx = stageContextOf(env, node, dir, prepared.params, controller.signal)
     yield* publish({ _tag: 'StageStarted', time: now(), stage: id, uses: node.uses })
-    // A contract broken where no result shows it (process.exit from a timer, a body that can
-    // never settle) fails the stage through `broken`: the body is interrupted, which releases
-    // its scoped resources, and the stage fails with what it did.
-    const broken = yield* Deferred.make<string>()
+    const watch = yield* watchStage(env.watched, node, controller)
+    // On interruption (Ctrl-C) the handler runs as a finalizer: it tells Promise-based stages to
+    // stop and records the stage as interrupted; no stage.json is written.
+    const onInterrupt = Effect.sync(() => controller.abort()).pipe(
+      Effect.zipRight(Effect.suspend(() => publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 }))),
+      Effect.zipRight(finish({ status: 'interrupted' })),
+    )
+    const exit = yield* Effect.exit(watch.run(stageBody(node, prepared.run, prepared.decoded, ctx, watch.stage)).pipe(Effect.onInterrupt(() => onInterrupt)))
+    if (watch.problem() !== undefined) return yield* failed(watch.problem()!)
+    if (Exit.isInterrupted(exit)) return yield* Effect.interrupt
+    if (Exit.isFailure(exit)) return yield* failed(describeError(Cause.squash(exit.cause)))
+    const checked = checkStageOutputs(exit.value, node.spec.outputs)
+    if ('problem' in checked) return yield* failed(checked.problem)
+    const out = checked.outputs
+    const durationMs = Date.now() - t0
+    writeStageRecord(dir, { stage: id, uses: node.uses, outputs: out, startedAt, finishedAt: new Date().toISOString(), durationMs })
+    watch.succeeded()
+    yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs, outputs: out })
+    return yield* finish({ status: 'done', outputs: out })
+  }).pipe(
+    // A defect of the executor's own around the stage (its folder or stage.json cannot be
+    // written) fails the stage with what happened, instead of ending the run without a word.
+    Effect.catchAllDefect((d) => failed(describeError(d))),
+  )
+}
+
+/** The stage's body and its parameters: stage outputs substituted (and checked again), decoded for a custom stage. */
+function prepareStage(env: StageRunEnv, node: StageNode): { run: StageRun<any>; params: Record<string, unknown>; decoded: unknown } | { error: string } {
+  const params = substituteStageRefs(node.params, env.outputs) as Record<string, unknown>
+  if (findStageRefs(node.params).length > 0) {
+    const errs = validateAgainst(node.spec.params, params, new Map(), { pointerPrefix: `/stages/${node.id}/with` })
+    if (errs.length > 0) return { error: `parameters after substituting stage outputs are invalid: ${errs.map((d) => d.message).join('; ')}` }
+  }
+  const run = node.module?.stage.run ?? env.builtins.get(node.uses)
+  if (!run) return { error: `built-in stage \`${node.uses}\` is not available in this installation of lorapipe` }
+  if (!node.module) return { run, params, decoded: params }
+  try {
+    return { run, params, decoded: node.module.stage.decode(params) }
+  } catch (e) {
+    return { error: `parameters do not decode: ${describeError(e)}` }
+  }
+}
+
+/** What the stage's body is given. */
+function stageContextOf(env: StageRunEnv, node: StageNode, dir: string, params: Record<string, unknown>, signal: AbortSignal): StageContext {
+  const { p, publish } = env
+  const id = node.id
+  return {
+    stageId: id,
+    pipelineName: p.name,
+    pipelineDir: p.dir,
+    runDir: env.runDir,
+    dir,
+    seed: typeof params.seed === 'number' ? params.seed : p.seed,
+    runtime: p.runtime,
+    inputs: Object.fromEntries(node.needs.map((n) => [n, env.outputs[n] ?? {}])),
+    emit: (e) => publish({ ...e, time: now(), stage: id } as RunEvent),
+    emitSync: (e: StageEvent) => Effect.runSync(publish({ ...e, time: now(), stage: id } as RunEvent)),
+    log: (message, level = 'info') => publish({ _tag: 'Log', level, message, time: now(), stage: id }),
+    signal,
+    resolvePath: (q) => (isAbsolute(q) ? q : resolve(p.dir, q)),
+  }
+}
+
+/** The body called as its kind asks: Promise code keeps the stage in its async context, so that a callback of it can be blamed. */
+function stageBody(node: StageNode, run: StageRun<any>, decoded: unknown, ctx: StageContext, watch: WatchedStage): Effect.Effect<unknown, unknown> {
+  return Effect.suspend(() => {
+    const r = node.module ? stageContext.run(watch, () => run(decoded, ctx)) : run(decoded, ctx)
+    if (Effect.isEffect(r)) return (watch.kind = 'Effect'), (r as Effect.Effect<unknown, unknown>).pipe(Effect.provide(stageLogger(ctx)))
+    if (isThenable(r)) return (watch.kind = 'Promise'), fromPromise(r)
+    return Effect.succeed(r) // not what a stage returns: the outputs check says what it was
+  })
+}
+
+/** Effect levels as lorapipe's (Trace is debug, Fatal is error). */
+const LEVELS: Record<string, LogLevel> = { All: 'debug', Trace: 'debug', Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'error' }
+
+/**
+ * A stage's `Effect.log*` as lorapipe's own log events (the stage's line in the UI and the plain
+ * output, `--verbose` for debug), not Effect's logfmt on the console: the message's parts joined,
+ * annotations as key=value, a cause in words.
+ */
+function stageLogger(ctx: StageContext) {
+  const text = (v: unknown) => (typeof v === 'string' ? v : v instanceof Error ? v.message : JSON.stringify(v) ?? String(v))
+  const logger = Logger.make(({ logLevel, message, annotations, cause }) => {
+    const parts = (Array.isArray(message) ? message : [message]).map(text)
+    for (const [k, v] of HashMap.toEntries(annotations)) parts.push(`${k}=${text(v)}`)
+    if (!Cause.isEmpty(cause)) parts.push(describeError(Cause.squash(cause)))
+    Effect.runSync(ctx.log(parts.join(' '), LEVELS[logLevel._tag] ?? 'info'))
+  })
+  return Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(EffectLogLevel.All))
+}
+
+/**
+ * The contract watch of one stage. A contract broken where no result shows it (process.exit from
+ * a timer, a body that can never settle) fails the stage: the body is interrupted (`run` races it
+ * against the break), which releases its scoped resources, and `problem` says what it did.
+ */
+function watchStage(watched: WatchedRun, node: StageNode, controller: AbortController) {
+  return Effect.map(Deferred.make<string>(), (broken) => {
     let problem: string | undefined
     let succeeded = false
-    const watch: WatchedStage = {
-      id,
+    const stage: WatchedStage = {
+      id: node.id,
       module: node.module?.path,
       running: true,
       fail: (message) => {
-        if (!watch.running) {
+        if (!stage.running) {
           // Code the stage left behind, after it ended: a failed stage says enough already.
-          if (succeeded) watched.problems.push(`stage \`${id}\` ${message} after it had finished (from a timer or callback it left running)`)
+          if (succeeded) watched.problems.push(`stage \`${node.id}\` ${message} after it had finished (from a timer or callback it left running)`)
           return
         }
         if (problem !== undefined) return
@@ -212,43 +291,14 @@ function runStage(
         Deferred.unsafeDone(broken, Exit.succeed(message))
       },
     }
-    const body = Effect.suspend(() => {
-      // Promise code keeps the stage in its async context, so a callback of it can be blamed.
-      const r = node.module ? stageContext.run(watch, () => run(decoded, ctx)) : run(decoded, ctx)
-      if (Effect.isEffect(r)) return (watch.kind = 'Effect'), r
-      if (isThenable(r)) return (watch.kind = 'Promise'), fromPromise(r)
-      return Effect.succeed(r) // not what a stage returns: the outputs check says what it was
-    })
-    // On interruption (Ctrl-C) the handler runs as a finalizer: it tells Promise-based stages to
-    // stop and records the stage as interrupted; no stage.json is written.
-    const onInterrupt = Effect.sync(() => controller.abort()).pipe(
-      Effect.zipRight(Effect.suspend(() => publish({ _tag: 'StageInterrupted', time: now(), stage: id, durationMs: Date.now() - t0 }))),
-      Effect.zipRight(finish({ status: 'interrupted' })),
-    )
-    const running = Effect.acquireUseRelease(
-      Effect.sync(() => watched.stages.add(watch)),
-      () => Effect.raceFirst(Effect.scoped(body), Deferred.await(broken)).pipe(Effect.locally(CurrentStage, watch)),
-      () => Effect.sync(() => (watch.running = false)),
-    )
-    const exit = yield* Effect.exit(running.pipe(Effect.onInterrupt(() => onInterrupt)))
-    if (problem !== undefined) return yield* failed(problem)
-    if (Exit.isSuccess(exit)) {
-      const checked = checkStageOutputs(exit.value, node.spec.outputs)
-      if ('problem' in checked) return yield* failed(checked.problem)
-      const out = checked.outputs
-      const durationMs = Date.now() - t0
-      writeStageRecord(dir, { stage: id, uses: node.uses, outputs: out, startedAt, finishedAt: new Date().toISOString(), durationMs })
-      succeeded = true
-      yield* publish({ _tag: 'StageFinished', time: now(), stage: id, durationMs, outputs: out })
-      return yield* finish({ status: 'done', outputs: out })
-    }
-    if (Exit.isInterrupted(exit)) return yield* Effect.interrupt
-    return yield* failed(describeError(Cause.squash(exit.cause)))
-  }).pipe(
-    // A defect of the executor's own around the stage (its folder or stage.json cannot be
-    // written) fails the stage with what happened, instead of ending the run without a word.
-    Effect.catchAllDefect((d) => failed(describeError(d))),
-  )
+    const run = <A, E>(body: Effect.Effect<A, E>) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => watched.stages.add(stage)),
+        () => Effect.raceFirst(Effect.scoped(body), Deferred.await(broken)).pipe(Effect.locally(CurrentStage, stage)),
+        () => Effect.sync(() => (stage.running = false)),
+      )
+    return { stage, run, problem: () => problem, succeeded: () => void (succeeded = true) }
+  })
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -31,7 +31,11 @@ export interface LoadOptions {
    * already resolved, so it is not interpolated again, and its relative paths are relative to
    * `dir`, the folder of the pipeline file it was resolved from.
    */
-  readonly resolvedFrom?: { readonly dir: string }
+  readonly resolvedFrom?: {
+    readonly dir: string
+    /** The pipeline file it was resolved from, to name as the run's (a run folder that has not started yet: see run/resume.ts). */
+    readonly file?: string
+  }
   /**
    * The pipeline's YAML (or JSON) text, given instead of read from `file` (for a pipeline made in
    * code): `file` still names it in messages and its folder resolves its relative paths.
@@ -44,14 +48,11 @@ export function isModuleRef(uses: string): boolean {
 }
 
 export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effect<ValidatedPipeline, PipelineInvalid> {
-  return Effect.gen(function* () {
+  return Effect.suspend(() => {
     const abs = resolve(file)
-    const shown = displayPath(abs)
-    const fail = (ds: Diagnostic[]) => Effect.fail(new PipelineInvalid({ file: shown, diagnostics: sortDiagnostics(ds) }))
     const loaded = loadWithExtends(abs, opts.text)
     const texts = loaded.texts
-    if (!loaded.doc) return yield* fail(loaded.diagnostics).pipe(Effect.mapError((e) => withTexts(e, texts)))
-
+    if (!loaded.doc) return Effect.fail(invalid(abs, loaded.diagnostics, texts))
     const diagnostics: Diagnostic[] = []
     const overrides: Override[] = []
     for (const s of opts.sets ?? []) {
@@ -62,7 +63,40 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     const root0 = loaded.doc
     const over = applyOverrides(root0, overrides, (segs) => pipelineSchemaAt(root0.value, segs))
     diagnostics.push(...over.diagnostics)
-    const interp = opts.resolvedFrom ? { doc: over.doc, diagnostics: [] } : interpolate(over.doc, opts.env ?? process.env)
+    const source = { file: abs, dir: opts.resolvedFrom?.dir ?? dirname(abs), doc: over.doc, texts, files: loaded.files }
+    return validateDocument(source, opts, diagnostics)
+  })
+}
+
+/** A pipeline document not yet validated: what `extends` and `--set` made of a file, or a sweep made of its base. */
+export interface PipelineDocument {
+  /** Absolute path of the pipeline file it comes from (for messages and the run's record). */
+  readonly file: string
+  /** The folder its relative paths are relative to. */
+  readonly dir: string
+  /** Before vars and env are interpolated. */
+  readonly doc: Sourced
+  /** Source texts of the files it was read from, for code frames. */
+  readonly texts: Map<string, string>
+  /** Every file read (the pipeline first, then what it extends). */
+  readonly files: readonly string[]
+}
+
+/**
+ * `loadPipeline` for a document in memory (a sweep's trial: its base with the trial's values set):
+ * interpolated and validated exactly as a file is after `extends` and `--set`.
+ */
+export function loadPipelineDocument(source: PipelineDocument, opts: Pick<LoadOptions, 'env'> = {}): Effect.Effect<ValidatedPipeline, PipelineInvalid> {
+  return Effect.suspend(() => validateDocument(source, opts, []))
+}
+
+const invalid = (file: string, ds: Diagnostic[], texts: Map<string, string>) => withTexts(new PipelineInvalid({ file: displayPath(file), diagnostics: sortDiagnostics(ds) }), texts)
+
+/** From a document after `extends` and `--set` (`diagnostics`: what they found wrong) to a ValidatedPipeline. */
+function validateDocument(source: PipelineDocument, opts: LoadOptions, diagnostics: Diagnostic[]): Effect.Effect<ValidatedPipeline, PipelineInvalid> {
+  return Effect.gen(function* () {
+    const { texts } = source
+    const interp = opts.resolvedFrom ? { doc: source.doc, diagnostics: [] } : interpolate(source.doc, opts.env ?? process.env)
     diagnostics.push(...interp.diagnostics)
     const doc = interp.doc
     // A reference that could not be resolved is already reported; its literal text would only
@@ -73,7 +107,7 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     const reported = new Set(fileErrors.map((d) => (d.location ? formatLocation(d.location) : '')))
 
     const top = (isPlainObject(doc.value) ? doc.value : {}) as Record<string, unknown>
-    const pipelineDir = opts.resolvedFrom?.dir ?? dirname(abs)
+    const pipelineDir = source.dir
     const stages = new Map<string, StageNode>()
     const shortForm = top.stages === undefined
     const raw: [string, Record<string, unknown>][] = shortForm
@@ -141,12 +175,12 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
     }
 
     diagnostics.push(...checkGraph(stages, doc, shortForm))
-    if (diagnostics.length > 0) return yield* fail(diagnostics).pipe(Effect.mapError((e) => withTexts(e, texts)))
+    if (diagnostics.length > 0) return yield* Effect.fail(invalid(source.file, diagnostics, texts))
 
     const runtime = isPlainObject(top.runtime) ? (top.runtime as ValidatedPipeline['runtime']) : {}
     const output = isPlainObject(top.output) ? (top.output as ValidatedPipeline['output']) : {}
     return markValidated({
-      file: abs,
+      file: opts.resolvedFrom?.file ?? source.file,
       dir: pipelineDir,
       name: String(top.name),
       seed: typeof top.seed === 'number' ? top.seed : DEFAULT_SEED,
@@ -155,9 +189,10 @@ export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effec
       output,
       stages,
       shortForm,
-      files: loaded.files,
+      files: source.files,
       texts,
       places: doc.map,
+      document: source.doc,
     })
   })
 }

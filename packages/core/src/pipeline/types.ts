@@ -1,7 +1,7 @@
 // A validated pipeline is a different type from raw YAML: only `loadPipeline` makes one, after
 // every check has passed, so the compiler and executor never see unchecked input.
 import type { Location, SourceTexts } from '../diagnostics.ts'
-import type { SourceMap } from '../source/document.ts'
+import type { Sourced, SourceMap } from '../source/document.ts'
 import type { CustomStage } from '../stage/define.ts'
 import type { OutputSection, RuntimeSection } from './sections/index.ts'
 import type { StageSpec } from '../stage/spec.ts'
@@ -43,6 +43,8 @@ export interface ValidatedPipeline {
   readonly texts: SourceTexts
   /** Where each key of `resolved` was written (file:line:column, or the `--set` argument), by JSON pointer. */
   readonly places?: SourceMap
+  /** The document after extends and --set, before vars and env are interpolated: what a sweep makes its trials' pipelines from. */
+  readonly document: Sourced
 }
 
 export function markValidated(p: Omit<ValidatedPipeline, typeof validated>): ValidatedPipeline {

@@ -77,16 +77,29 @@ export function stageCode(p: ValidatedPipeline): StageCode[] {
   return [...p.stages.values()].flatMap((n) => (n.module ? [{ stage: n.id, path: n.module.path, sha256: sha256Of(n.module.path) }] : []))
 }
 
-/** Writes the resolved config and run.json of a new run. On resume neither is rewritten (see noteResume). */
-export function prepareRunDir(p: ValidatedPipeline, runDir: string, sets: readonly string[]): void {
+/**
+ * Writes the resolved config and run.json of a new run (`sets`: the `--set` arguments it was made
+ * with, `cwd`: the folder it runs in). On resume neither is rewritten (see noteResume).
+ */
+export function prepareRunDir(p: ValidatedPipeline, runDir: string, sets: readonly string[], cwd = process.cwd()): void {
   makeFolder(runDir)
   writeFileAtomic(join(runDir, RESOLVED_CONFIG), `# ${p.name}: resolved from ${p.file}${sets.length ? ` with ${sets.map((s) => `--set ${s}`).join(' ')}` : ''}\n` + stringify(p.resolved))
-  const rec: RunRecord = { pipeline: p.name, file: p.file, dir: p.dir, sets, cwd: process.cwd(), startedAt: new Date().toISOString(), code: stageCode(p) }
+  const rec: RunRecord = { pipeline: p.name, file: p.file, dir: p.dir, sets, cwd, startedAt: new Date().toISOString(), code: stageCode(p) }
   writeJsonAtomic(join(runDir, RUN_RECORD), rec)
 }
 
-/** Adds the time of a resume to run.json. */
+export const RUN_EVENTS = 'events.jsonl'
+
+/**
+ * Whether the run in `runDir` has started: its first event is written. A folder prepared and not
+ * started (a sweep's trial is prepared by its executor, then started with `run --resume`) starts
+ * as a new run would.
+ */
+export const runStarted = (runDir: string) => existsSync(join(runDir, RUN_EVENTS))
+
+/** Adds the time of a resume to run.json (not for a run that had not started: its first start is no resume). */
 export function noteResume(runDir: string, rec: RunRecord): void {
+  if (!runStarted(runDir)) return
   writeJsonAtomic(join(runDir, RUN_RECORD), { ...rec, resumes: [...(rec.resumes ?? []), new Date().toISOString()] })
 }
 
@@ -112,6 +125,24 @@ export function inspectRunFolder(dir: string): RunFolderState {
   // (written first) and a temporary file: it never started, and a new run may take the folder.
   const entries = readdirSync(dir).filter((n) => n !== RUN_LOCK && n !== RESOLVED_CONFIG && !isTempFile(n))
   return entries.length === 0 ? { kind: 'empty' } : { kind: 'foreign', entries: entries.sort() }
+}
+
+/** Why a folder in `state` cannot take a new run (`out`: the folder as the user named it), as `lorapipe run` says it; undefined when it can. */
+export function newRunRefusal(runDir: string, state: RunFolderState, out = runDir): { readonly message: string; readonly hint: string } | undefined {
+  const elsewhere = 'choose a new or empty folder with --out (or output.dir)'
+  switch (state.kind) {
+    case 'absent':
+    case 'empty':
+      return undefined
+    case 'run':
+      return { message: `${runDir} already holds a run`, hint: `\`lorapipe run --resume ${out}\` continues it; or choose another --out` }
+    case 'not a folder':
+      return { message: `the run folder ${runDir} exists and is not a folder`, hint: elsewhere }
+    case 'foreign': {
+      const shown = state.entries.slice(0, 5).join(', ') + (state.entries.length > 5 ? `, … (${state.entries.length} entries)` : '')
+      return { message: `${runDir} is not empty and is not a lorapipe run folder (it holds ${shown}); lorapipe writes runs only into a new or empty folder, so nothing of yours is replaced`, hint: elsewhere }
+    }
+  }
 }
 
 /** The record of the run in `dir`, for `lorapipe run --resume DIR`; an error text when there is none. */

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import * as Data from 'effect/Data'
 import { UserFileError } from '../fs/user-file.ts'
 import type { LoadOptions } from '../pipeline/load.ts'
-import { RESOLVED_CONFIG, sha256Of, type RunRecord } from './folder.ts'
+import { RESOLVED_CONFIG, runStarted, sha256Of, type RunRecord } from './folder.ts'
 
 /** The run in a folder cannot be continued as it was started. */
 export class ResumeRefused extends Data.TaggedError('ResumeRefused')<{ readonly dir: string; readonly problems: readonly string[]; readonly hint: string }> {
@@ -16,11 +16,14 @@ export class ResumeRefused extends Data.TaggedError('ResumeRefused')<{ readonly 
   }
 }
 
-/** The file and load options that give back the pipeline of the run in `runDir`. */
+/**
+ * The file and load options that give back the pipeline of the run in `runDir`. A run that has
+ * not started yet names the pipeline file it was made from, as its first start would have.
+ */
 export function resumeSource(runDir: string, rec: RunRecord): { file: string; options: LoadOptions } | ResumeRefused {
   const file = join(runDir, RESOLVED_CONFIG)
   if (!existsSync(file)) return new ResumeRefused({ dir: runDir, problems: [`${file} is missing`], hint: 'the folder is damaged; start a new run' })
-  return { file, options: { resolvedFrom: { dir: rec.dir ?? dirname(rec.file) } } }
+  return { file, options: { resolvedFrom: { dir: rec.dir ?? dirname(rec.file), ...(runStarted(runDir) ? {} : { file: rec.file }) } } }
 }
 
 /** Refuses when a custom stage's module is not the code the run started with. */

@@ -76,7 +76,8 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'early_stop', tools: ['Ludwig'], key: 'trainer.early_stopping.patience' },
   { name: 'greater_is_better', tools: ['transformers'], key: 'trainer.metric_for_best_model', note: 'not needed: loss is lower-is-better, accuracy and f1 higher-is-better' },
   { name: 'output_dir', tools: ['transformers', 'Axolotl'], key: 'output.dir', note: 'or `--out DIR` on the command line' },
-  unsupported('report_to', ['transformers'], 'not needed: progress goes to the run folder\'s events.jsonl and report.html'),
+  { name: 'use_tensorboard', tools: ['Axolotl'], key: 'trainer.report_to', note: 'write `report_to: [tensorboard]`' },
+  { name: 'logging_dir', tools: ['transformers'], note: 'not needed: TensorBoard event files go in the run folder\'s `tb/<stage>/`' },
   // Data and tokenizer
   { name: 'max_seq_length', tools: ['TRL'], key: 'tokenizer.max_length' },
   { name: 'sequence_len', tools: ['Axolotl'], key: 'tokenizer.max_length' },

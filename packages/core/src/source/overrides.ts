@@ -28,38 +28,43 @@ export function parseOverride(arg: string): Override | Diagnostic {
   return { arg, path, raw: arg.slice(eq + 1) }
 }
 
-type Resolver = (segments: string[]) => JSONSchema | undefined
+export type Resolver = (segments: string[]) => JSONSchema | undefined
 
 /** Applies overrides in order; each becomes a one-value document merged over the pipeline. */
 export function applyOverrides(doc: Sourced, overrides: readonly Override[], schemaAt: Resolver): { doc: Sourced; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = []
   let cur = doc
   for (const o of overrides) {
-    const place: Location = { file: `--set ${o.arg}`, line: 0, column: 0 }
     let value: unknown
     try {
       value = o.raw === '' ? '' : parseYamlValue(o.raw)
     } catch {
       value = o.raw
     }
-    const reserved = reservedKeyIn(value)
-    if (reserved !== undefined) {
-      diagnostics.push({ location: place, message: `unknown key \`${reserved}\``, hint: reservedKeyHint })
-      continue
-    }
-    const schema = schemaAt(o.path)
-    value = coerce(value, o.raw, schema)
-    // Build {a: {b: value}} with its source map pointing every level at the --set argument.
-    let nested: unknown = value
-    for (let i = o.path.length - 1; i >= 0; i--) nested = { [o.path[i]!]: nested }
-    // No entry for the root: the document stays the pipeline file's.
-    const map: SourceMap = new Map()
-    o.path.forEach((_, i) => map.set(pathToPointer(o.path.slice(0, i + 1)), { key: place, value: place }))
-    addDescendants(value, pathToPointer(o.path), map, place)
-    if (!isPlainObject(cur.value)) cur = { value: {}, map: cur.map }
-    cur = deepMerge(cur, { value: nested, map })
+    const r = setValue(cur, o.path, value, { file: `--set ${o.arg}`, line: 0, column: 0 }, schemaAt, o.raw)
+    if ('doc' in r) cur = r.doc
+    else diagnostics.push(r)
   }
   return { doc: cur, diagnostics }
+}
+
+/**
+ * `value` set at `path` of a document, typed by the schema there (`text`: how it was written),
+ * its source map pointing every level at `place`; a map merges into one that is there (set null
+ * first to replace it). What `--set` does with each argument, and a sweep with each of a trial's values.
+ */
+export function setValue(doc: Sourced, path: readonly string[], value: unknown, place: Location, schemaAt: Resolver, text = String(value), cwd = process.cwd()): { doc: Sourced } | Diagnostic {
+  const reserved = reservedKeyIn(value)
+  if (reserved !== undefined) return { location: place, message: `unknown key \`${reserved}\``, hint: reservedKeyHint }
+  const typed = coerce(value, text, schemaAt([...path]), cwd)
+  // Build {a: {b: value}} with its source map pointing every level at the place.
+  let nested: unknown = typed
+  for (let i = path.length - 1; i >= 0; i--) nested = { [path[i]!]: nested }
+  // No entry for the root: the document stays the pipeline file's.
+  const map: SourceMap = new Map()
+  path.forEach((_, i) => map.set(pathToPointer(path.slice(0, i + 1)), { key: place, value: place }))
+  addDescendants(typed, pathToPointer([...path]), map, place)
+  return { doc: deepMerge(isPlainObject(doc.value) ? doc : { value: {}, map: doc.map }, { value: nested, map }) }
 }
 
 function reservedKeyIn(v: unknown): string | undefined {
@@ -91,8 +96,8 @@ function types(schema: JSONSchema | undefined): string[] {
   return []
 }
 
-function coerce(value: unknown, raw: string, schema: JSONSchema | undefined): unknown {
-  if (schema?.[PATH] === true && typeof value === 'string' && value !== '' && !isAbsolute(value)) return resolve(value)
+function coerce(value: unknown, raw: string, schema: JSONSchema | undefined, cwd: string): unknown {
+  if (schema?.[PATH] === true && typeof value === 'string' && value !== '' && !isAbsolute(value)) return resolve(cwd, value)
   const ts = types(schema)
   if (ts.length === 0) return value
   const is = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value

@@ -126,6 +126,22 @@ stages:
     assert.deepEqual(Object.fromEntries(hints), { eval_steps: "`eval_steps` is transformers' and Axolotl's name; here it is `trainer.eval_every`" })
   })
 
+  it('experiment tracking as transformers and Axolotl write it points to `trainer.report_to`', async () => {
+    const hints = await hintsOf(`name: tracked
+model: { path: ./model, num_labels: 2 }
+lora: { target_modules: [q_lin] }
+dataset: { train: { path: t.tsv }, eval: { path: d.tsv } }
+report_to: [tensorboard]
+use_tensorboard: true
+trainer: { logging_dir: ./logs }
+`)
+    assert.deepEqual(Object.fromEntries(hints), {
+      report_to: '`report_to` belongs in `trainer`: `trainer.report_to`',
+      use_tensorboard: "`use_tensorboard` is Axolotl's name; here it is `trainer.report_to` (write `report_to: [tensorboard]`)",
+      logging_dir: "`logging_dir` is transformers' name; not needed: TensorBoard event files go in the run folder's `tb/<stage>/`",
+    })
+  })
+
   it('a plain typo still gets the closest key', async () => {
     const hints = await hintsOf(`name: typo
 model: { path: ./model, num_labels: 2 }

@@ -32,6 +32,8 @@ export interface RunOutcome {
   /** The run's HTML report, unless it could not be written (then `reportError` says why). */
   readonly report?: string
   readonly reportError?: string
+  /** What went wrong with the experiment trackers (`trainer.report_to`) while the run lasted, as `lorapipe run` warns of it; the run itself is unaffected. */
+  readonly warnings: readonly string[]
 }
 
 export type RunHandle = Running<RunEvent, RunOutcome>
@@ -60,21 +62,23 @@ export function runPipeline(source: PipelineSource | Pipeline, options: RunPipel
     const session = await import('@lorapipe/cli/run/session.ts')
     const opened = await session.openNewRun(p, { out: options.out })
     if (opened instanceof session.RunRefused) throw refused(opened)
-    const lock = session.takeRunFolder(opened, { out: options.out, sets: options.sets ?? [] })
-    if (lock instanceof session.RunRefused) throw refused(lock)
+    const taken = session.takeRunFolder(opened, { out: options.out, sets: options.sets ?? [] })
+    if (taken instanceof session.RunRefused) throw refused(taken)
     try {
-      const run = session.startRun(p, opened.runDir, { resume: false, concurrency: options.concurrency, sinks: [sink] })
+      const run = session.startRun(p, opened.runDir, { resume: false, concurrency: options.concurrency, sinks: [sink], tracking: taken.tracking })
       interrupt = run.interrupt
       if (stopped || options.signal?.aborted) run.interrupt()
       const end = await run.done
       const stages: Record<string, StageOutcome> = Object.fromEntries(end.result?.stages ?? [])
+      const ended = { status: end.status, runDir: opened.runDir, stages }
+      const warnings = taken.tracking?.problems() ?? []
       try {
-        return { status: end.status, runDir: opened.runDir, stages, report: session.writeRunReport(opened.runDir) }
+        return { ...ended, report: session.writeRunReport(opened.runDir), warnings }
       } catch (e) {
-        return { status: end.status, runDir: opened.runDir, stages, reportError: (e as Error).message }
+        return { ...ended, reportError: (e as Error).message, warnings }
       }
     } finally {
-      lock.release()
+      taken.lock.release()
       options.signal?.removeEventListener('abort', stop)
     }
   })()

@@ -7,6 +7,9 @@ import { ModelError } from '../models/error.ts'
 import { loadAdapter } from '../lora/index.ts'
 import { loadTokenizer } from '../tokenizer/index.ts'
 import { lengthOrder } from '../trainer/evaluate.ts'
+import { classificationMetrics, confusionMatrix } from '../trainer/metrics.ts'
+import { resolveLabels } from '../data/labels.ts'
+import type { PredictInputs } from './inputs.ts'
 
 export interface Prediction {
   readonly text: string
@@ -14,6 +17,19 @@ export interface Prediction {
   readonly labelId: number
   readonly logits: number[]
   readonly probabilities: number[]
+}
+
+/** How the predictions of a labelled file score: as the `evaluate` stage computes accuracy and F1. */
+export interface PredictionScore {
+  readonly accuracy: number
+  /** Binary: F1 of label 1; more labels: macro F1 (scikit-learn's defaults). */
+  readonly f1: number
+  readonly correct: number
+  readonly total: number
+  /** The model's label names, in id order: the rows and columns of `confusion`. */
+  readonly labels: string[]
+  /** confusion[true][predicted] */
+  readonly confusion: number[][]
 }
 
 export interface PredictOptions {
@@ -35,6 +51,25 @@ export class Predictor {
     const tokenizer = loadTokenizer(modelDir, opts.maxLength !== undefined ? { maxLength: opts.maxLength } : {})
     // Without --batch-size, as many texts per forward pass as the `evaluate` stage takes.
     return new Predictor(model, tokenizer, opts.batchSize ?? evaluateSpec.params.properties.batch_size.default)
+  }
+
+  /** The model's label names, in id order. */
+  labelNames(): string[] {
+    return Array.from({ length: this.model.config.numLabels }, (_, i) => this.labelName(i))
+  }
+
+  /**
+   * The true labels of a labelled file as the model's ids (a label is a name of the model's, or
+   * its id), and the predictions scored against them. A label the model does not have is an error
+   * at its line.
+   */
+  score(predictions: readonly Prediction[], file: string, labels: NonNullable<PredictInputs['labels']>): { truth: Int32Array; score: PredictionScore } {
+    const names = this.labelNames()
+    const truth = resolveLabels(labels.values, (i) => ({ file, where: labels.lines[i]!, unit: 'line' }), labels.column, names).ids
+    const predicted = Int32Array.from(predictions, (p) => p.labelId)
+    const { accuracy, f1 } = classificationMetrics(predicted, truth, names.length)
+    const correct = predicted.reduce((a, p, i) => a + (p === truth[i] ? 1 : 0), 0)
+    return { truth, score: { accuracy, f1, correct, total: truth.length, labels: names, confusion: confusionMatrix(predicted, truth, names.length) } }
   }
 
   labelName(id: number): string {

@@ -23,8 +23,9 @@ const stages: readonly BuiltinStage[] = [
   { spec: finetuneSpec, run: (params, ctx) => Effect.flatMap(Effect.promise(() => import('./finetune.ts')), (m) => m.finetuneStage(params, ctx)), check: finetuneInputs, startsBackend: true },
   { spec: evaluateSpec, run: (params, ctx) => Effect.flatMap(Effect.promise(() => import('./evaluate.ts')), (m) => m.evaluateStage(params, ctx)), check: evaluateInputs, startsBackend: true },
   { spec: exportSpec, run: (params, ctx) => Effect.flatMap(Effect.promise(() => import('./export.ts')), (m) => m.exportStage(params, ctx)), check: exportInputs, startsBackend: true },
-  // Runs the sweep file's trials as child processes (the local executor) and hands on the best.
-  { spec: sweepSpec, run: (params, ctx) => Effect.flatMap(Effect.promise(() => import('@lorapipe/cli/sweep/stage.ts')), (m) => m.sweepStage(params, ctx)), check: sweepInputs, startsBackend: false },
+  // Runs the sweep file's trials as child processes (core's local executor, with what the program
+  // running the pipeline provides as core's SweepStageHost) and hands on the best.
+  { spec: sweepSpec, run: (params, ctx) => Effect.flatMap(Effect.promise(() => import('@lorapipe/core/sweep/stage.ts')), (m) => m.sweepStage(params, ctx)), check: sweepInputs, startsBackend: false },
 ]
 
 export const builtinStages: ReadonlyMap<string, BuiltinStage> = new Map(stages.map((s) => [s.spec.name, s]))

@@ -35,6 +35,13 @@ export function classificationMetrics(predictions: ArrayLike<number>, labels: Ar
   return { accuracy: correct / n, f1 }
 }
 
+/** counts[t][p]: how many examples of true class t were predicted as p (scikit-learn's confusion_matrix). */
+export function confusionMatrix(predictions: ArrayLike<number>, labels: ArrayLike<number>, numLabels: number): number[][] {
+  const counts = Array.from({ length: numLabels }, () => new Array<number>(numLabels).fill(0))
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]![predictions[i]!]! += 1
+  return counts
+}
+
 export type BestMetric = 'loss' | 'accuracy' | 'f1'
 
 /** `eval_accuracy` -> `accuracy`; loss is lower-is-better, the others higher-is-better. */

@@ -1,6 +1,7 @@
 // The `trainer` section: optimisation and evaluation, with the names and defaults of transformers'
 // TrainingArguments.
 import type { Decoded } from '../../schema/json-schema.ts'
+import { TRACKER_NAMES } from '../../tracking/names.ts'
 
 export const trainerSchema = {
   type: 'object',
@@ -46,6 +47,13 @@ export const trainerSchema = {
       },
     },
     group_by_length: { type: 'boolean', default: false, description: 'Batch examples of similar length together to cut padding work.' },
+    report_to: {
+      type: 'array',
+      items: { enum: TRACKER_NAMES },
+      uniqueItems: true,
+      default: [],
+      description: 'Experiment trackers that also receive the run\'s scalars and hyperparameters: `tensorboard` writes event files in the run folder\'s `tb/<stage>/`. Set at the top level, it also applies to custom stages that report training.',
+    },
   },
 } as const
 

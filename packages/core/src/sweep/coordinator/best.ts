@@ -11,8 +11,7 @@ import { pipelineSchemaAt } from '../../pipeline/schema.ts'
 import { PATH } from '../../schema/json-schema.ts'
 import { isPlainObject } from '../../source/document.ts'
 import { formatDiagnostics } from '../../diagnostics.ts'
-
-export const BEST_FILE = 'best.yaml'
+import { BEST_FILE } from '../folder/layout.ts'
 
 export interface BestSource {
   readonly trial: number

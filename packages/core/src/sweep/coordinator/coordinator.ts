@@ -17,14 +17,17 @@ import * as Queue from 'effect/Queue'
 import { dirname, join } from 'node:path'
 import { LockBusy, tryAcquireLock, type LockHandle } from '../../fs/lock.ts'
 import { describeError } from '../../graph/run.ts'
+import type { PipelineInvalid } from '../../diagnostics.ts'
 import { now, type RunEvent } from '../../events.ts'
+import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
 import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '../model.ts'
 import { writeBestPipeline } from './best.ts'
-import { TrialExecutor, type TrialOutcome, type TrialSpec } from './executor.ts'
+import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
 import { evaluationsOnFile, objectiveIn, objectiveOf } from './objective.ts'
-import { openRecord, readRecord, RECORD_FILE, type RecordEntry } from './record.ts'
+import { openRecord, readRecord, type RecordEntry, type RecordWriter } from './record.ts'
+import { RECORD_FILE, SWEEP_LOCK, trialRunDir } from '../folder/layout.ts'
 import { applyEntry, bestTrial, better, durationOf, history, replay, viewOf, type SweepState, type TrialInfo } from './state.ts'
 import { noRoomIn, savedText, storageFailure, storageFailureIn, SweepFolderUnwritable, type StorageFailure } from './unwritable.ts'
 
@@ -62,8 +65,10 @@ export interface SweepPlan {
   readonly concurrency: number
   /** The base pipeline (absolute); relative paths in trials' pipelines are relative to its folder. */
   readonly base: string
-  /** The `--set` arguments that make an assignment's trial pipeline from the base. */
-  readonly setsOf: (assignment: Assignment) => readonly string[]
+  /** An assignment's trial pipeline (../trial.ts): the base with its values, validated. */
+  readonly trialPipeline: (assignment: Assignment) => Effect.Effect<ValidatedPipeline, PipelineInvalid>
+  /** The command line's `--set` arguments the base was loaded with, for each trial's record. */
+  readonly sets?: readonly string[]
   readonly sinks?: readonly SweepEventSink[]
 }
 
@@ -76,10 +81,6 @@ export interface SweepResult {
   readonly leaderboard: Leaderboard
   readonly dir: string
 }
-
-export const trialDirName = (n: number) => String(n).padStart(4, '0')
-
-export const SWEEP_LOCK = 'sweep.lock'
 
 /** Another coordinator is running this sweep: two would sample and record over each other. */
 export class SweepFolderBusy extends Data.TaggedError('SweepFolderBusy')<{ readonly dir: string; readonly holder: string }> {
@@ -117,296 +118,316 @@ export function readSweepState(dir: string): SweepState {
 }
 
 export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolderBusy | SweepFolderUnwritable, TrialExecutor> {
-  // What the record holds, for the message when a write of the folder fails (set once it is read).
-  let trialsSoFar: () => readonly TrialInfo[] = () => []
-  const unwritable = (f: StorageFailure) => new SweepFolderUnwritable({ dir: plan.dir, path: f.path ?? plan.dir, errno: f.code, saved: savedText(trialsSoFar()) })
-  /** A write of the sweep folder that threw (a full disk...) becomes SweepFolderUnwritable; any other defect stays one. */
-  const writeFailed = (defect: unknown) => {
-    const f = storageFailure(defect)
-    return f ? Effect.fail(unwritable(f)) : Effect.die(defect)
-  }
+  // What the record holds, for the message when a write of the folder fails (known once it is read).
+  let sweep: Coordinator | undefined
   return Effect.gen(function* () {
     const executor = yield* TrialExecutor
     // One coordinator per sweep folder, for the whole sweep.
     const lock = lockSweepFolder(plan.dir)
     if (lock instanceof SweepFolderBusy) return yield* Effect.fail(lock)
     yield* Effect.addFinalizer(() => Effect.sync(() => lock.release()))
-    const started = Date.now()
-    const sinks = plan.sinks ?? []
-    const publish = (e: SweepEvent) => {
-      for (const s of sinks) s(e)
-    }
-    const recordFile = join(plan.dir, RECORD_FILE)
-    const prior = readRecord(recordFile).entries
-    const resumed = prior.length > 0
-    const state = replay(prior)
-    trialsSoFar = () => [...state.trials.values()]
-    const writer = openRecord(recordFile)
-    yield* Effect.addFinalizer(() => Effect.sync(() => writer.close()))
-    const record = (e: RecordEntry) => {
-      writer.append(e)
-      applyEntry(state, e)
-    }
-    const goal = plan.metric.goal
-    const objective = plan.metric.key !== undefined ? { key: plan.metric.key, ...(plan.metric.stage !== undefined ? { stage: plan.metric.stage } : {}) } : objectiveOf(plan.metric.name)
-    const metricInfo = { name: plan.metric.name, goal, ...(plan.metric.target !== undefined ? { target: plan.metric.target } : {}) }
+    sweep = new Coordinator(plan, executor)
+    yield* sweep.openRecord()
+    sweep.announce()
+    if (sweep.state.ended) return yield* sweep.results(sweep.state.ended.status, `the sweep had already ended: ${sweep.state.ended.reason}`)
+    sweep.settleUnfinished()
+    yield* sweep.runTrials()
+    return yield* sweep.conclude()
+  }).pipe(Effect.catchAllDefect((d) => writeFailed(plan, sweep, d)), Effect.scoped)
+}
+
+/** The folder could not be written: `f` as SweepFolderUnwritable, saying what the record holds. */
+const unwritable = (plan: SweepPlan, sweep: Coordinator | undefined, f: StorageFailure) =>
+  new SweepFolderUnwritable({ dir: plan.dir, path: f.path ?? plan.dir, errno: f.code, saved: savedText(sweep ? [...sweep.state.trials.values()] : []) })
+
+/** A write of the sweep folder that threw (a full disk...) becomes SweepFolderUnwritable; any other defect stays one. */
+function writeFailed(plan: SweepPlan, sweep: Coordinator | undefined, defect: unknown) {
+  const f = storageFailure(defect)
+  return f ? Effect.fail(unwritable(plan, sweep, f)) : Effect.die(defect)
+}
+
+/** One run of the coordinator: the state the record makes, the trials running, and why it stops. */
+class Coordinator {
+  readonly started = Date.now()
+  /** What the record holds (replayed on resume), kept up to date with each entry recorded. */
+  readonly state: SweepState
+  private readonly resumed: boolean
+  private readonly goal: Goal
+  private readonly objective: ReturnType<typeof objectiveOf>
+  private writer?: RecordWriter
+  private mailbox?: Queue.Queue<Message>
+  private readonly running = new Map<number, Running>()
+  private readonly toResume: TrialInfo[] = []
+  private stop?: { status: Exclude<SweepStatus, 'interrupted'>; reason: string }
+  private exhausted?: string
+  private interruptedTrial?: number
+
+  constructor(private readonly plan: SweepPlan, private readonly executor: TrialRunner) {
+    const prior = readRecord(join(plan.dir, RECORD_FILE)).entries
+    this.resumed = prior.length > 0
+    this.state = replay(prior)
+    this.goal = plan.metric.goal
+    this.objective = plan.metric.key !== undefined ? { key: plan.metric.key, ...(plan.metric.stage !== undefined ? { stage: plan.metric.stage } : {}) } : objectiveOf(plan.metric.name)
+  }
+
+  private publish = (e: SweepEvent) => (this.plan.sinks ?? []).forEach((s) => s(e))
+  private log = (level: 'info' | 'warn' | 'error', message: string) => this.publish({ _tag: 'SweepLog', time: now(), level, message })
+  /** Appends to sweep.jsonl, then applies the entry to the state: the record first, always. */
+  private record = (e: RecordEntry) => (this.writer!.append(e), applyEntry(this.state, e))
+
+  /** Opens the record for writing (closed when the sweep ends). */
+  openRecord = () => Effect.suspend(() => {
+    const writer = (this.writer = openRecord(join(this.plan.dir, RECORD_FILE)))
+    return Effect.addFinalizer(() => Effect.sync(() => writer.close()))
+  })
+
+  announce(): void {
+    const { plan, state, resumed } = this
+    const metric = { name: plan.metric.name, goal: this.goal, ...(plan.metric.target !== undefined ? { target: plan.metric.target } : {}) }
     const total = plan.runCap !== undefined && plan.totalTrials !== undefined ? Math.min(plan.runCap, plan.totalTrials) : (plan.runCap ?? plan.totalTrials)
-    publish({
-      _tag: 'SweepStarted',
-      time: now(),
-      sweep: plan.sweep,
-      file: plan.file,
-      sweepDir: plan.dir,
-      method: plan.method,
-      metric: metricInfo,
-      parameters: plan.space.map((p) => p.name),
-      ...(total !== undefined ? { totalTrials: total } : {}),
-      concurrency: plan.concurrency,
-      resumed,
-      ...(state.recipeChanges.length > 0 ? { recipes: state.recipeChanges } : {}),
+    const { sweep, file, dir: sweepDir, method, concurrency } = plan
+    const recipes = state.recipeChanges.length > 0 ? { recipes: state.recipeChanges } : {}
+    this.publish({ _tag: 'SweepStarted', time: now(), sweep, file, sweepDir, method, metric, parameters: plan.space.map((p) => p.name), ...(total !== undefined ? { totalTrials: total } : {}), concurrency, resumed, ...recipes })
+    this.record({ type: 'sweep', time: now(), sweep, method, metric, concurrency, resumed })
+  }
+
+  /** The leaderboard and best.yaml written, SweepFinished said: the sweep's result. */
+  results(status: SweepStatus, reason: string): Effect.Effect<SweepResult> {
+    return Effect.gen(this, function* () {
+      const { plan, state } = this
+      const lb = leaderboard(state, plan.space, plan.metric, plan.dir)
+      writeLeaderboard(plan.dir, lb)
+      const b = bestTrial(state, this.goal)
+      let bestFile: string | undefined
+      if (b) {
+        const w = yield* writeBestPipeline({ trial: b.number, runDir: b.runDir, baseDir: dirname(plan.base), metric: plan.metric.name, value: b.value!, sweepDir: plan.dir })
+        if ('file' in w) bestFile = w.file
+        else this.log('error', `best.yaml not written: ${w.error}`)
+      }
+      const best = b ? { trial: b.number, value: b.value!, assignment: b.assignment, runDir: b.runDir } : undefined
+      const said = best ? { best: { trial: best.trial, value: best.value, assignment: best.assignment } } : {}
+      this.publish({ _tag: 'SweepFinished', time: now(), status, reason, ...said, durationMs: Date.now() - this.started, sweepDir: plan.dir })
+      const result: SweepResult = { status, reason, leaderboard: lb, dir: plan.dir, ...(best ? { best } : {}), ...(bestFile ? { bestFile } : {}) }
+      return result
     })
-    record({ type: 'sweep', time: now(), sweep: plan.sweep, method: plan.method, metric: metricInfo, concurrency: plan.concurrency, resumed })
+  }
 
-    const finishOutputs = (status: SweepStatus, reason: string) =>
-      Effect.gen(function* () {
-        const lb = leaderboard(state, plan.space, plan.metric, plan.dir)
-        writeLeaderboard(plan.dir, lb)
-        const b = bestTrial(state, goal)
-        let bestFile: string | undefined
-        if (b) {
-          const w = yield* writeBestPipeline({ trial: b.number, runDir: b.runDir, baseDir: dirname(plan.base), metric: plan.metric.name, value: b.value!, sweepDir: plan.dir })
-          if ('file' in w) bestFile = w.file
-          else publish({ _tag: 'SweepLog', time: now(), level: 'error', message: `best.yaml not written: ${w.error}` })
-        }
-        const best = b ? { trial: b.number, value: b.value!, assignment: b.assignment, runDir: b.runDir } : undefined
-        publish({
-          _tag: 'SweepFinished',
-          time: now(),
-          status,
-          reason,
-          ...(best ? { best: { trial: best.trial, value: best.value, assignment: best.assignment } } : {}),
-          durationMs: Date.now() - started,
-          sweepDir: plan.dir,
-        })
-        const result: SweepResult = { status, reason, leaderboard: lb, dir: plan.dir, ...(best ? { best } : {}), ...(bestFile ? { bestFile } : {}) }
-        return result
-      })
-
-    if (state.ended) return yield* finishOutputs(state.ended.status, `the sweep had already ended: ${state.ended.reason}`)
-
-    const mailbox = yield* Queue.unbounded<Message>()
-    const running = new Map<number, Running>()
-    let stop: { status: Exclude<SweepStatus, 'interrupted'>; reason: string } | undefined
-    let exhausted: string | undefined
-    let interruptedTrial: number | undefined
-
-    const log = (level: 'info' | 'warn' | 'error', message: string) => publish({ _tag: 'SweepLog', time: now(), level, message })
-
-    const finishTrial = (t: TrialInfo, e: Omit<Extract<RecordEntry, { type: 'finished' }>, 'type' | 'time' | 'trial'>) => {
-      record({ type: 'finished', time: now(), trial: t.number, step: t.step, ...e })
-      publish({
-        _tag: 'TrialFinished',
-        time: now(),
-        trial: t.number,
-        state: e.state,
-        ...(e.value !== undefined ? { value: e.value } : {}),
-        ...(e.reason !== undefined ? { reason: e.reason } : {}),
-        durationMs: durationOf(t),
-      })
-      writeLeaderboard(plan.dir, leaderboard(state, plan.space, plan.metric, plan.dir))
-      if (e.state === 'completed' && e.value !== undefined && plan.metric.target !== undefined && !stop) {
-        const t0 = plan.metric.target
-        if (e.value === t0 || better(goal, e.value, t0)) stop = { status: 'stopped', reason: `trial ${t.number} reached the target ${plan.metric.name} ${goal === 'maximize' ? '>=' : '<='} ${t0} (${e.value})` }
-      }
-      if (e.state === 'failed' && plan.maxConsecutiveFailures !== undefined && state.consecutiveFailures >= plan.maxConsecutiveFailures && !stop)
-        stop = {
-          status: 'failed',
-          reason: `${state.consecutiveFailures} trials failed in a row (the cap is ${plan.maxConsecutiveFailures}); the last one: ${e.reason?.split('\n')[0] ?? 'no message'}. Fix the base pipeline or the parameter values, then start a new sweep`,
-        }
-    }
-
-    /**
-     * The evaluation an event reports, when it is one the record does not hold yet. Once pruned, a
-     * trial's evaluations before it stops do not count: its record stays the same however quickly
-     * it obeys; a resumed trial repeats the evaluations between its checkpoint and the kill: counted once.
-     */
-    const newEvaluation = (t: TrialInfo, event: RunEvent) => {
-      const hit = objectiveIn(objective, event)
-      if (!hit || !Number.isFinite(hit.value)) return undefined
-      const key = `${hit.stage}@${hit.step}`
-      if (t.seen.has(key)) return undefined
-      return { key, evaluation: t.intermediate.size + 1, step: hit.step, value: hit.value, metrics: hit.metrics }
-    }
-
-    const lastValue = (t: TrialInfo) => (t.intermediate.size ? t.intermediate.get(Math.max(...t.intermediate.keys())) : undefined)
-
-    /** Replays the pruner over a trial's recorded evaluations: the first one at which it would have stopped, if any. */
-    const replayPrune = (t: TrialInfo): number | undefined => {
-      if (!plan.pruner) return undefined
-      for (const i of [...t.intermediate.keys()].sort((a, b) => a - b)) {
-        const partial = new Map([...t.intermediate].filter(([k]) => k <= i))
-        const view: TrialView = { ...viewOf(t), intermediate: partial }
-        const hist = history(state).map((h) => (h.number === t.number ? view : h))
-        if (plan.pruner.shouldPrune(view, i, hist, goal)) return i
-      }
-      return undefined
-    }
-
-    const start = (t: TrialInfo, resume: boolean) =>
-      Effect.gen(function* () {
-        record({ type: 'started', time: now(), trial: t.number, resume })
-        publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume, ...(state.recipeChanges.length > 0 ? { recipe: t.recipe } : {}) })
-        const spec: TrialSpec = {
-          sweep: plan.sweep,
-          trial: t.number,
-          assignment: t.assignment,
-          pipeline: { file: plan.base, sets: [...plan.setsOf(t.assignment)] },
-          runDir: t.runDir,
-          resume,
-        }
-        const n = t.number
-        const fiber = yield* Effect.fork(
-          executor.run(spec, (event) => Queue.unsafeOffer(mailbox, { kind: 'event', trial: n, event })).pipe(Effect.onExit((exit) => Queue.offer(mailbox, { kind: 'done', trial: n, exit }))),
-        )
-        running.set(n, { fiber })
-      })
-
-    // Trials assigned but not finished when the sweep stopped: pruned on replay if the pruner had
-    // decided so, else continued (in trial order) before anything new is sampled.
-    const toResume: TrialInfo[] = []
-    for (const t of [...state.trials.values()].sort((a, b) => a.number - b.number)) {
+  /**
+   * Trials assigned but not finished when the sweep stopped: pruned on replay if the pruner had
+   * decided so, else continued (in trial order) before anything new is sampled.
+   */
+  settleUnfinished(): void {
+    for (const t of [...this.state.trials.values()].sort((a, b) => a.number - b.number)) {
       if (t.state !== 'running') continue
-      const at = replayPrune(t)
-      if (at !== undefined) finishTrial(t, { state: 'pruned', value: t.intermediate.get(at)!, reason: `pruned at evaluation ${at} by ${plan.pruner!.name}` })
-      else toResume.push(t)
+      const at = this.replayPrune(t)
+      if (at !== undefined) this.finishTrial(t, { state: 'pruned', value: t.intermediate.get(at)!, reason: `pruned at evaluation ${at} by ${this.plan.pruner!.name}` })
+      else this.toResume.push(t)
     }
-    if (resumed) log('info', `resuming: ${[...state.trials.values()].filter((t) => t.state !== 'running').length} trials finished, ${toResume.length} to continue`)
+    if (this.resumed) this.log('info', `resuming: ${[...this.state.trials.values()].filter((t) => t.state !== 'running').length} trials finished, ${this.toResume.length} to continue`)
+  }
 
-    const fill = Effect.gen(function* () {
-      while (running.size < plan.concurrency && !stop && !exhausted && interruptedTrial === undefined) {
-        const again = toResume.shift()
-        if (again) {
-          yield* start(again, true)
-          continue
-        }
-        if (plan.runCap !== undefined && state.trials.size >= plan.runCap) {
-          exhausted = `run_cap reached (${plan.runCap} trials)`
-          break
-        }
-        let a: Assignment | undefined
-        try {
-          a = plan.sampler.next(plan.space, history(state), goal)
-        } catch (e) {
-          stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
-          break
-        }
-        if (a === undefined) {
-          exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
-          break
-        }
-        const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
-        record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: join(plan.dir, 'trials', trialDirName(n)) })
-        yield* start(state.trials.get(n)!, false)
-      }
-    })
-
-    const onEvent = (n: number, event: RunEvent) =>
-      Effect.gen(function* () {
-        const t = state.trials.get(n)
-        const counted = t && t.state === 'running' && running.get(n)?.pruned === undefined ? newEvaluation(t, event) : undefined
-        // The record first: an evaluation is in sweep.jsonl before anything else is written about
-        // it (should events.jsonl then fail, the trial's finished stage cannot report it again).
-        if (counted) record({ type: 'metrics', time: now(), trial: n, ...counted })
-        publish({ _tag: 'TrialEvent', time: now(), trial: n, event })
-        if (!t || t.state !== 'running') return
-        if (event._tag === 'Progress') t.step = Math.max(t.step, event.step)
-        if (!counted) return
-        const r = running.get(n)
-        const { evaluation, step, value, metrics } = counted
-        publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step, value, metrics })
-        if (plan.pruner && r && plan.pruner.shouldPrune(viewOf(t), evaluation, history(state), goal)) {
-          r.pruned = `pruned at evaluation ${evaluation} (step ${step}) by ${plan.pruner.name}: ${plan.metric.name} ${value}`
-          yield* Fiber.interruptFork(r.fiber)
-        }
-      })
-
-    const onDone = (n: number, exit: Exit.Exit<TrialOutcome>) =>
-      Effect.gen(function* () {
-        const r = running.get(n)
-        running.delete(n)
-        const t = state.trials.get(n)
-        if (!t || t.state !== 'running') return
-        if (r?.pruned !== undefined) {
-          const v = lastValue(t)
-          return finishTrial(t, { state: 'pruned', ...(v !== undefined ? { value: v } : {}), reason: r.pruned })
-        }
-        // A trial that could not write its folder (or whose folder has no room left) did not fail:
-        // it stays unfinished, and the sweep stops until there is room.
-        const unwritten = Exit.isFailure(exit)
-          ? storageFailure(Cause.squash(exit.cause))
-          : exit.value.status === 'failed'
-            ? (storageFailureIn(exit.value.error, t.runDir) ?? noRoomIn(dirname(t.runDir)))
-            : undefined
-        if (unwritten) return yield* Effect.fail(unwritable({ code: unwritten.code, path: unwritten.path ?? t.runDir }))
-        if (Exit.isFailure(exit)) return finishTrial(t, { state: 'failed', reason: Cause.isInterruptedOnly(exit.cause) ? 'interrupted' : describeError(Cause.squash(exit.cause)) })
-        const o = exit.value
-        if (o.status === 'failed') return finishTrial(t, { state: 'failed', reason: o.error })
-        if (o.status === 'interrupted') {
-          // Stopped from outside (a signal to the trial alone): it stays unfinished, nothing new
-          // starts, and the sweep ends as interrupted so that `--resume` continues it.
-          interruptedTrial = n
-          return
-        }
-        // A continued trial whose stage had already finished reported its evaluations before the
-        // stop, not all of which may have reached the record: its metrics.json has them.
-        if (t.starts > 1 && plan.metric.stage !== undefined) {
-          for (const event of evaluationsOnFile(t.runDir, plan.metric.stage)) {
-            const counted = newEvaluation(t, event)
-            if (!counted) continue
-            record({ type: 'metrics', time: now(), trial: n, ...counted })
-            publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation: counted.evaluation, step: counted.step, value: counted.value, metrics: counted.metrics })
-          }
-        }
-        const v = lastValue(t)
-        if (v === undefined) {
-          const seen = t.lastMetrics ? Object.keys(t.lastMetrics).join(', ') : 'none'
-          return finishTrial(t, { state: 'failed', reason: `the run succeeded but never reported ${plan.metric.name} (metrics it reported: ${seen})` })
-        }
-        finishTrial(t, { state: 'completed', value: v })
-      })
-
-    const loop = Effect.gen(function* () {
+  /** Keeps trials running and acts on what they report, in order, until none runs and none is to start. */
+  runTrials(): Effect.Effect<void, SweepFolderUnwritable> {
+    const loop = Effect.gen(this, function* () {
+      const mailbox = (this.mailbox = yield* Queue.unbounded<Message>())
       while (true) {
-        yield* fill
-        if (running.size === 0) break
+        yield* this.fill()
+        if (this.running.size === 0) break
         const m = yield* Queue.take(mailbox)
-        if (m.kind === 'event') yield* onEvent(m.trial, m.event)
-        else yield* onDone(m.trial, m.exit)
+        if (m.kind === 'event') yield* this.onEvent(m.trial, m.event)
+        else yield* this.onDone(m.trial, m.exit)
       }
     })
-
-    const stopTrials = Effect.suspend(() => Fiber.interruptAll([...running.values()].map((r) => r.fiber)))
-    yield* loop.pipe(
+    const stopTrials = Effect.suspend(() => Fiber.interruptAll([...this.running.values()].map((r) => r.fiber)))
+    return loop.pipe(
       // The folder could not be written: every running trial is stopped as for Ctrl-C (its
       // checkpoint kept) and stays unfinished in the record; nothing more is written.
-      Effect.catchAllDefect(writeFailed),
+      Effect.catchAllDefect((d) => writeFailed(this.plan, this, d)),
       Effect.tapError(() => stopTrials),
+      // Ctrl-C: every running trial is stopped cleanly (its checkpoint kept) and stays
+      // unfinished in the record, so `--resume` continues it.
       Effect.onInterrupt(() =>
-        // Ctrl-C: every running trial is stopped cleanly (its checkpoint kept) and stays
-        // unfinished in the record, so `--resume` continues it.
-        Fiber.interruptAll([...running.values()].map((r) => r.fiber)).pipe(
-          Effect.zipRight(Effect.suspend(() => finishOutputs('interrupted', `interrupted with ${running.size} trial${running.size === 1 ? '' : 's'} running; \`lorapipe sweep --resume ${plan.dir}\` continues`))),
+        stopTrials.pipe(
+          Effect.zipRight(Effect.suspend(() => this.results('interrupted', `interrupted with ${this.running.size} trial${this.running.size === 1 ? '' : 's'} running; \`lorapipe sweep --resume ${this.plan.dir}\` continues`))),
           Effect.orDie,
         ),
       ),
     )
-    if (interruptedTrial !== undefined) return yield* finishOutputs('interrupted', `trial ${interruptedTrial} was interrupted from outside the sweep; \`lorapipe sweep --resume ${plan.dir}\` continues it`)
-    const completed = [...state.trials.values()].filter((t) => t.state === 'completed').length
-    const final = stop ?? (completed === 0 ? { status: 'failed' as const, reason: `no trial completed (${summary(state)}); ${exhausted ?? ''}`.replace(/; $/, '') } : { status: 'finished' as const, reason: exhausted ?? 'done' })
-    record({ type: 'ended', time: now(), status: final.status, reason: final.reason })
-    return yield* finishOutputs(final.status, final.reason)
-  }).pipe(Effect.catchAllDefect(writeFailed), Effect.scoped)
+  }
+
+  /** How the sweep ended, recorded, and its result. */
+  conclude(): Effect.Effect<SweepResult> {
+    return Effect.suspend(() => {
+      const { plan, state } = this
+      if (this.interruptedTrial !== undefined) return this.results('interrupted', `trial ${this.interruptedTrial} was interrupted from outside the sweep; \`lorapipe sweep --resume ${plan.dir}\` continues it`)
+      const completed = [...state.trials.values()].filter((t) => t.state === 'completed').length
+      const final = this.stop ?? (completed === 0 ? { status: 'failed' as const, reason: `no trial completed (${summary(state)}); ${this.exhausted ?? ''}`.replace(/; $/, '') } : { status: 'finished' as const, reason: this.exhausted ?? 'done' })
+      this.record({ type: 'ended', time: now(), status: final.status, reason: final.reason })
+      return this.results(final.status, final.reason)
+    })
+  }
+
+  /** Starts trials (continued ones first, then sampled ones) until `concurrency` run or the sweep is to stop. */
+  private fill() {
+    return Effect.gen(this, function* () {
+      const { plan, state } = this
+      while (this.running.size < plan.concurrency && !this.stop && !this.exhausted && this.interruptedTrial === undefined) {
+        const again = this.toResume.shift()
+        if (again) {
+          yield* this.start(again, true)
+          continue
+        }
+        if (plan.runCap !== undefined && state.trials.size >= plan.runCap) {
+          this.exhausted = `run_cap reached (${plan.runCap} trials)`
+          break
+        }
+        let a: Assignment | undefined
+        try {
+          a = plan.sampler.next(plan.space, history(state), this.goal)
+        } catch (e) {
+          this.stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
+          break
+        }
+        if (a === undefined) {
+          this.exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+          break
+        }
+        const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
+        this.record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: trialRunDir(plan.dir, n) })
+        yield* this.start(state.trials.get(n)!, false)
+      }
+    })
+  }
+
+  private start(t: TrialInfo, resume: boolean) {
+    return Effect.gen(this, function* () {
+      const { plan } = this
+      this.record({ type: 'started', time: now(), trial: t.number, resume })
+      this.publish({ _tag: 'TrialStarted', time: now(), trial: t.number, assignment: t.assignment, runDir: t.runDir, resumed: resume, ...(this.state.recipeChanges.length > 0 ? { recipe: t.recipe } : {}) })
+      const spec: TrialSpec = { sweep: plan.sweep, trial: t.number, assignment: t.assignment, pipeline: yield* Effect.either(plan.trialPipeline(t.assignment)), sets: plan.sets ?? [], runDir: t.runDir, resume }
+      const n = t.number
+      const mailbox = this.mailbox!
+      const fiber = yield* Effect.fork(
+        this.executor.run(spec, (event) => Queue.unsafeOffer(mailbox, { kind: 'event', trial: n, event })).pipe(Effect.onExit((exit) => Queue.offer(mailbox, { kind: 'done', trial: n, exit }))),
+      )
+      this.running.set(n, { fiber })
+    })
+  }
+
+  private finishTrial(t: TrialInfo, e: Omit<Extract<RecordEntry, { type: 'finished' }>, 'type' | 'time' | 'trial'>): void {
+    const { plan, state, goal } = this
+    this.record({ type: 'finished', time: now(), trial: t.number, step: t.step, ...e })
+    const { value, reason } = e
+    this.publish({ _tag: 'TrialFinished', time: now(), trial: t.number, state: e.state, ...(value !== undefined ? { value } : {}), ...(reason !== undefined ? { reason } : {}), durationMs: durationOf(t) })
+    writeLeaderboard(plan.dir, leaderboard(state, plan.space, plan.metric, plan.dir))
+    if (e.state === 'completed' && e.value !== undefined && plan.metric.target !== undefined && !this.stop) {
+      const t0 = plan.metric.target
+      if (e.value === t0 || better(goal, e.value, t0)) this.stop = { status: 'stopped', reason: `trial ${t.number} reached the target ${plan.metric.name} ${goal === 'maximize' ? '>=' : '<='} ${t0} (${e.value})` }
+    }
+    if (e.state === 'failed' && plan.maxConsecutiveFailures !== undefined && state.consecutiveFailures >= plan.maxConsecutiveFailures && !this.stop)
+      this.stop = {
+        status: 'failed',
+        reason: `${state.consecutiveFailures} trials failed in a row (the cap is ${plan.maxConsecutiveFailures}); the last one: ${e.reason?.split('\n')[0] ?? 'no message'}. Fix the base pipeline or the parameter values, then start a new sweep`,
+      }
+  }
+
+  /**
+   * The evaluation an event reports, when it is one the record does not hold yet. Once pruned, a
+   * trial's evaluations before it stops do not count: its record stays the same however quickly
+   * it obeys; a resumed trial repeats the evaluations between its checkpoint and the kill: counted once.
+   */
+  private newEvaluation(t: TrialInfo, event: RunEvent) {
+    const hit = objectiveIn(this.objective, event)
+    if (!hit || !Number.isFinite(hit.value)) return undefined
+    const key = `${hit.stage}@${hit.step}`
+    if (t.seen.has(key)) return undefined
+    return { key, evaluation: t.intermediate.size + 1, step: hit.step, value: hit.value, metrics: hit.metrics }
+  }
+
+  /** Replays the pruner over a trial's recorded evaluations: the first one at which it would have stopped, if any. */
+  private replayPrune(t: TrialInfo): number | undefined {
+    const { pruner } = this.plan
+    if (!pruner) return undefined
+    for (const i of [...t.intermediate.keys()].sort((a, b) => a - b)) {
+      const partial = new Map([...t.intermediate].filter(([k]) => k <= i))
+      const view: TrialView = { ...viewOf(t), intermediate: partial }
+      const hist = history(this.state).map((h) => (h.number === t.number ? view : h))
+      if (pruner.shouldPrune(view, i, hist, this.goal)) return i
+    }
+    return undefined
+  }
+
+  private onEvent(n: number, event: RunEvent) {
+    return Effect.gen(this, function* () {
+      const { plan } = this
+      const t = this.state.trials.get(n)
+      const counted = t && t.state === 'running' && this.running.get(n)?.pruned === undefined ? this.newEvaluation(t, event) : undefined
+      // The record first: an evaluation is in sweep.jsonl before anything else is written about
+      // it (should events.jsonl then fail, the trial's finished stage cannot report it again).
+      if (counted) this.record({ type: 'metrics', time: now(), trial: n, ...counted })
+      this.publish({ _tag: 'TrialEvent', time: now(), trial: n, event })
+      if (!t || t.state !== 'running') return
+      if (event._tag === 'Progress') t.step = Math.max(t.step, event.step)
+      if (!counted) return
+      const r = this.running.get(n)
+      const { evaluation, step, value, metrics } = counted
+      this.publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation, step, value, metrics })
+      if (plan.pruner && r && plan.pruner.shouldPrune(viewOf(t), evaluation, history(this.state), this.goal)) {
+        r.pruned = `pruned at evaluation ${evaluation} (step ${step}) by ${plan.pruner.name}: ${plan.metric.name} ${value}`
+        yield* Fiber.interruptFork(r.fiber)
+      }
+    })
+  }
+
+  private onDone(n: number, exit: Exit.Exit<TrialOutcome>) {
+    return Effect.gen(this, function* () {
+      const { plan } = this
+      const r = this.running.get(n)
+      this.running.delete(n)
+      const t = this.state.trials.get(n)
+      if (!t || t.state !== 'running') return
+      if (r?.pruned !== undefined) {
+        const v = lastValue(t)
+        return this.finishTrial(t, { state: 'pruned', ...(v !== undefined ? { value: v } : {}), reason: r.pruned })
+      }
+      // A trial that could not write its folder (or whose folder has no room left) did not fail:
+      // it stays unfinished, and the sweep stops until there is room.
+      const unwritten = Exit.isFailure(exit)
+        ? storageFailure(Cause.squash(exit.cause))
+        : exit.value.status === 'failed'
+          ? (storageFailureIn(exit.value.error, t.runDir) ?? noRoomIn(dirname(t.runDir)))
+          : undefined
+      if (unwritten) return yield* Effect.fail(unwritable(plan, this, { code: unwritten.code, path: unwritten.path ?? t.runDir }))
+      if (Exit.isFailure(exit)) return this.finishTrial(t, { state: 'failed', reason: Cause.isInterruptedOnly(exit.cause) ? 'interrupted' : describeError(Cause.squash(exit.cause)) })
+      const o = exit.value
+      if (o.status === 'failed') return this.finishTrial(t, { state: 'failed', reason: o.error })
+      if (o.status === 'interrupted') {
+        // Stopped from outside (a signal to the trial alone): it stays unfinished, nothing new
+        // starts, and the sweep ends as interrupted so that `--resume` continues it.
+        this.interruptedTrial = n
+        return
+      }
+      // A continued trial whose stage had already finished reported its evaluations before the
+      // stop, not all of which may have reached the record: its metrics.json has them.
+      if (t.starts > 1 && plan.metric.stage !== undefined) {
+        for (const event of evaluationsOnFile(t.runDir, plan.metric.stage)) {
+          const counted = this.newEvaluation(t, event)
+          if (!counted) continue
+          this.record({ type: 'metrics', time: now(), trial: n, ...counted })
+          this.publish({ _tag: 'TrialMetrics', time: now(), trial: n, evaluation: counted.evaluation, step: counted.step, value: counted.value, metrics: counted.metrics })
+        }
+      }
+      const v = lastValue(t)
+      if (v === undefined) {
+        const seen = t.lastMetrics ? Object.keys(t.lastMetrics).join(', ') : 'none'
+        return this.finishTrial(t, { state: 'failed', reason: `the run succeeded but never reported ${plan.metric.name} (metrics it reported: ${seen})` })
+      }
+      this.finishTrial(t, { state: 'completed', value: v })
+    })
+  }
 }
+
+const lastValue = (t: TrialInfo) => (t.intermediate.size ? t.intermediate.get(Math.max(...t.intermediate.keys())) : undefined)
 
 function summary(s: SweepState): string {
   const counts = new Map<string, number>()

@@ -4,10 +4,8 @@
 import { join, relative } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.ts'
 import type { Goal, SearchSpace, TrialState, Assignment } from '../model.ts'
+import { LEADERBOARD_CSV, LEADERBOARD_JSON } from '../folder/layout.ts'
 import { better, durationOf, type RecipeChange, type SweepState, type TrialInfo } from './state.ts'
-
-export const LEADERBOARD_JSON = 'leaderboard.json'
-export const LEADERBOARD_CSV = 'leaderboard.csv'
 
 export interface LeaderboardRow {
   readonly rank: number

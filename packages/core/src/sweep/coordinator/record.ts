@@ -10,8 +10,6 @@ import { dirname } from 'node:path'
 import type { Assignment, Goal, TrialState } from '../model.ts'
 import type { SweepStatus } from '../events.ts'
 
-export const RECORD_FILE = 'sweep.jsonl'
-
 export type RecordEntry =
   /** The coordinator started (or resumed) the sweep. */
   | { readonly type: 'sweep'; readonly time: string; readonly sweep: string; readonly method: string; readonly metric: { readonly name: string; readonly goal: Goal; readonly target?: number }; readonly concurrency: number; readonly resumed: boolean }

@@ -184,7 +184,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
     const sound = ds.length === 0 && method !== undefined && Object.keys(params).length === entries.length
     const grid = sound && count !== undefined ? Number(count) : undefined
     if (basePipeline && basePath) {
-      const source = { base: basePath, dir: dirname(abs), basePipeline, sets: opts.sets ?? [], space: sound ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
+      const source = { dir: dirname(abs), basePipeline, space: sound ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
       const files = checkFiles ? { check: checkFiles, ofBase: baseFileProblems } : undefined
       ds.push(...(yield* preflight(source, sound ? entries : pathsOk, map, sound ? method : 'random', grid, opts.env, files)))
     }

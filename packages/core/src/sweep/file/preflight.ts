@@ -11,7 +11,6 @@
 // they change no file.
 import * as Effect from 'effect/Effect'
 import { type Diagnostic, type Location, formatLocation, pointerToPath } from '../../diagnostics.ts'
-import { loadPipeline } from '../../pipeline/load.ts'
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import { placeOf, type SourceMap } from '../../source/document.ts'
 import type { Assignment, Parameter, SearchMethod } from '../model.ts'
@@ -20,7 +19,7 @@ import { resolveDomain } from '../samplers/domain.ts'
 import { gridPoints } from '../samplers/grid.ts'
 import { type ParameterEntry, parameterPointer } from './parameters.ts'
 import { GRID_CHECK_LIMIT } from './schema.ts'
-import { parameterSets, setsFilePath, type TrialSource } from './trial.ts'
+import { setsFilePath, trialPipeline, type TrialSource } from '../trial.ts'
 
 interface Probe {
   readonly parameter: Parameter
@@ -48,8 +47,7 @@ export function preflight(
       const key = `${d.location ? formatLocation(d.location) : ''}|${d.message}`
       if (!seen.has(key)) (seen.add(key), ds.push(d))
     }
-    const tryLoad = (space: readonly Parameter[], assignment: Assignment) =>
-      Effect.either(loadPipeline(source.base, { sets: [...source.sets, ...parameterSets({ ...source, space }, assignment)], env }))
+    const tryLoad = (space: readonly Parameter[], assignment: Assignment) => Effect.either(trialPipeline({ ...source, space }, assignment, env ? { env } : {}))
 
     for (const probe of entries.flatMap(probesOf)) {
       const { parameter: p, value } = probe
@@ -125,7 +123,7 @@ function distinct(values: readonly unknown[]): number[] {
 
 /** A trial pipeline's diagnostic, moved to the sweep file's value, keeping its own words. */
 function inner(d: Diagnostic, what: string, at: Location | undefined, pointer: string): Diagnostic {
-  // A place in a real file (the base, or a file it extends) helps; a `--set` argument is ours.
+  // A place in a real file (the base, or a file it extends) helps; the trial's own value is ours.
   const where = d.location && d.location.line > 0 ? ` (${formatLocation(d.location)})` : ''
   const field = d.pointer ? pointerToPath(d.pointer) : undefined
   const path = field && !d.message.includes(field) ? ` (at \`${field}\`)` : ''

@@ -6,13 +6,16 @@ import assert from 'node:assert/strict'
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as Effect from 'effect/Effect'
+import * as Either from 'effect/Either'
 import * as Fiber from 'effect/Fiber'
 import * as Layer from 'effect/Layer'
 import type { RunEvent, SweepEvent } from '../../../src/index.ts'
 import type { Pruner, Sampler, SearchSpace, TrialView } from '../../../src/sweep/model.ts'
 import { runSweep, readSweepState, type SweepPlan } from '../../../src/sweep/coordinator/coordinator.ts'
 import { TrialExecutor, type TrialOutcome, type TrialSpec } from '../../../src/sweep/coordinator/executor.ts'
-import { readRecord, RECORD_FILE, type RecordEntry } from '../../../src/sweep/coordinator/record.ts'
+import { readRecord, type RecordEntry } from '../../../src/sweep/coordinator/record.ts'
+import { RECORD_FILE } from '../../../src/sweep/folder/layout.ts'
+import type { ValidatedPipeline } from '../../../src/pipeline/types.ts'
 import { tempDir } from '../../support.ts'
 
 /** Tries the choices of the first parameter in order, each once. */
@@ -72,7 +75,8 @@ function plan(dir: string, xs: unknown[], over: Partial<SweepPlan> = {}): SweepP
     metric: { name: 'eval_accuracy', goal: 'maximize' },
     concurrency: 1,
     base: join(dir, 'base.yaml'),
-    setsOf: (a) => [`x=${a.x}`],
+    // Stands for the base with the trial's value set (../trial.ts builds the real one).
+    trialPipeline: (a) => Effect.succeed({ resolved: { x: a.x } } as unknown as ValidatedPipeline),
     ...over,
   }
 }
@@ -104,7 +108,7 @@ describe('sweep coordinator', () => {
     assert.equal(r.leaderboard.rows[0]!.run_dir, join('trials', '0001'))
     assert.ok(seen.includes(1), 'the second trial was sampled while the first was running')
     assert.equal(Math.max(...seen), 1, 'never more than concurrency - 1 running trials when sampling')
-    assert.deepEqual(log.map((l) => [l.spec.trial, l.spec.resume, l.spec.pipeline.sets]), [[0, false, ['x=a']], [1, false, ['x=b']], [2, false, ['x=c']], [3, false, ['x=d']]])
+    assert.deepEqual(log.map((l) => [l.spec.trial, l.spec.resume, Either.getOrThrow(l.spec.pipeline).resolved]), [[0, false, { x: 'a' }], [1, false, { x: 'b' }], [2, false, { x: 'c' }], [3, false, { x: 'd' }]])
     const rec = entries(dir)
     assert.equal(rec.filter((e) => e.type === 'finished').length, 4)
     assert.equal(rec.filter((e) => e.type === 'metrics').length, 12)

@@ -1,17 +1,17 @@
 // The sweep folder's own files besides the coordinator's record and results: how the sweep was
 // started (sweep.json, so `--resume` loads the same sweep the same way), the resolved sweep
-// (sweep.resolved.yaml) and the sweep events (events.jsonl).
+// (sweep.resolved.yaml) and the sweep events (events.jsonl). Their names: ./layout.ts.
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { writeFileAtomic, writeJsonAtomic, type SweepEventSink } from '@lorapipe/core'
-import { FILE_KINDS, readUserFile, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
-import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
-import { redactDeep } from '@lorapipe/core/text/redact.ts'
-import { lineAppender } from '@lorapipe/core/fs/append-lines.ts'
-import { storageFailure } from '@lorapipe/core/sweep/coordinator/unwritable.ts'
+import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.ts'
+import { lineAppender } from '../../fs/append-lines.ts'
+import { FILE_KINDS, readUserFile, readUserText, UserFileError } from '../../fs/user-file.ts'
+import { redactDeep } from '../../text/redact.ts'
+import type { SweepEventSink } from '../events.ts'
+import type { ValidatedSweep } from '../file/types.ts'
+import { SWEEP_EVENTS_FILE, SWEEP_RESOLVED_FILE, SWEEP_START_FILE } from './layout.ts'
 
 /** How a sweep was started. */
 export interface SweepStart {
@@ -32,15 +32,8 @@ export interface SweepStart {
   readonly inputs?: Readonly<Record<string, string>>
 }
 
-export const SWEEP_START_FILE = 'sweep.json'
-export const SWEEP_RESOLVED_FILE = 'sweep.resolved.yaml'
-export const SWEEP_EVENTS_FILE = 'events.jsonl'
-
 /** The sha256 of a sweep file. Throws UserFileError for anything but a regular file within the limit. */
 export const fileHash = (file: string) => createHash('sha256').update(readUserFile(file, FILE_KINDS.yaml)).digest('hex')
-
-/** Whether `dir` holds a sweep that was started (sweep.json is written first, the record once it runs). */
-export const holdsSweep = (dir: string) => existsSync(join(dir, SWEEP_START_FILE)) || existsSync(join(dir, RECORD_FILE))
 
 /**
  * How the sweep in `dir` was started, or why it cannot be resumed. `acceptChanges`: the user
@@ -105,31 +98,4 @@ export function sweepEventsFile(dir: string): SweepEventSink {
   const append = lineAppender(join(dir, SWEEP_EVENTS_FILE))
   // Secrets never reach the file (trial errors can quote a server's message): see core's redact.ts.
   return (e) => append(JSON.stringify(redactDeep(e)))
-}
-
-/**
- * The sweep's report.html, written by the report module when this installation has it. A failure
- * to write it for want of room (or permission) is thrown, for the caller to say what is saved;
- * any other failure is a warning.
- */
-export async function writeSweepReportIfAvailable(dir: string): Promise<string | undefined> {
-  try {
-    const m = (await import('../report/write.ts')) as { writeSweepReport?: (dir: string) => string }
-    return m.writeSweepReport?.(dir)
-  } catch (e) {
-    if (storageFailure(e)) throw e
-    process.stderr.write(`warning: could not write the sweep report: ${(e as Error).message}\n`)
-    return undefined
-  }
-}
-
-/**
- * Why `dir` cannot take a new sweep, or undefined: as for a run folder, a new or empty folder,
- * never one with someone else's files in it. `shown` is the folder as the user named it.
- */
-export function newSweepFolderProblem(dir: string, shown: string = dir): { message: string; hint: string } | undefined {
-  if (holdsSweep(dir)) return { message: `${dir} already holds a sweep`, hint: `\`lorapipe sweep --resume ${shown}\` continues it; or choose another --out` }
-  if (existsSync(dir) && !statSync(dir).isDirectory()) return { message: `--out ${dir} is a file, not a folder`, hint: 'name a new or empty folder' }
-  if (existsSync(dir) && readdirSync(dir).length > 0) return { message: `${dir} is not empty and holds no sweep; lorapipe writes a sweep only into a new or empty folder`, hint: 'choose another --out' }
-  return undefined
 }

@@ -9,11 +9,13 @@
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { now, writeJsonAtomic } from '@lorapipe/core'
-import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { lockSweepFolder, readSweepState, SweepFolderBusy } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
-import { openRecord, RECORD_FILE, type RecipeFileChange } from '@lorapipe/core/sweep/coordinator/record.ts'
-import { SWEEP_START_FILE, type SweepStart } from './folder.ts'
+import { now } from '../../events.ts'
+import { writeJsonAtomic } from '../../fs/atomic.ts'
+import type { ValidatedSweep } from '../file/types.ts'
+import { lockSweepFolder, readSweepState, SweepFolderBusy } from '../coordinator/coordinator.ts'
+import { openRecord, type RecipeFileChange } from '../coordinator/record.ts'
+import type { SweepStart } from './files.ts'
+import { RECORD_FILE, SWEEP_START_FILE } from './layout.ts'
 
 /** Absolute path -> sha256 of its bytes. */
 export type SweepInputs = Readonly<Record<string, string>>

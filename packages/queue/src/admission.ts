@@ -9,8 +9,9 @@
 // - a job is run only when its data has its exact shape, its id is that of its trial, its sweep
 //   hash is that of sweep.json now, its values are within the sweep file's declared parameters and
 //   domains, and they are the values the coordinator recorded for that trial in sweep.jsonl. The
-//   worker then builds the trial itself (the base pipeline, `trialSets`, a run folder in the sweep
-//   folder's trials/), exactly as the local coordinator does. Nothing in the job names a file.
+//   worker then builds the trial itself (its pipeline from the base and the values, with core's
+//   trialPipeline, and a run folder in the sweep folder's trials/), exactly as the local
+//   coordinator does. Nothing in the job names a file.
 // Every refusal is a sentence saying why; a refused job runs nothing and writes nothing.
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
@@ -20,17 +21,18 @@ import { isModuleRef } from '@lorapipe/core/pipeline/load.ts'
 import { loadWithExtends } from '@lorapipe/core/source/extends.ts'
 import { isPlainObject, readYamlFile } from '@lorapipe/core/source/document.ts'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
-import { trialSets } from '@lorapipe/core/sweep/file/trial.ts'
 import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
 import type { Assignment, SearchSpace } from '@lorapipe/core/sweep/model.ts'
 import { canonicalKey } from '@lorapipe/core/sweep/samplers/configuration.ts'
-import { RECORD_FILE, readRecord } from '@lorapipe/core/sweep/coordinator/record.ts'
-import { trialDirName } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+import { readRecord } from '@lorapipe/core/sweep/coordinator/record.ts'
 import type { TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
-import { readSweepStart, SWEEP_START_FILE, type SweepStart } from '../sweep/folder.ts'
-import { type AllowedFolders, isInside } from './allowed.ts'
-import { decodeTrialJob, type TrialJobData } from './job.ts'
+import { readSweepStart, type SweepStart } from '@lorapipe/core/sweep/folder/files.ts'
+import { RECORD_FILE, SWEEP_START_FILE, TRIALS_DIR, trialPidFile, trialRunDir } from '@lorapipe/core/sweep/folder/layout.ts'
+import { assignedValues, trialPipeline } from '@lorapipe/core/sweep/trial.ts'
 import { FILE_KINDS, readUserFile, UserFileError } from '@lorapipe/core/fs/user-file.ts'
+import { type AllowedFolders, isInside } from './allowed.ts'
+import { trialEnv } from './connection.ts'
+import { decodeTrialJob, type TrialJobData } from './job.ts'
 import { jobIdOf, type SweepEntry } from './registry.ts'
 import { ShapeInvalid } from './shape.ts'
 import { sweepHashOf } from './sweep-hash.ts'
@@ -308,21 +310,20 @@ export async function admitJob(job: { readonly id?: string; readonly data: unkno
   if (recorded !== undefined && isRefusal(recorded)) return recorded
   if (recorded === undefined) return { refused: `trial ${data.trial} was not assigned by the sweep's coordinator (its record ${join(dir, RECORD_FILE)} has no \`assigned\` entry for it)` }
   if (canonicalKey(recorded) !== canonicalKey(data.assignment)) return { refused: `the values are not those the sweep's coordinator assigned to trial ${data.trial} (see ${join(dir, RECORD_FILE)})` }
-  const sets = trialSets(sweep, data.assignment)
-  for (const s of sets) {
-    const m = /^stages\.[^.=]+\.uses=(.*)$/.exec(s)
-    const uses = m?.[1]?.replace(/^"(.*)"$/, '$1')
-    if (uses !== undefined && isModuleRef(uses)) {
-      const p = outsideProblem(allowed, resolve(dirname(sweep.base), uses), 'the stage module')
-      if (p) return { refused: p }
-    }
+  // A stage module that a value names is inside the allowed folders before building the trial's pipeline imports it.
+  for (const [path, uses] of assignedValues(sweep.space, data.assignment)) {
+    if (!/^stages\.[^.]+\.uses$/.test(path) || typeof uses !== 'string' || !isModuleRef(uses)) continue
+    const p = outsideProblem(allowed, resolve(dirname(sweep.base), uses), 'the stage module')
+    if (p) return { refused: p }
   }
-  const trialsDir = join(dir, 'trials')
-  const runDir = join(trialsDir, trialDirName(data.trial))
-  const confined = confinementProblem(dir, trialsDir, runDir, join(trialsDir, `.${trialDirName(data.trial)}.pid`))
+  const trialsDir = join(dir, TRIALS_DIR)
+  const runDir = trialRunDir(dir, data.trial)
+  const confined = confinementProblem(dir, trialsDir, runDir, trialPidFile(runDir))
   if (confined) return { refused: confined }
   const cwd = existsSync(served.start.cwd) && statSync(served.start.cwd).isDirectory() ? served.start.cwd : dir
+  // Built here, as the coordinator builds it: the same function, from the values checked above.
+  const pipeline = await Effect.runPromise(Effect.either(trialPipeline(sweep, data.assignment, { env: trialEnv(), cwd })))
   // Always continued: a run folder another attempt of this job started is resumed, not overwritten.
-  const spec: TrialSpec = { sweep: sweep.name, trial: data.trial, assignment: data.assignment, pipeline: { file: sweep.base, sets }, runDir, resume: true }
+  const spec: TrialSpec = { sweep: sweep.name, trial: data.trial, assignment: data.assignment, pipeline, sets: sweep.sets, runDir, resume: true }
   return { data, spec, cwd }
 }

@@ -1,26 +1,39 @@
-// The local TrialExecutor: each trial is an ordinary `lorapipe run ... --json` in its own child
-// process (TensorFlow.js blocks its event loop, and a crash or an out-of-memory kill must take
-// down the trial, not the sweep). Its run events are read from the child's JSON lines; stopping a
-// trial is SIGTERM, which `lorapipe run` answers by stopping cleanly with its checkpoint kept
-// (exit 130). The machine's threads are divided between the trials that run at once.
+// The local TrialExecutor: each trial is an ordinary `lorapipe run` in its own child process
+// (TensorFlow.js blocks its event loop, and a crash or an out-of-memory kill must take down the
+// trial, not the sweep). The executor writes the trial's run folder with the trial's pipeline, as
+// `lorapipe run` would (config.resolved.yaml and run.json), after the checks `run` makes of its
+// files, and starts `lorapipe run --resume <folder> --json`, which starts a folder that has not
+// run yet as a new run and continues one that has from its last checkpoint: what a trial runs is
+// what its folder holds. Its run events are read from the child's JSON lines; stopping a trial is
+// SIGTERM, which `lorapipe run` answers by stopping cleanly with its checkpoint kept (exit 130).
+// The machine's threads are divided between the trials that run at once.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import * as Effect from 'effect/Effect'
+import * as Either from 'effect/Either'
 import * as Layer from 'effect/Layer'
-import { machineThreads, processAlive, processCommandLine, type RunEvent } from '@lorapipe/core'
-import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '@lorapipe/core/sweep/coordinator/executor.ts'
-import { writingFile } from '@lorapipe/core/fs/append-lines.ts'
+import { type Diagnostic, formatDiagnostics } from '../../diagnostics.ts'
+import type { RunEvent } from '../../events.ts'
+import { writingFile } from '../../fs/append-lines.ts'
+import { processAlive, processCommandLine } from '../../os/process.ts'
+import { machineThreads } from '../../os/threads.ts'
+import { sourceTextsOf } from '../../pipeline/load.ts'
+import type { ValidatedPipeline } from '../../pipeline/types.ts'
+import { inspectRunFolder, newRunRefusal, prepareRunDir } from '../../run/folder.ts'
+import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from '../coordinator/executor.ts'
+import { trialPidFile as pidFile } from '../folder/layout.ts'
 
 export interface LocalExecutorOptions {
   /** Trials that run at once; each gets `threads / concurrency` threads. */
   readonly concurrency: number
+  /** The lorapipe entry script that runs a trial (the CLI's launcher). */
+  readonly entry: string
+  /** The checks `run` makes of a pipeline's files before it writes anything (the runner's preflight: core does not know it). */
+  readonly checkFiles?: (pipeline: ValidatedPipeline) => Promise<readonly Diagnostic[]>
   /** The folder trials run in (relative `--set` paths are relative to it); default: this process's. */
   readonly cwd?: string
-  /** The lorapipe entry script to run; default: the one this process was started with. */
-  readonly entry?: string
   /** Threads of the whole machine to divide; default: core's machineThreads() (LORAPIPE_THREADS, else every core). */
   readonly threads?: number
   readonly env?: Readonly<Record<string, string | undefined>>
@@ -33,17 +46,6 @@ export interface LocalExecutorOptions {
    * that another worker has taken over.
    */
   readonly leash?: { readonly timeoutMs: number }
-}
-
-/** The lorapipe script: the one this process runs when it is lorapipe, else the checkout's launcher. */
-export function lorapipeEntry(): string {
-  const argv1 = process.argv[1]
-  if (argv1 && /lorapipe(\.m?js)?$/.test(basename(argv1))) return resolve(argv1)
-  // Bundled (packages/lorapipe/dist, also when installed), bin/ is beside dist/; from the sources,
-  // the checkout's launcher.
-  const beside = fileURLToPath(new URL('../bin/lorapipe.js', import.meta.url))
-  if (existsSync(beside)) return beside
-  return fileURLToPath(new URL('../../../lorapipe/bin/lorapipe.js', import.meta.url))
 }
 
 /**
@@ -66,9 +68,6 @@ const leashGuard = (timeoutMs: number) =>
       `process.stdin.on('data',()=>{last=Date.now()});process.stdin.on('end',stop);process.stdin.on('error',stop);process.stdin.unref();` +
       `setInterval(()=>{const now=Date.now(),gap=now-tick;tick=now;if(gap>500)last+=gap-250;if(now-last>${timeoutMs})stop()},250).unref()`,
   )}`
-
-/** Where a trial's process id is kept while it runs (beside its run folder, not inside it). */
-const pidFile = (runDir: string) => join(dirname(runDir), `.${basename(runDir)}.pid`)
 
 /** A trial process left over from a sweep that was killed: the pid in its file, when it still runs this trial. */
 function leftover(runDir: string): number | undefined {
@@ -107,33 +106,53 @@ async function settleLeftover(runDir: string, timeoutMs: number): Promise<void> 
 class Tail {
   private text = ''
   constructor(private readonly max = 4000) {}
-  push(chunk: string) {
+  push(chunk: string): this {
     this.text = (this.text + chunk).slice(-this.max)
+    return this
   }
   lines(n = 12): string {
     return this.text.trimEnd().split('\n').slice(-n).join('\n').trim()
   }
 }
 
-/** The command-line arguments of a trial run. */
-export function trialArgs(spec: TrialSpec): string[] {
-  if (spec.resume && existsSync(join(spec.runDir, 'run.json'))) return ['run', '--resume', spec.runDir, '--json']
-  return ['run', spec.pipeline.file, ...spec.pipeline.sets.flatMap((s) => ['--set', s]), '--out', spec.runDir, '--json']
+/** A trial that did not start because `lorapipe run` would have refused it (exit 2): said as the run says it. */
+const refused = (said: string): TrialOutcome => ({ status: 'failed', error: ['refused its pipeline (exit 2, bad input)', new Tail().push(said).lines()].filter(Boolean).join('\n') })
+
+/**
+ * Writes a new trial's run folder with its pipeline, as `lorapipe run` does before it runs
+ * anything; or how the trial fails when `run` would have refused it (nothing written then).
+ * A folder that holds the trial's run already is continued as it is.
+ */
+async function prepareTrial(spec: TrialSpec, opts: LocalExecutorOptions): Promise<TrialOutcome | undefined> {
+  const state = inspectRunFolder(spec.runDir)
+  if (state.kind === 'run' && spec.resume) return undefined
+  const taken = newRunRefusal(spec.runDir, state)
+  if (taken) return refused(`error: ${taken.message}\n  hint: ${taken.hint}`)
+  if (Either.isLeft(spec.pipeline)) {
+    const e = spec.pipeline.left
+    return refused(`${formatDiagnostics(e.diagnostics, sourceTextsOf(e))} in ${e.file}`)
+  }
+  const p = spec.pipeline.right
+  const problems = (await opts.checkFiles?.(p)) ?? []
+  if (problems.length > 0) return refused(`${formatDiagnostics(problems, p.texts)}\nnothing was run or written`)
+  prepareRunDir(p, spec.runDir, spec.sets, opts.cwd ?? process.cwd())
+  return undefined
 }
 
 export function localTrialRunner(opts: LocalExecutorOptions): TrialRunner {
-  const entry = opts.entry ?? lorapipeEntry()
+  const entry = opts.entry
   const threads = Math.max(1, Math.floor((opts.threads ?? machineThreads()) / Math.max(1, opts.concurrency)))
   const stopTimeoutMs = opts.stopTimeoutMs ?? 60_000
   return {
     run: (spec: TrialSpec, onEvent: (e: RunEvent) => void) =>
       Effect.flatMap(
-        Effect.promise(() => settleLeftover(spec.runDir, stopTimeoutMs)),
-        () =>
-          Effect.async<TrialOutcome>((resume) => {
+        // Its folder is written here, in order: a write that fails (a full disk) is a defect, which the coordinator names.
+        Effect.promise(() => settleLeftover(spec.runDir, stopTimeoutMs).then(() => prepareTrial(spec, opts))),
+        (refusal) =>
+          refusal ? Effect.succeed(refusal) : Effect.async<TrialOutcome>((resume) => {
             mkdirSync(dirname(spec.runDir), { recursive: true })
             const guards = ['--import', ORPHAN_GUARD, ...(opts.leash ? ['--import', leashGuard(opts.leash.timeoutMs)] : [])]
-            const child = spawn(process.execPath, [...guards, entry, ...trialArgs(spec)], {
+            const child = spawn(process.execPath, [...guards, entry, 'run', '--resume', spec.runDir, '--json'], {
               cwd: opts.cwd ?? process.cwd(),
               // The pipeline's runtime.threads, when set, still wins over LORAPIPE_THREADS.
               env: { ...process.env, ...opts.env, LORAPIPE_THREADS: String(threads), NO_COLOR: '1', FORCE_COLOR: '0' },

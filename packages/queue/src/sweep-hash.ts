@@ -3,7 +3,7 @@
 // worker runs a job only when the job, the registry and the file it reads agree on it.
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { SWEEP_START_FILE } from '../sweep/folder.ts'
+import { SWEEP_START_FILE } from '@lorapipe/core/sweep/folder/layout.ts'
 import { FILE_KINDS, readUserFile } from '@lorapipe/core/fs/user-file.ts'
 
 /** sha256 (hex) of `dir`/sweep.json; throws UserFileError when it cannot be read. */

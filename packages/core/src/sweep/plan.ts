@@ -1,11 +1,11 @@
 // From a validated sweep file to what the coordinator runs: the sampler and pruner its method and
-// early_terminate name, and each trial's pipeline as the base plus `--set` arguments.
-import type { SweepEventSink } from '@lorapipe/core'
-import type { ValidatedSweep } from '@lorapipe/core/sweep/file/types.ts'
-import { trialSets } from '@lorapipe/core/sweep/file/trial.ts'
-import { samplerFor } from '@lorapipe/core/sweep/samplers/method.ts'
-import { prunerFor } from '@lorapipe/core/sweep/pruners/early-terminate.ts'
-import type { SweepPlan } from '@lorapipe/core/sweep/coordinator/coordinator.ts'
+// early_terminate name, and each trial's pipeline as the base with the trial's values (./trial.ts).
+import type { SweepEventSink } from './events.ts'
+import type { ValidatedSweep } from './file/types.ts'
+import { samplerFor } from './samplers/method.ts'
+import { prunerFor } from './pruners/early-terminate.ts'
+import type { SweepPlan } from './coordinator/coordinator.ts'
+import { trialPipeline } from './trial.ts'
 
 export function sweepPlan(sweep: ValidatedSweep, dir: string, concurrency: number, sinks: readonly SweepEventSink[]): SweepPlan {
   return {
@@ -22,7 +22,8 @@ export function sweepPlan(sweep: ValidatedSweep, dir: string, concurrency: numbe
     maxConsecutiveFailures: sweep.maxConsecutiveFailures,
     concurrency,
     base: sweep.base,
-    setsOf: (a) => trialSets(sweep, a),
+    trialPipeline: (a) => trialPipeline(sweep, a),
+    sets: sweep.sets,
     sinks,
   }
 }

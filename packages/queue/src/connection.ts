@@ -4,14 +4,13 @@
 // the options and is registered with core's redact, so nothing printed or written shows it;
 // everything shown to people uses the redacted URL.
 //
-// Before a command starts its work it reaches Redis once (reachQueue): a refused password or user,
+// Before a command starts its work it reaches Redis once (checkQueue): a refused password or user,
 // an unreachable host or an untrusted TLS certificate is said within seconds, naming the redacted
 // URL and the fix; SIGINT and SIGTERM end that wait at once. Only after that first answer do the
 // long-lived clients wait through Redis restarts.
 import * as Data from 'effect/Data'
 import { Redis, type RedisOptions } from 'ioredis'
 import { addSecret } from '@lorapipe/core/text/redact.ts'
-import { EXIT } from '../exit-codes.ts'
 import { FILE_KINDS, readUserFile, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 
 /** ioredis options that BullMQ also takes (its retryStrategy type is narrower than ioredis's). */
@@ -206,38 +205,5 @@ export async function checkQueue(c: QueueConnection, opts: { readonly timeoutMs?
   throw last ?? new QueueUnreachable({ display: c.display, address: c.address, reason: 'no answer', hint: 'check the host and port of --queue, and that redis-server runs there' })
 }
 
-/**
- * `checkQueue` for a command: SIGINT and SIGTERM end the wait (exit 130), and a failure is printed
- * with its hint. Returns undefined once Redis answered, else the exit code to end with.
- */
-export async function reachQueue(c: QueueConnection, opts: { readonly timeoutMs?: number } = {}): Promise<number | undefined> {
-  const ac = new AbortController()
-  const onSignal = (sig: NodeJS.Signals) => ac.abort(sig)
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  try {
-    await checkQueue(c, { ...opts, signal: ac.signal, onWait: (e) => process.stderr.write(`waiting for the queue's Redis at ${e.address} (${e.reason}) ...\n`) })
-    return undefined
-  } catch (e) {
-    if (e instanceof QueueWaitInterrupted) {
-      process.stderr.write(`\n${e.signal === 'SIGINT' ? 'Ctrl-C' : e.signal}: stopped while connecting to the queue at ${c.display}; nothing was done\n`)
-      return EXIT.interrupted
-    }
-    if (e instanceof QueueAuthRefused) {
-      process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`)
-      return EXIT.badInput
-    }
-    if (e instanceof QueueUnreachable) {
-      process.stderr.write(`error: ${e.message}\n  hint: ${e.hint}\n`)
-      return EXIT.failed
-    }
-    if (e instanceof QueueUrlError) {
-      process.stderr.write(`error: ${e.message}\n`)
-      return EXIT.badInput
-    }
-    throw e
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-}
+/** The environment of a trial a worker runs, and of its pipeline: the queue's password stays with the worker (a trial needs no Redis). */
+export const trialEnv = (): Record<string, string | undefined> => ({ ...process.env, [PASSWORD_ENV]: undefined })

@@ -1,13 +1,13 @@
-// What crosses Redis, decoded strictly (queue/shape.ts, job.ts, registry.ts): every event a real
+// What crosses Redis, decoded strictly (shape.ts, job.ts, registry.ts): every event a real
 // trial makes passes, as the worker sends it; anything else (wrong types, unknown keys or tags,
 // numbers out of range, oversized text, registry entries that lie about their folder) is refused
 // with the place and the reason.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { RunEvent } from '@lorapipe/core'
-import { decodeTrialJob, decodeTrialOutcome, decodeTrialProgress, wireEvent } from '../../src/queue/job.ts'
-import { decodeSweepEntry, decodeWorkerEntry, queueNameOf, sweepIdOf } from '../../src/queue/registry.ts'
-import { decodeOrUndefined, ShapeInvalid } from '../../src/queue/shape.ts'
+import { decodeTrialJob, decodeTrialOutcome, decodeTrialProgress, wireEvent } from '../src/job.ts'
+import { decodeSweepEntry, decodeWorkerEntry, queueNameOf, sweepIdOf } from '../src/registry.ts'
+import { decodeOrUndefined, ShapeInvalid } from '../src/shape.ts'
 
 const time = '2026-01-02T03:04:05.678Z'
 /** One event of each kind, as a real trial run makes them. */

@@ -1,4 +1,4 @@
-// What a worker serves and runs (queue/admission.ts), on real sweep folders: a sweep only inside
+// What a worker serves and runs (admission.ts), on real sweep folders: a sweep only inside
 // the --allow folders with every file and stage module it uses there (checked before any module is
 // imported), a job only when its values are the sweep file's and the ones its coordinator recorded,
 // and a run folder only inside the sweep folder. The trial is built by the worker, never taken
@@ -9,16 +9,18 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Effect from 'effect/Effect'
+import * as Either from 'effect/Either'
 import { loadSweep } from '@lorapipe/core/sweep/file/load.ts'
-import { openRecord, RECORD_FILE } from '@lorapipe/core/sweep/coordinator/record.ts'
-import { trialSets } from '@lorapipe/core/sweep/file/trial.ts'
+import { openRecord } from '@lorapipe/core/sweep/coordinator/record.ts'
+import { RECORD_FILE } from '@lorapipe/core/sweep/folder/layout.ts'
+import { trialPipeline } from '@lorapipe/core/sweep/trial.ts'
 import type { SearchSpace } from '@lorapipe/core/sweep/model.ts'
-import { fileHash, startSweepFolder, type SweepStart } from '../../src/sweep/folder.ts'
-import { admitJob, admitSweep, assignmentProblem, isRefusal, SweepLoader } from '../../src/queue/admission.ts'
-import { AllowedFolders } from '../../src/queue/allowed.ts'
-import { queueNameOf, sweepIdOf, type SweepEntry } from '../../src/queue/registry.ts'
-import { sweepHashOf } from '../../src/queue/sweep-hash.ts'
-import { bowProject } from '../../../../tests/support/queue.ts'
+import { fileHash, startSweepFolder, type SweepStart } from '@lorapipe/core/sweep/folder/files.ts'
+import { admitJob, admitSweep, assignmentProblem, isRefusal, SweepLoader } from '../src/admission.ts'
+import { AllowedFolders } from '../src/allowed.ts'
+import { queueNameOf, sweepIdOf, type SweepEntry } from '../src/registry.ts'
+import { sweepHashOf } from '../src/sweep-hash.ts'
+import { bowProject } from '../../../tests/support/queue.ts'
 
 const LR = 'stages.train.with.learning_rate'
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'lorapipe-admission-')))
@@ -56,7 +58,11 @@ describe('admitJob: the trial a worker runs', () => {
     const e = sweepFolder(dir, { 0: a(0.05), 1: a(0.5) })
     const r = await admitJob(job(e, 1, a(0.5)), e, allowed, new SweepLoader())
     assert.ok(!isRefusal(r), refusal(r))
-    assert.deepEqual(r.spec, { sweep: 'grid', trial: 1, assignment: a(0.5), pipeline: { file: base, sets: trialSets(sweep, a(0.5)) }, runDir: join(dir, 'trials', '0001'), resume: true })
+    const { pipeline, ...spec } = r.spec
+    assert.deepEqual(spec, { sweep: 'grid', trial: 1, assignment: a(0.5), sets: [], runDir: join(dir, 'trials', '0001'), resume: true })
+    const built = Either.getOrThrow(pipeline)
+    assert.equal(built.file, base)
+    assert.deepEqual(built.resolved, (await Effect.runPromise(trialPipeline(sweep, a(0.5)))).resolved)
     assert.equal(r.cwd, root)
   })
 
