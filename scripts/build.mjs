@@ -5,20 +5,21 @@
 // packages/lorapipe's dependencies, and `effect` must be the one copy that users' stages share.
 // `npm ci` runs this (the root's `prepare`), and `npm pack -w lorapipe` (its `prepack`, --strict).
 //
-// dist/ is flat: cli.js (the command), index.js (the stage API that `lorapipe` and
-// `@lorapipe/core` name), stage-module-hooks.js (core/src/stage/module-import.ts finds it and
-// index.js beside itself), the chunks, and inputs.json: the source files the build read, which
-// bin/lorapipe.js checks so that a build older than the sources never runs.
+// dist/ is flat: cli.js (the command), index.js (the API that `lorapipe` and `@lorapipe/core`
+// name), stage-module-hooks.js (core/src/stage/module-import.ts finds it and index.js beside
+// itself), the chunks, and inputs.json: the source files the build read, which bin/lorapipe.js
+// checks so that a build older than the sources never runs; and index.d.ts, index.js's
+// declarations (package.json's `types`), with --strict (`npm pack`) or --types (below).
 //
 // Start-up: a chunk loads every module it reaches by static imports, including those an index
 // re-exports that it does not use. Code on the way to `validate` and `--help` therefore imports
 // core's modules by path (`@lorapipe/core/pipeline/load.ts`), not `@lorapipe/core`; check with
 // `node scripts/bench-startup.mjs`.
 //
-// `node scripts/build.mjs [--outdir DIR] [--strict]`
+// `node scripts/build.mjs [--outdir DIR] [--strict] [--types]`
 import * as esbuild from 'esbuild'
 import { builtinModules, createRequire } from 'node:module'
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -341,5 +342,9 @@ async function declarations() {
 function sameTree(a, b) {
   const names = readdirSync(a).sort()
   if (names.join('\n') !== readdirSync(b).sort().join('\n')) return false
-  return names.every((n) => readFileSync(join(a, n)).equals(readFileSync(join(b, n))))
+  return names.every((n) => {
+    const [x, y] = [join(a, n), join(b, n)]
+    if (statSync(x).isDirectory()) return statSync(y).isDirectory() && sameTree(x, y)
+    return !statSync(y).isDirectory() && readFileSync(x).equals(readFileSync(y))
+  })
 }

@@ -149,10 +149,10 @@ describe('the architecture of the source', () => {
   it('a package exports only files that exist (build outputs in dist/ aside: `npm run build` writes them)', () => {
     const missing = packages.flatMap((p) => {
       const exports = JSON.parse(readFileSync(join(packagesDir, p, 'package.json'), 'utf8')).exports ?? {}
-      // A conditional export ({ types, default }) names a file per condition.
-      const targets = (key: string, v: unknown): [string, string][] => (typeof v === 'string' ? [[key, v]] : Object.values(v as Record<string, unknown>).flatMap((w) => targets(key, w)))
+      // A target is a path, or conditions (`types`, `default`) each naming one.
+      const targets = (t: unknown): string[] => (typeof t === 'string' ? [t] : t !== null && typeof t === 'object' ? Object.values(t).flatMap(targets) : [])
       return Object.entries(exports as Record<string, unknown>)
-        .flatMap(([key, v]) => targets(key, v))
+        .flatMap(([key, t]) => targets(t).map((target) => [key, target] as const))
         .filter(([, target]) => !target.startsWith('./dist/') && !existsSync(join(packagesDir, p, target.replace(/\/\*$/, ''))))
         .map(([key, target]) => `packages/${p}/package.json exports "${key}" as ${target}, which does not exist`)
     })

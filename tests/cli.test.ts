@@ -15,8 +15,8 @@ describe('lorapipe CLI', () => {
   test('--help lists the commands and the exit codes; every command has --help', () => {
     const r = lorapipe(['--help'])
     assert.equal(r.code, 0)
-    for (const word of ['run <pipeline.yaml>', 'validate <pipeline.yaml>', 'plan <pipeline.yaml>', 'Exit codes: 0 ok, 1 run failed, 2 bad input']) assert.ok(r.stdout.includes(word), word)
-    for (const cmd of ['run', 'validate', 'plan']) {
+    for (const word of ['run <pipeline.yaml>', 'validate <pipeline.yaml>', 'plan <pipeline.yaml>', 'score --model M', 'Exit codes: 0 ok, 1 run failed, 2 bad input']) assert.ok(r.stdout.includes(word), word)
+    for (const cmd of ['run', 'validate', 'plan', 'predict', 'score']) {
       const h = lorapipe([cmd, '--help'])
       assert.equal(h.code, 0)
       assert.match(h.stdout, new RegExp(`^Usage: lorapipe ${cmd} `))

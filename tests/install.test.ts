@@ -26,6 +26,7 @@ describe('lorapipe installed into a project of its own', () => {
     const { files, project } = installed
     assert.ok(files.includes('bin/lorapipe.js') && files.includes('dist/cli.js') && files.includes('dist/index.js') && files.includes('dist/stage-module-hooks.js'), files.join(' '))
     assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && f !== 'dist/index.d.ts') || f === 'dist/inputs.json'), [], 'only built JavaScript (and its type declarations) is shipped')
+    assert.ok(files.includes('dist/index.d.ts'), 'the declarations of `import ... from \'lorapipe\'` are shipped')
     lap('npm pack + npm install')
 
     // A user's project: stages and data beside the pipeline, nothing else of lorapipe's.

@@ -122,6 +122,33 @@ parameters:
     assert.equal(JSON.parse(readFileSync(join(again, 'train', 'metrics.json'), 'utf8')).eval.accuracy, won.objective)
   })
 
+  it('runs a `method: gp` sweep: parameters drawn in their domains, two trials at a time, all completed', async () => {
+    const dir = tmp()
+    const out = join(dir, 'out')
+    const f = sweepFile(
+      dir,
+      `method: gp
+run_cap: 3
+seed: 5
+parameters:
+  stages.train.with.learning_rate: {distribution: log_uniform_values, min: 0.01, max: 0.3}
+  stages.train.with.batch_size: {values: [8, 16]}
+`,
+    )
+    const r = await lorapipeAsync(['sweep', f, '--concurrency', '2', '--out', out, ...short])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /sweep bow-sweep: gp over stages\.train\.with\.learning_rate, stages\.train\.with\.batch_size; maximize eval_accuracy; up to 3 trials, 2 at a time/)
+    assert.match(r.stdout, /run_cap reached \(3 trials\); best: trial \d/)
+    const rows = board(out)
+    assert.deepEqual(rows.map((x) => x.state), ['completed', 'completed', 'completed'])
+    for (const row of rows) {
+      const lr = row.parameters['stages.train.with.learning_rate'] as number
+      assert.ok(lr >= 0.01 && lr <= 0.3, `learning rate ${lr}`)
+      assert.ok([8, 16].includes(row.parameters['stages.train.with.batch_size'] as number))
+    }
+    assert.equal(new Set(rows.map((x) => x.parameters['stages.train.with.learning_rate'])).size, 3, 'three different configurations')
+  })
+
   it('refuses an invalid sweep before any trial: exit 2, nothing written', () => {
     const dir = tmp()
     const out = join(dir, 'out')

@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   validate: () => import('./commands/validate.ts').then((m) => m.validateCommand),
   plan: () => import('./commands/plan.ts').then((m) => m.planCommand),
   predict: () => import('./commands/predict.ts').then((m) => m.predictCommand),
+  score: () => import('./commands/score.ts').then((m) => m.scoreCommand),
   cache: () => import('./commands/cache.ts').then((m) => m.cacheCommand),
   report: () => import('./commands/report.ts').then((m) => m.reportCommand),
   sweep: () => import('./commands/sweep.ts').then((m) => m.sweepCommand),

@@ -9,6 +9,9 @@ export { writeFileAtomic, writeJsonAtomic } from '@lorapipe/core/fs/atomic.ts'
 export type { RunEvent, StageEvent, LogLevel } from '@lorapipe/core/events.ts'
 export type { RunMetrics, EvalRecord, TrainRecord } from '@lorapipe/core/run/metrics.ts'
 export type { JSONSchema } from '@lorapipe/core/schema/json-schema.ts'
+export { createSearch, SearchInvalid, SearchMisuse, SearchExhausted } from '@lorapipe/core/sweep/search/search.ts'
+export type { Search, SearchOptions, SearchParameter, SearchParameters, AskedTrial, SearchTrial, TrialEnd, PastTrial } from '@lorapipe/core/sweep/search/search.ts'
+export type { Goal, SearchMethod, TrialState } from '@lorapipe/core/sweep/model.ts'
 
 // The programmatic API (README: "Using lorapipe from code"): load and validate a pipeline (a file
 // or an object), run it and receive its events, run a sweep. What runs loads on first use

@@ -12,6 +12,7 @@ Commands:
   validate <pipeline.yaml>  check a pipeline and report every error with file:line:column
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
   predict --model M ...     classify texts with a model (and a LoRA adapter)
+  score --model M ...       loss (and logits) of texts under a causal language model (and a LoRA adapter)
   export <run dir> --merged --out DIR
                             write a Hugging Face model folder with the run's adapter merged (or --adapter: the adapter alone)
   cache ls | rm <repo>      show or prune the Hugging Face cache
@@ -119,6 +120,52 @@ Options:
   -h, --help             show this help
 
 Exit codes: 0 ok, 2 bad input (missing or corrupt model, adapter or input file).
+`
+
+export const scoreHelp = `Usage: lorapipe score [--model <folder or hub id>] [--adapter <dir>] --input <file> [--json [--logits]]
+
+Scores rows with a causal language model (llama, mistral, qwen2: a transformers folder or a hub id,
+fetched into the Hugging Face cache), optionally with a PEFT LoRA adapter, in eval mode: per row
+the causal-LM loss as transformers computes it (labels shifted left by one, mean cross-entropy over
+the tokens whose label is not -100) and the number of those tokens; with --logits the logits of
+every position. Prints, per row, its line, loss and token count (tab-separated), then the loss over
+all scored tokens and its perplexity on stderr; with --json one object per line:
+{"line": ..., "loss": ..., "tokens": ..., "input_ids": [...], "labels": [...], "logits": [[...], ...]}.
+
+Rows (JSON lines, or .parquet), each one of:
+  {"text": "..."}                          every token scored; EOS appended (as TRL's SFT)
+  {"messages": [{"role": ..., "content": ...}, ...]}
+                                           rendered with the chat template; the last (assistant)
+                                           message scored
+  {"prompt": "...", "completion": "..."}   the completion (and EOS) scored
+  {"input_ids": [...], "labels": [...], "attention_mask": [...]}
+                                           token ids as they are; labels (-100: no loss)
+                                           default to the ids, -100 on padding; attention_mask
+                                           (0 = padding: no logits there, printed as null)
+                                           to all ones
+Text is tokenized as lorapipe's SFT data is (the model folder's tokenizer.json and chat template).
+
+Options:
+  --model DIR|ID         model folder (config.json, model.safetensors or shards, tokenizer files)
+                         or hub id; with --adapter it defaults to the base the adapter names
+                         (base_model_name_or_path), as PEFT's AutoPeftModel loads it
+  --revision REV         hub revision (with a hub id)
+  --adapter DIR          PEFT adapter folder (adapter_config.json, adapter_model.safetensors)
+  --input FILE           the rows to score
+  --all-tokens           score every token of chat and prompt/completion rows, prompt included
+                         (TRL's completion_only_loss: false)
+  --chat-template T      a Jinja chat template, or a file holding one, instead of the tokenizer's
+  --max-length N         cut longer rows to their first N tokens (default: none; a row longer
+                         than max_position_embeddings is an error)
+  --batch-size N         rows per forward pass (default 8; 1 with --logits)
+  --json                 JSON lines
+  --logits               with --json: the logits of every position (vocabulary-wide, float32)
+  -h, --help             show this help
+
+Environment: HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE (use the cache only), HF_TOKEN.
+
+Exit codes: 0 ok, 2 bad input (missing or corrupt model, adapter or input file; a row that cannot
+be scored, named by its line).
 `
 
 export const cacheHelp = `Usage: lorapipe cache ls [--json]

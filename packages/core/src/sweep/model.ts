@@ -33,11 +33,12 @@ export type Goal = 'minimize' | 'maximize'
 
 /**
  * A sweep file's `method`: `grid` (every combination once, categorical/constant/together
- * parameters only), `random` (seeded, no repeated configuration where the space allows) or `tpe`
- * (Optuna's Tree-structured Parzen Estimator). `seed` drives random and TPE; grid ignores it.
+ * parameters only), `random` (seeded, no repeated configuration where the space allows), `tpe`
+ * (Optuna's Tree-structured Parzen Estimator) or `gp` (Bayesian optimisation with a Gaussian
+ * process, as Optuna's GPSampler; W&B's `bayes`). `seed` drives random, TPE and GP; grid ignores it.
  */
-export type SearchMethod = 'grid' | 'random' | 'tpe'
-export const SEARCH_METHODS: readonly SearchMethod[] = ['grid', 'random', 'tpe']
+export type SearchMethod = 'grid' | 'random' | 'tpe' | 'gp'
+export const SEARCH_METHODS: readonly SearchMethod[] = ['grid', 'random', 'tpe', 'gp']
 
 /**
  * A sweep file's `early_terminate`, as the pruners take it. Steps count a trial's evaluations

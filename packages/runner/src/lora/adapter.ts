@@ -6,12 +6,12 @@ import { statSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
-import type { SequenceClassifier } from '../models/classifier.ts'
+import type { PretrainedModel } from '../models/model.ts'
 import type { ModelSpec } from '../models/spec.ts'
 import { readSafetensors, type LoadedTensor } from '../safetensors/read.ts'
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts'
 import { writeFileAtomic } from '@lorapipe/core/fs/atomic.ts'
-import { loraFromPeft, loraToPeft, type LoraSettings } from './peft-config.ts'
+import { loraFromPeft, loraToPeft, PEFT_TASK, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { injectLora, type LoraModel, type LoraPlan } from './inject.ts'
 
@@ -52,7 +52,8 @@ export async function saveAdapter(lora: LoraModel, dir: string, options: SaveAda
   const t = lora.config.target_modules
   // PEFT stores the names it matched; for a list we keep the user's names, for a regex the regex.
   const targetModules = t === undefined ? [...new Set(lora.plan.targets.map((x) => x.path.split('.').pop()!))] : t
-  const cfg = loraToPeft(lora.config, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
+  // The task is the model's (PEFT's task_type): a decoder's adapter is CAUSAL_LM whatever the config said.
+  const cfg = loraToPeft({ ...lora.config, task_type: PEFT_TASK[lora.model.family.task] }, { baseModelNameOrPath: options.baseModelNameOrPath ?? null, targetModules })
   await writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapterTensors(lora), { format: 'pt' })
   await writeFileAtomic(join(dir, ADAPTER_CONFIG), `${JSON.stringify(cfg, null, 2)}\n`)
 }
@@ -173,9 +174,13 @@ export interface LoadAdapterOptions {
 }
 
 /** Attaches a saved PEFT adapter to `model` (as PeftModel.from_pretrained). */
-export async function loadAdapter(model: SequenceClassifier, dir: string, options: LoadAdapterOptions = {}): Promise<LoraModel> {
+export async function loadAdapter<M extends PretrainedModel>(model: M, dir: string, options: LoadAdapterOptions = {}): Promise<LoraModel<M>> {
   checkAdapterFolder(dir)
   const config = await readAdapterConfig(dir)
+  const want = PEFT_TASK[model.family.task]
+  if (config.task_type !== undefined && config.task_type !== null && config.task_type !== want) {
+    throw new LoraError({ source: join(dir, ADAPTER_CONFIG), reason: `task_type ${config.task_type} does not fit ${model.name}, a ${model.family.task} model (${want})` })
+  }
   const file = join(dir, ADAPTER_WEIGHTS)
   const weights = await readSafetensors(file)
   const lora = injectLora(model, config, { seed: options.seed ?? 0 })

@@ -1,13 +1,13 @@
 // Which modules get LoRA and what becomes trainable (planLora, pure: works from the model layout
 // alone, so parameter counts need no weights), and attaching LoRA layers to a model (injectLora).
 import * as tf from '@tensorflow/tfjs-core'
-import type { ParameterCount, SequenceClassifier } from '../models/classifier.ts'
+import type { ParameterCount, PretrainedModel } from '../models/model.ts'
 import { elementCount, type ModelSpec } from '../models/spec.ts'
 import { BYTES_PER_TRAINED_WEIGHT, sizeProblem } from '../models/size.ts'
 import { findFamily } from '../models/families.ts'
 import { Param } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
-import { PEFT_ONLY, targetRegex, type LoraSettings } from './peft-config.ts'
+import { PEFT_ONLY, PEFT_TASK, targetRegex, type LoraSettings } from './peft-config.ts'
 import { LoraError } from './error.ts'
 import { LoraLayer } from './layer.ts'
 
@@ -66,7 +66,21 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraSettings): L
   // modules_to_save (SEQ_CLS adds the output head as PEFT does)
   const moduleNames = [...new Set(spec.params.map((p) => moduleOf(p.name)))]
   const requested = c.modules_to_save ?? []
-  const saveNames = (c.task_type === undefined ? PEFT_ONLY.task_type : c.task_type) === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
+  // A tied pair (lm_head and embed_tokens with tie_word_embeddings) is one tensor here; PEFT's
+  // modules_to_save would train a separate copy of one side, which is not done: refuse, saying so.
+  for (const [alias, owner] of spec.tied ?? []) {
+    const sides = [moduleOf(alias), moduleOf(owner)]
+    const hit = requested.find((name) => sides.some((m) => matchesName(m, name)))
+    if (hit !== undefined) {
+      throw new LoraError({
+        source,
+        reason: `modules_to_save "${hit}": ${sides[0]} and ${sides[1]} share one weight in this model (tie_word_embeddings: true), and training a separate copy of one of them (what PEFT does) is not supported; leave it out of modules_to_save`,
+      })
+    }
+  }
+  const family = findFamily(modelType)
+  const task = c.task_type !== undefined ? c.task_type : family ? PEFT_TASK[family.task] : PEFT_ONLY.task_type
+  const saveNames = task === 'SEQ_CLS' ? [...requested, ...SEQ_CLS_HEADS.filter((h) => !requested.includes(h))] : [...requested]
   const modulesToSave = new Set<string>()
   for (const name of saveNames) {
     const hits = moduleNames.filter((m) => matchesName(m, name))
@@ -77,7 +91,7 @@ export function planLora(spec: ModelSpec, modelType: string, c: LoraSettings): L
   }
 
   // target modules
-  const t = c.target_modules ?? findFamily(modelType)?.loraTargets
+  const t = c.target_modules ?? family?.loraTargets
   if (!t) throw new LoraError({ source, reason: `no default target_modules for model type "${modelType}"; set target_modules` })
   let chosen: string[]
   if (t === 'all-linear') {
@@ -141,9 +155,9 @@ export function formatParameterCount(c: ParameterCount): string {
 }
 
 /** A model with LoRA attached: the handle adapters are saved, loaded and merged through. */
-export class LoraModel {
+export class LoraModel<M extends PretrainedModel = PretrainedModel> {
   constructor(
-    readonly model: SequenceClassifier,
+    readonly model: M,
     readonly config: LoraSettings,
     readonly plan: LoraPlan,
     readonly layers: ReadonlyMap<string, LoraLayer>,
@@ -186,7 +200,7 @@ export interface InjectOptions {
  * weights, modules_to_save and the biases the config trains. Weights: A as PEFT (Kaiming-uniform
  * bound 1/sqrt(in), or normal(0, 1/r) for 'gaussian'), B zero; parameter names `<path>.lora_A.weight`.
  */
-export function injectLora(model: SequenceClassifier, config: LoraSettings, options: InjectOptions = {}): LoraModel {
+export function injectLora<M extends PretrainedModel>(model: M, config: LoraSettings, options: InjectOptions = {}): LoraModel<M> {
   const already = [...model.linears.values()].filter((l) => l.adapter !== null).map((l) => l.path)
   if (already.length > 0) throw new LoraError({ source: model.name, reason: `already has LoRA on ${already.join(', ')}; one adapter per model` })
   const plan = planLora(model.spec, model.config.modelType, config)

@@ -16,12 +16,15 @@ import { LoraError } from './error.ts'
 export type LoraSettings = Omit<LoraSection, 'target_modules' | 'layers_pattern'> & {
   readonly target_modules?: LoraSection['target_modules']
   readonly layers_pattern?: string | string[]
-  readonly task_type?: 'SEQ_CLS' | null
+  readonly task_type?: 'SEQ_CLS' | 'CAUSAL_LM' | null
   readonly init_lora_weights?: true | 'gaussian'
 }
 
 /** PEFT's values of its own fields for an adapter made from a pipeline (sequence classification, PEFT's initialisation). */
 export const PEFT_ONLY = { task_type: 'SEQ_CLS', init_lora_weights: true } as const
+
+/** PEFT's task_type of each task (a family's model.task). */
+export const PEFT_TASK = { 'sequence-classification': 'SEQ_CLS', 'causal-lm': 'CAUSAL_LM' } as const
 
 /** Settings with the `lora` section's defaults for what `partial` leaves out. */
 export function loraSettings(partial: Partial<LoraSettings> = {}): LoraSettings {
@@ -49,8 +52,8 @@ export function loraFromPeft(json: unknown, source = 'adapter_config.json'): Lor
   if (j.fan_in_fan_out === true) throw new LoraError({ source, reason: 'fan_in_fan_out: true is for Conv1D models (GPT-2), not supported' })
   const s: Record<string, unknown> = {}
   for (const [peft, ours] of Object.entries(NAMES)) if (j[peft] !== undefined && !(j[peft] === null && NULL_IS_UNSET.has(ours))) s[ours] = j[peft]
-  if (s.task_type !== undefined && s.task_type !== null && s.task_type !== 'SEQ_CLS') {
-    throw new LoraError({ source, reason: `task_type ${JSON.stringify(s.task_type)} is not supported (sequence classification: SEQ_CLS)` })
+  if (s.task_type !== undefined && s.task_type !== null && s.task_type !== 'SEQ_CLS' && s.task_type !== 'CAUSAL_LM') {
+    throw new LoraError({ source, reason: `task_type ${JSON.stringify(s.task_type)} is not supported (sequence classification: SEQ_CLS, causal language modelling: CAUSAL_LM)` })
   }
   if (s.init_lora_weights === false) s.init_lora_weights = true
   return checked(loraSettings(s), source)

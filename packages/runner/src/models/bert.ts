@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { layerNormParams, layerNormSize, linearParams, linearSize, type LinearSpec, type ParamSpec } from './spec.ts'
 import type { ConfigFields } from './config-fields.ts'
-import type { ModelFamily } from './family.ts'
+import type { ClassifierFamily } from './family.ts'
 import { layerNorm } from '../nn/layer-norm.ts'
 import { dropout } from '../nn/dropout.ts'
 import { ACTIVATIONS } from '../nn/activation.ts'
@@ -47,7 +47,8 @@ function parseConfig({ raw, fail, num, int, prob, str, labels }: ConfigFields) {
   return c
 }
 
-export const bert: ModelFamily<BertConfig> = {
+export const bert: ClassifierFamily<BertConfig> = {
+  task: 'sequence-classification',
   modelType: 'bert',
   architecture: 'BertForSequenceClassification',
   loraTargets: ['query', 'value'],

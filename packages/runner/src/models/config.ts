@@ -39,12 +39,14 @@ export async function readModelConfig(path: string, overrides: ConfigOverrides =
   return parseModelConfig(json, path, overrides)
 }
 
-/** config.json contents for a saved sequence-classification model (unknown fields kept). */
+/** config.json contents for a saved model (unknown fields kept; a classifier's labels as set). */
 export function configToJson(c: ModelConfig): Record<string, unknown> {
+  const family = familyOf(c)
+  if (family.task !== 'sequence-classification') return { ...c.raw, architectures: [family.architecture], model_type: c.modelType }
   const { num_labels: _drop, ...rest } = c.raw
   return {
     ...rest,
-    architectures: [familyOf(c).architecture],
+    architectures: [family.architecture],
     model_type: c.modelType,
     id2label: c.id2label,
     label2id: c.label2id,

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { layerNormParams, layerNormSize, linearParams, linearSize, type LinearSpec, type ParamSpec } from './spec.ts'
 import type { ConfigFields } from './config-fields.ts'
-import type { ModelFamily } from './family.ts'
+import type { ClassifierFamily } from './family.ts'
 import { layerNorm } from '../nn/layer-norm.ts'
 import { dropout } from '../nn/dropout.ts'
 import { ACTIVATIONS } from '../nn/activation.ts'
@@ -41,7 +41,8 @@ function parseConfig({ raw, fail, num, int, prob, str, labels }: ConfigFields) {
   return c
 }
 
-export const distilbert: ModelFamily<DistilBertConfig> = {
+export const distilbert: ClassifierFamily<DistilBertConfig> = {
+  task: 'sequence-classification',
   modelType: 'distilbert',
   architecture: 'DistilBertForSequenceClassification',
   loraTargets: ['q_lin', 'v_lin'],

@@ -1,13 +1,14 @@
-// The model families lorapipe runs, by config.json's model_type. Adding one (llama, mistral,
-// qwen2, ...) is its own file exporting a ModelFamily (family.ts), imported and listed here.
+// The model families lorapipe runs, by config.json's model_type. Adding one (gemma, phi3, ...) is
+// its own file exporting a ModelFamily (family.ts), imported and listed here.
 import type { ModelConfig, ModelFamily } from './family.ts'
 import { ModelError } from './error.ts'
 import { distilbert } from './distilbert.ts'
 import { bert } from './bert.ts'
+import { llama, mistral, qwen2 } from './llama.ts'
 
-export const FAMILIES: readonly ModelFamily[] = [distilbert, bert]
+export const FAMILIES: readonly ModelFamily[] = [distilbert, bert, llama, mistral, qwen2]
 
-/** `"distilbert" or "bert"`: the model types, for messages. */
+/** `"distilbert", "bert", "llama", "mistral" or "qwen2"`: the model types, for messages. */
 export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => JSON.stringify(f.modelType)).join(', ').replace(/, ([^,]*)$/, ' or $1')
 export const findFamily = (modelType: unknown): ModelFamily | undefined => FAMILIES.find((f) => f.modelType === modelType)
 

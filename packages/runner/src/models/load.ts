@@ -9,6 +9,9 @@ import type { ConfigOverrides } from './config-fields.ts'
 import { familyOf, modelSpec } from './families.ts'
 import { elementCount, type ModelSpec, type ParamSpec } from './spec.ts'
 import { SequenceClassifier } from './classifier.ts'
+import { CausalLm } from './causal-lm.ts'
+import type { PretrainedModel } from './model.ts'
+import type { ModelTask } from './family.ts'
 import { ModelError } from './error.ts'
 import { Param, ParamStore } from '../nn/params.ts'
 import { Rng } from '../nn/rng.ts'
@@ -42,6 +45,11 @@ export interface LoadedModel {
   readonly report: LoadReport
 }
 
+export interface LoadedCausalLm {
+  readonly model: CausalLm
+  readonly report: LoadReport
+}
+
 /** Initial values as transformers' _init_weights: normal(0, initializer_range), padding row zero, LayerNorm 1/0, biases 0. */
 export function initialValues(spec: ParamSpec, std: number, rng: Rng): Float32Array {
   const n = elementCount(spec.shape)
@@ -68,12 +76,29 @@ function storeFrom(spec: ModelSpec, values: (s: ParamSpec) => Float32Array): Par
   return store
 }
 
+/** Refuses a config of another task than the loader's, saying which loader takes it. */
+function requireTask(config: ModelConfig, task: ModelTask, source: string): void {
+  const family = familyOf(config)
+  if (family.task === task) return
+  throw new ModelError({ source, reason: `${family.architecture} (model_type "${config.modelType}") is a ${family.task} model, not a ${task} model (model.task)` })
+}
+
 /** A randomly initialised model of this config (all parameters frozen until something makes them trainable). */
 export function createRandomModel(config: ModelConfig, options: ModelOptions = {}): SequenceClassifier {
+  requireTask(config, 'sequence-classification', 'config')
   const seed = options.seed ?? 0
   const rng = new Rng(seed)
   const spec = modelSpec(config)
   return new SequenceClassifier(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
+}
+
+/** A randomly initialised causal LM of this config (normal(0, initializer_range), norms 1), all frozen. */
+export function createRandomCausalLm(config: ModelConfig, options: ModelOptions = {}): CausalLm {
+  requireTask(config, 'causal-lm', 'config')
+  const seed = options.seed ?? 0
+  const rng = new Rng(seed)
+  const spec = modelSpec(config)
+  return new CausalLm(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
 }
 
 const exists = (p: string) => access(p).then(() => true, () => false)
@@ -84,16 +109,36 @@ export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTen
   if (await exists(single)) return new Map((await readSafetensors(single)).tensors)
   const index = join(dir, 'model.safetensors.index.json')
   if (await exists(index)) {
-    let map: Record<string, string>
+    let map: Record<string, unknown>
     try {
       map = JSON.parse(readUserText(index, FILE_KINDS.config)).weight_map
-      if (typeof map !== 'object' || map === null) throw new Error('no weight_map')
+      if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new Error('no "weight_map" object')
     } catch (e) {
       throw new ModelError({ source: index, reason: e instanceof UserFileError ? e.reason : `not a valid shard index (${(e as Error).message})` })
     }
+    const shards = [...new Set(Object.values(map))]
+    for (const shard of shards) {
+      // A shard is a file beside the index, nothing else (no folders, no way out of the model folder).
+      if (typeof shard !== 'string' || !/^[^/\\]+\.safetensors$/.test(shard) || shard.startsWith('.')) {
+        throw new ModelError({ source: index, reason: `weight_map names ${JSON.stringify(shard)}, not a .safetensors file name in this folder` })
+      }
+    }
+    const missing = []
+    for (const shard of shards as string[]) if (!(await exists(join(dir, shard)))) missing.push(shard)
+    if (missing.length > 0) {
+      throw new ModelError({
+        source: dir,
+        reason: `${missing.length} of the ${shards.length} shards that model.safetensors.index.json lists ${missing.length === 1 ? 'is' : 'are'} missing: ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''} (an interrupted download? fetch the model again)`,
+      })
+    }
     const out = new Map<string, LoadedTensor>()
-    for (const shard of new Set(Object.values(map))) {
-      for (const [k, t] of (await readSafetensors(join(dir, shard))).tensors) out.set(k, t)
+    for (const shard of shards as string[]) {
+      const file = join(dir, shard)
+      for (const [k, t] of (await readSafetensors(file)).tensors) out.set(k, t)
+    }
+    const absent = Object.entries(map).filter(([k]) => !out.has(k))
+    if (absent.length > 0) {
+      throw new ModelError({ source: index, reason: `${absent.length} tensor(s) it lists are not in their shard: ${absent.slice(0, 4).map(([k, f]) => `${k} (${String(f)})`).join(', ')}` })
     }
     return out
   }
@@ -113,24 +158,27 @@ function fixKey(k: string): string {
   return k
 }
 
-/**
- * Loads a Hugging Face folder into a sequence-classification model. Accepts checkpoints with or
- * without the `distilbert.`/`bert.` prefix and base masked-LM checkpoints (their MLM head is
- * ignored; the classification head is initialised freshly, seeded, with a warning). A missing
- * encoder weight or a shape mismatch is an error.
- */
-export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const config = await readModelConfig(join(dir, 'config.json'), options)
-  const arch = familyOf(config).architecture
+interface Weights {
+  readonly values: Map<string, Float32Array>
+  readonly report: LoadReport
+}
+
+/** The spec's values from a folder's checkpoint (+ fresh head weights), and what was missing, unused or re-initialised. */
+async function loadWeights(dir: string, config: ModelConfig, options: LoadOptions): Promise<Weights> {
+  const family = familyOf(config)
+  const arch = family.architecture
   const spec = modelSpec(config)
   const raw = await readCheckpoint(dir)
   const ckpt = new Map<string, LoadedTensor>()
   for (const [k, t] of raw) ckpt.set(fixKey(k), t)
 
   const expected = new Set(spec.params.map((s) => s.name))
+  // Tied weights (lm_head with tie_word_embeddings): transformers leaves them out of the file and
+  // ignores them when present.
+  for (const name of spec.tied?.keys() ?? []) expected.add(name)
   const prefix = `${spec.prefix}.`
   const hasPrefix = [...ckpt.keys()].some((k) => k.startsWith(prefix))
-  // A bare base-model checkpoint (DistilBertModel / BertModel) stores `embeddings...` without the prefix.
+  // A bare base-model checkpoint (DistilBertModel / BertModel / LlamaModel) stores `embeddings...` without the prefix.
   const source = (name: string): string => (!hasPrefix && name.startsWith(prefix) ? name.slice(prefix.length) : name)
 
   const seed = options.seed ?? 0
@@ -165,9 +213,10 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
     }
   }
   if (missingEncoder.length > 0) {
+    const what = family.task === 'causal-lm' ? 'weight(s)' : 'encoder weight(s)'
     throw new ModelError({
       source: dir,
-      reason: `the checkpoint lacks ${missingEncoder.length} encoder weight(s) of ${arch}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
+      reason: `the checkpoint lacks ${missingEncoder.length} ${what} of ${arch}: ${missingEncoder.slice(0, 8).join(', ')}${missingEncoder.length > 8 ? ', ...' : ''} (is this a ${config.modelType} checkpoint matching config.json?)`,
     })
   }
   if (shapeErrors.length > 0) {
@@ -196,8 +245,34 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
         'You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.',
     )
   }
-  const model = new SequenceClassifier(config, storeFrom(spec, (s) => values.get(s.name)!), seed)
-  return { model, report: { missingKeys: missing, unexpectedKeys: unexpected, mismatchedKeys: mismatched, warnings } }
+  return { values, report: { missingKeys: missing, unexpectedKeys: unexpected, mismatchedKeys: mismatched, warnings } }
+}
+
+/**
+ * Loads a Hugging Face folder into a sequence-classification model. Accepts checkpoints with or
+ * without the `distilbert.`/`bert.` prefix and base masked-LM checkpoints (their MLM head is
+ * ignored; the classification head is initialised freshly, seeded, with a warning). A missing
+ * encoder weight or a shape mismatch is an error.
+ */
+export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const config = await readModelConfig(join(dir, 'config.json'), options)
+  requireTask(config, 'sequence-classification', dir)
+  const { values, report } = await loadWeights(dir, config, options)
+  const model = new SequenceClassifier(config, storeFrom(modelSpec(config), (s) => values.get(s.name)!), options.seed ?? 0)
+  return { model, report }
+}
+
+/**
+ * Loads a Hugging Face decoder folder (config.json + model.safetensors, or shards listed in
+ * model.safetensors.index.json; F32, F16 or BF16 weights, computed in float32) as a causal LM. Every
+ * weight must be there (lm_head too, unless tied to the embeddings); extra tensors are reported.
+ */
+export async function loadCausalLm(dir: string, options: ModelOptions = {}): Promise<LoadedCausalLm> {
+  const config = await readModelConfig(join(dir, 'config.json'), options)
+  requireTask(config, 'causal-lm', dir)
+  const { values, report } = await loadWeights(dir, config, options)
+  const model = new CausalLm(config, storeFrom(modelSpec(config), (s) => values.get(s.name)!), options.seed ?? 0)
+  return { model, report }
 }
 
 export interface SaveOptions {
@@ -205,8 +280,8 @@ export interface SaveOptions {
   readonly overrides?: ReadonlyMap<string, Float32Array>
 }
 
-/** Writes config.json + model.safetensors that transformers loads as the same model (base weights only, no LoRA). */
-export async function saveModel(model: SequenceClassifier, dir: string, options: SaveOptions = {}): Promise<void> {
+/** Writes config.json + model.safetensors that transformers loads as the same model (base weights only, no LoRA; tied weights once). */
+export async function saveModel(model: PretrainedModel, dir: string, options: SaveOptions = {}): Promise<void> {
   await mkdir(dir, { recursive: true })
   const tensors = new Map<string, TensorToWrite>()
   for (const s of model.spec.params) {

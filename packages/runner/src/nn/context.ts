@@ -6,6 +6,11 @@ export interface ForwardContext {
   readonly training: boolean
   /** Source of dropout masks; required when training with any dropout rate above 0. */
   readonly rng: Rng | null
+  /**
+   * Recompute each decoder layer in the backward pass instead of keeping its activations
+   * (transformers' gradient_checkpointing; nn/checkpoint.ts). Only while training.
+   */
+  readonly checkpointing?: boolean
 }
 
 export const EVAL: ForwardContext = { training: false, rng: null }

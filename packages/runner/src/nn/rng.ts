@@ -25,6 +25,17 @@ export class Rng {
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1
   }
 
+  /** A generator in this one's state: it draws the same numbers from here on. */
+  clone(): Rng {
+    const r = Object.create(Rng.prototype) as Rng
+    r.a = this.a
+    r.b = this.b
+    r.c = this.c
+    r.d = this.d
+    r.spare = this.spare
+    return r
+  }
+
   /** Next 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0

@@ -17,6 +17,8 @@ export class TokenLayout {
     readonly count: number,
     /** int32 [count]: flat index b * L + l of each computed row (null when dense: all of them). */
     readonly rows: tf.Tensor1D | null,
+    /** The same indices in JavaScript (null when dense). */
+    readonly rowIndex: Int32Array | null,
     /** int32 [count]: position id of each row (its l). */
     readonly positions: tf.Tensor1D,
     /** int32 [B]: the row holding position 0 of each sequence. */
@@ -25,10 +27,14 @@ export class TokenLayout {
 
   /** Reads the [B, L] mask (non-zero = token) and lays out the rows to compute. */
   static fromMask(attentionMask: tf.Tensor): TokenLayout {
+    const [b, l] = attentionMask.shape as [number, number]
+    return TokenLayout.fromArray(attentionMask.dataSync(), b, l)
+  }
+
+  /** The same from the mask's values, row-major [b * l]. */
+  static fromArray(m: ArrayLike<number>, b: number, l: number): TokenLayout {
     // gather's gradient (UnsortedSegmentSum) must exist on this backend
     registerMissingKernels(tf.getBackend())
-    const [b, l] = attentionMask.shape as [number, number]
-    const m = attentionMask.dataSync()
     let real = 0
     let firstReal = true
     for (let i = 0; i < m.length; i++) if (m[i] !== 0) real++
@@ -37,7 +43,7 @@ export class TokenLayout {
       const pos = new Int32Array(b * l)
       for (let i = 0; i < pos.length; i++) pos[i] = i % l
       const first = Int32Array.from({ length: b }, (_, r) => r * l)
-      return new TokenLayout(b, l, b * l, null, tf.tensor1d(pos, 'int32'), tf.tensor1d(first, 'int32'))
+      return new TokenLayout(b, l, b * l, null, null, tf.tensor1d(pos, 'int32'), tf.tensor1d(first, 'int32'))
     }
     const rows = new Int32Array(real)
     const pos = new Int32Array(real)
@@ -50,7 +56,15 @@ export class TokenLayout {
       pos[n] = i % l
       n++
     }
-    return new TokenLayout(b, l, real, tf.tensor1d(rows, 'int32'), tf.tensor1d(pos, 'int32'), tf.tensor1d(first, 'int32'))
+    return new TokenLayout(b, l, real, tf.tensor1d(rows, 'int32'), rows, tf.tensor1d(pos, 'int32'), tf.tensor1d(first, 'int32'))
+  }
+
+  /**
+   * This layout with its row indices read from `rows` (a kept copy of `this.rows`): for a layer
+   * recomputed in the backward pass (activation checkpointing), after this one is disposed.
+   */
+  withRows(rows: tf.Tensor1D | null): TokenLayout {
+    return new TokenLayout(this.batch, this.length, this.count, rows, this.rowIndex, this.positions, this.firstRows)
   }
 
   get dense(): boolean {

@@ -2,7 +2,9 @@
 // the tokenizer from the model folder, in eval mode (no dropout).
 import * as tf from '@tensorflow/tfjs-core'
 import { evaluateSpec } from '@lorapipe/core/stage/builtins.ts'
-import { loadPretrained } from '../models/index.ts'
+import { join } from 'node:path'
+import { loadPretrained, readModelConfig } from '../models/index.ts'
+import { familyOf } from '../models/families.ts'
 import { ModelError } from '../models/error.ts'
 import { loadAdapter } from '../lora/index.ts'
 import { loadTokenizer } from '../tokenizer/index.ts'
@@ -46,6 +48,10 @@ export class Predictor {
   ) {}
 
   static async load(modelDir: string, opts: PredictOptions = {}): Promise<Predictor> {
+    const family = familyOf(await readModelConfig(join(modelDir, 'config.json')))
+    if (family.task !== 'sequence-classification') {
+      throw new ModelError({ source: modelDir, reason: `${family.architecture} is a ${family.task} model; \`lorapipe predict\` classifies texts with a sequence classifier: score texts under a causal language model with \`lorapipe score\`` })
+    }
     const { model } = await loadPretrained(modelDir)
     if (opts.adapter) await loadAdapter(model, opts.adapter)
     const tokenizer = loadTokenizer(modelDir, opts.maxLength !== undefined ? { maxLength: opts.maxLength } : {})

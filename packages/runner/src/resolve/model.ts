@@ -23,7 +23,7 @@ export interface ResolvedModel {
 
 export class ModelSourceError extends Data.TaggedError('ModelSourceError')<{ readonly message: string }> {}
 
-/** Files a sequence classifier needs from a hub repository (not TF/Flax/ONNX weights). */
+/** Files a model needs from a hub repository (not TF/Flax/ONNX weights). */
 export const MODEL_FILES = [
   'config.json',
   'model.safetensors',
@@ -33,6 +33,8 @@ export const MODEL_FILES = [
   'tokenizer_config.json',
   'vocab.txt',
   'special_tokens_map.json',
+  // A decoder's chat template may live in its own file (transformers >= 4.43 saves it so).
+  'chat_template.jinja',
 ]
 
 /** Where the model comes from. `m` is a decoded `model` section (the command line's `predict` makes one with `withDefaults`). */

@@ -66,7 +66,7 @@ describe('model config', () => {
 
   test('rejects unsupported or inconsistent configs with a ModelConfigError naming the file and field', () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ model_type: 'gpt2' }, /"model_type" must be "distilbert" or "bert"/],
+      [{ model_type: 'gpt2' }, /"model_type" must be "distilbert", "bert", "llama", "mistral" or "qwen2", found "gpt2"/],
       [{ model_type: 'distilbert', dim: 10, n_heads: 3 }, /"dim" \(10\) must be divisible by "n_heads" \(3\)/],
       [{ model_type: 'bert', position_embedding_type: 'relative_key' }, /only "absolute"/],
       [{ model_type: 'bert', hidden_act: 'swishy' }, /"hidden_act": "swishy" is not supported/],

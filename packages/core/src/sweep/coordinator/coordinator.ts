@@ -6,6 +6,10 @@
 // finished trials are kept, unfinished ones continue from their run folders, and the sampler,
 // deterministic in (seed, history), draws the same next trials.
 //
+// The sampler is driven through the ask/tell search (search/search.ts), as a user's own loop
+// drives it: each assignment is asked, each evaluation reported and each end told as the record
+// gets it, and on resume the record's trials are added to a fresh search in order.
+//
 // All decisions happen in one fiber that takes messages (trial events, trial ends) from a queue in
 // order, so the record is a faithful log of what the coordinator saw and did.
 import * as Cause from 'effect/Cause'
@@ -22,6 +26,8 @@ import { now, type RunEvent } from '../../events.ts'
 import type { ValidatedPipeline } from '../../pipeline/types.ts'
 import type { SweepEvent, SweepEventSink, SweepStatus } from '../events.ts'
 import type { Assignment, Goal, Pruner, Sampler, SearchSpace, TrialView } from '../model.ts'
+import { openSearch, SearchExhausted, type Search } from '../search/search.ts'
+import { paramsOf, assignmentOf } from '../search/space.ts'
 import { writeBestPipeline } from './best.ts'
 import { TrialExecutor, type TrialOutcome, type TrialRunner, type TrialSpec } from './executor.ts'
 import { leaderboard, writeLeaderboard, type Leaderboard } from './leaderboard.ts'
@@ -130,6 +136,7 @@ export function runSweep(plan: SweepPlan): Effect.Effect<SweepResult, SweepFolde
     yield* sweep.openRecord()
     sweep.announce()
     if (sweep.state.ended) return yield* sweep.results(sweep.state.ended.status, `the sweep had already ended: ${sweep.state.ended.reason}`)
+    if (sweep.unreadable) return yield* sweep.results('failed', sweep.unreadable)
     sweep.settleUnfinished()
     yield* sweep.runTrials()
     return yield* sweep.conclude()
@@ -161,6 +168,10 @@ class Coordinator {
   private stop?: { status: Exclude<SweepStatus, 'interrupted'>; reason: string }
   private exhausted?: string
   private interruptedTrial?: number
+  /** The sampler, driven through the ask/tell search as a user's own loop drives it. */
+  private readonly search: Search
+  /** Why the record cannot be resumed (its trials do not fit the sweep's parameters), if so. */
+  readonly unreadable?: string
 
   constructor(private readonly plan: SweepPlan, private readonly executor: TrialRunner) {
     const prior = readRecord(join(plan.dir, RECORD_FILE)).entries
@@ -168,12 +179,26 @@ class Coordinator {
     this.state = replay(prior)
     this.goal = plan.metric.goal
     this.objective = plan.metric.key !== undefined ? { key: plan.metric.key, ...(plan.metric.stage !== undefined ? { stage: plan.metric.stage } : {}) } : objectiveOf(plan.metric.name)
+    this.search = openSearch({ method: plan.method, goal: this.goal, space: plan.space, sampler: plan.sampler })
+    // On resume the record's trials are added to a fresh search in order; a record whose trials the
+    // space cannot hold (an edited record, another version's) is not resumed.
+    for (const t of history(this.state)) {
+      try {
+        this.search.add({ params: paramsOf(plan.space, t.assignment), state: t.state, ...(t.value !== undefined ? { value: t.value } : {}), intermediate: t.intermediate })
+      } catch (e) {
+        this.unreadable = `trial ${t.number} of ${join(plan.dir, RECORD_FILE)} does not fit the sweep's parameters (${describeError(e).replace(/^cannot add the trial: /, '')}); start a new sweep`
+        break
+      }
+    }
   }
 
   private publish = (e: SweepEvent) => (this.plan.sinks ?? []).forEach((s) => s(e))
   private log = (level: 'info' | 'warn' | 'error', message: string) => this.publish({ _tag: 'SweepLog', time: now(), level, message })
   /** Appends to sweep.jsonl, then applies the entry to the state: the record first, always. */
-  private record = (e: RecordEntry) => (this.writer!.append(e), applyEntry(this.state, e))
+  private record = (e: RecordEntry) => {
+    this.writer!.append(e)
+    if (applyEntry(this.state, e)) tellSearch(this.search, e)
+  }
 
   /** Opens the record for writing (closed when the sweep ends). */
   openRecord = () => Effect.suspend(() => {
@@ -281,19 +306,21 @@ class Coordinator {
           this.exhausted = `run_cap reached (${plan.runCap} trials)`
           break
         }
-        let a: Assignment | undefined
+        let asked
         try {
-          a = plan.sampler.next(plan.space, history(state), this.goal)
+          asked = this.search.ask()
         } catch (e) {
-          this.stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
+          if (e instanceof SearchExhausted) this.exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+          else this.stop = { status: 'failed', reason: `the ${plan.sampler.name} sampler failed: ${describeError(e)}` }
           break
         }
-        if (a === undefined) {
-          this.exhausted = plan.method === 'grid' ? `every grid point was tried (${state.trials.size} trials)` : `the search space has no untried point left (${state.trials.size} trials)`
+        const n = asked.number
+        const a = assignmentOf(plan.space, asked.params)
+        if (!a.ok || state.trials.has(n)) {
+          this.stop = { status: 'failed', reason: `the search gave trial ${n} ${a.ok ? 'a number the sweep has already used' : `params the space does not hold: ${a.problems.join('; ')}`}` }
           break
         }
-        const n = state.trials.size === 0 ? 0 : Math.max(...state.trials.keys()) + 1
-        this.record({ type: 'assigned', time: now(), trial: n, assignment: a, runDir: trialRunDir(plan.dir, n) })
+        this.record({ type: 'assigned', time: now(), trial: n, assignment: a.assignment, runDir: trialRunDir(plan.dir, n) })
         yield* this.start(state.trials.get(n)!, false)
       }
     })
@@ -433,4 +460,10 @@ function summary(s: SweepState): string {
   const counts = new Map<string, number>()
   for (const t of s.trials.values()) counts.set(t.state, (counts.get(t.state) ?? 0) + 1)
   return [...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'no trials'
+}
+
+/** What a record entry tells the search: an evaluation (reported), an end (told); an assignment came from its ask. */
+function tellSearch(search: Search, e: RecordEntry): void {
+  if (e.type === 'metrics') search.report(e.trial, e.evaluation, e.value)
+  else if (e.type === 'finished') search.tell(e.trial, e.state === 'completed' && e.value !== undefined ? e.value : e.state === 'pruned' ? { state: 'pruned', ...(e.value !== undefined ? { value: e.value } : {}) } : { state: 'failed' })
 }

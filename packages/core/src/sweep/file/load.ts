@@ -101,10 +101,10 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
           location: keyPlace(parameterPointer(e.name)),
           pointer: parameterPointer(e.name),
           message: `a grid needs a list of values, but \`${e.name}\` is a ${e.domain.kind === 'int' ? 'whole-number' : 'real'} range`,
-          hint: 'give `values: [...]`, or use `method: random` or `method: tpe`',
+          hint: 'give `values: [...]`, or use `method: random`, `method: tpe` or `method: gp`',
         })
       }
-    } else if ((method === 'random' || method === 'tpe') && doc.run_cap === undefined) {
+    } else if ((method === 'random' || method === 'tpe' || method === 'gp') && doc.run_cap === undefined) {
       ds.push({ location: keyPlace(''), pointer: '/run_cap', message: `a ${method} sweep needs \`run_cap\` (how many trials to run)`, hint: 'e.g. `run_cap: 20`; the search only stops by itself when a grid is done' })
     }
 
@@ -175,7 +175,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
         location: keyPlace('/parameters'),
         pointer: '/parameters',
         message: `the grid has ${count.toLocaleString('en-US')} combinations (${sizes}), more than a sweep may run (${limitText})`,
-        hint: 'use `method: random` or `method: tpe` with a `run_cap`, give fewer values, or add a `run_cap` to run only the first combinations',
+        hint: 'use `method: random`, `tpe` or `gp` with a `run_cap`, give fewer values, or add a `run_cap` to run only the first combinations',
       })
     }
 

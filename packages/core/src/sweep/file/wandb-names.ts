@@ -11,6 +11,10 @@ const TOP_LEVEL: Record<string, string> = {
   entity: 'not needed: results go to the sweep folder (`lorapipe sweep --out DIR`)',
 }
 
+const METHODS: Record<string, string> = {
+  bayes: 'W&B\'s `bayes` is Bayesian optimisation with a Gaussian process: write `method: gp` (or `method: tpe`, faster per trial)',
+}
+
 const EARLY_TERMINATE: Record<string, string> = {
   s: 'W&B\'s `s` (number of hyperband brackets) is not supported: lorapipe runs one bracket of asynchronous successive halving',
   strict: 'W&B\'s `strict` is not supported: a trial is stopped when it is outside the top 1/reduction_factor at a rung',
@@ -32,6 +36,7 @@ export function withWandbHint(d: Diagnostic, doc: Record<string, unknown>): Diag
   const segs = pointerSegments(d.pointer ?? '')
   let hint: string | undefined
   if (segs.length === 1 && d.message.startsWith('unknown key')) hint = TOP_LEVEL[segs[0]!]
+  else if (segs.length === 1 && segs[0] === 'method' && typeof doc.method === 'string') hint = METHODS[doc.method]
   else if (segs.length === 2 && segs[0] === 'early_terminate' && d.message.startsWith('unknown key')) hint = EARLY_TERMINATE[segs[1]!]
   else if (segs.length === 3 && segs[0] === 'parameters' && segs[2] === 'distribution') {
     const p = (doc.parameters as Record<string, Record<string, unknown>> | undefined)?.[segs[1]!]

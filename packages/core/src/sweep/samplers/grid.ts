@@ -16,7 +16,7 @@ export class GridDomainUnsupported extends Error {
   ) {
     super(
       `grid search needs a list of values for ${parameter}, but it has a ${domainKind === 'int' ? 'whole-number' : 'real'} distribution; ` +
-        `give "values: [...]", or use method: random or tpe`,
+        `give "values: [...]", or use method: random, tpe or gp`,
     )
   }
 }

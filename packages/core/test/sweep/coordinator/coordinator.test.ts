@@ -16,6 +16,7 @@ import { TrialExecutor, type TrialOutcome, type TrialSpec } from '../../../src/s
 import { readRecord, type RecordEntry } from '../../../src/sweep/coordinator/record.ts'
 import { RECORD_FILE } from '../../../src/sweep/folder/layout.ts'
 import type { ValidatedPipeline } from '../../../src/pipeline/types.ts'
+import { history } from '../../../src/sweep/coordinator/state.ts'
 import { tempDir } from '../../support.ts'
 
 /** Tries the choices of the first parameter in order, each once. */
@@ -260,6 +261,41 @@ describe('sweep coordinator', () => {
       assert.equal(state.trials.get(0)!.state, 'running')
       assert.equal(state.trials.size, 1, 'nothing more was started')
     }
+  })
+
+  it('asks through the search: the sampler sees what the record holds (evaluations, pruned values, failures), also after a resume', async () => {
+    const views: TrialView[][] = []
+    const spy: Sampler = { name: 'spy', next: (s, h, g) => (views.push(h.map((t) => ({ ...t, intermediate: new Map(t.intermediate) }))), inOrder.next(s, h, g)) }
+    const pruner: Pruner = { name: 'floor', shouldPrune: (t: TrialView, i: number) => i === 1 && t.intermediate.get(1)! < 0.3 }
+    const xs = ['a', 'c', 'bad', 'b', 'd']
+    const fromRecord = (dir: string) => history(readSweepState(dir)).map((t) => [t.number, t.assignment, t.state, t.value, [...t.intermediate]])
+    const seen = (h: TrialView[]) => h.map((t) => [t.number, t.assignment, t.state, t.value, [...t.intermediate]])
+
+    const dir = tempDir()
+    const layer = fakeExecutor(scripts, [], { evalMs: 15, skipSteps: () => 10 })
+    const fiber = Effect.runFork(runSweep(plan(dir, xs, { sampler: spy, pruner, concurrency: 2 })).pipe(Effect.provide(layer)))
+    while (!entries(dir).some((e) => e.type === 'metrics' && e.trial === 3)) await new Promise((r) => setTimeout(r, 2))
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const r = await run(plan(dir, xs, { sampler: spy, pruner, concurrency: 2 }), layer)
+    assert.equal(r.status, 'finished')
+    // The last ask (the grid's end, while the last trial ran) saw every trial as the record has
+    // it: those finished before the kill came to the resumed sweep's search from the record.
+    const last = views.at(-1)!
+    assert.deepEqual(seen(last).slice(0, 4), fromRecord(dir).slice(0, 4))
+    assert.deepEqual(last.map((t) => [t.assignment.x, t.state, t.value]), [['a', 'completed', 0.7], ['c', 'pruned', 0.1], ['bad', 'failed', undefined], ['b', 'completed', 0.9], ['d', 'running', undefined]])
+  })
+
+  it('does not resume a record whose trials the parameters cannot hold: it fails and says which trial', async () => {
+    const dir = tempDir()
+    await run(plan(dir, ['a', 'b']), fakeExecutor(scripts, []))
+    // The record now names values the sweep no longer has (an edited record).
+    const record = join(dir, RECORD_FILE)
+    writeFileSync(record, readFileSync(record, 'utf8').replace(/"x":"b"/g, '"x":"zz"').split('\n').filter((l) => !l.includes('"type":"ended"')).join('\n'))
+    const log: { spec: TrialSpec; end: string }[] = []
+    const r = await run(plan(dir, ['a', 'b', 'c']), fakeExecutor(scripts, log))
+    assert.equal(r.status, 'failed')
+    assert.match(r.reason, /^trial 1 of .*sweep\.jsonl does not fit the sweep's parameters \(params\.x: "zz" is not one of its values \("a", "b", "c"\)\); start a new sweep$/)
+    assert.equal(log.length, 0, 'no trial ran')
   })
 
   it('refuses a second coordinator on a sweep folder while the first runs', async () => {

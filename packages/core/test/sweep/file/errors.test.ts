@@ -36,9 +36,19 @@ describe('sweep file errors', () => {
   test('a bad method or goal lists the choices and suggests the closest', async () => {
     const ds = await errorsOf(head.replace('method: random', 'method: gird').replace('{ name: eval_accuracy }', '{ name: eval_accuracy, goal: maximise }') + '  lora.r: { values: [4, 8] }\n')
     assert.deepEqual(at(ds), [
-      '2:9 `method` must be one of `grid`, `random`, `tpe`, not the string "gird" | did you mean `grid`?',
+      '2:9 `method` must be one of `grid`, `random`, `tpe`, `gp`, not the string "gird" | did you mean `grid`?',
       '3:38 `metric.goal` must be one of `minimize`, `maximize`, not the string "maximise" | did you mean `maximize`?',
     ])
+  })
+
+  test("W&B's `bayes` method says to write `gp`", async () => {
+    const ds = await errorsOf(head.replace('method: random', 'method: bayes') + '  lora.r: { values: [4, 8] }\n')
+    assert.deepEqual(at(ds), ['2:9 `method` must be one of `grid`, `random`, `tpe`, `gp`, not the string "bayes" | W&B\'s `bayes` is Bayesian optimisation with a Gaussian process: write `method: gp` (or `method: tpe`, faster per trial)'])
+  })
+
+  test('a gp sweep, as random and tpe, needs a run_cap', async () => {
+    const ds = await errorsOf(head.replace('method: random', 'method: gp').replace(/run_cap: \d+\n/, '') + '  lora.r: { values: [4, 8] }\n')
+    assert.deepEqual(at(ds).map((x) => x.replace(/^\d+:\d+ /, '')), ['a gp sweep needs `run_cap` (how many trials to run) | e.g. `run_cap: 20`; the search only stops by itself when a grid is done'])
   })
 
   test('an unknown distribution lists the ones there are; W&B names we do not take say what to write', async () => {
@@ -133,7 +143,7 @@ stages:
       '1:1 a random sweep needs `run_cap` (how many trials to run) | e.g. `run_cap: 20`; the search only stops by itself when a grid is done',
     ])
     assert.deepEqual(at(await errorsOf(head.replace('method: random', 'method: grid') + '  lora.r: { min: 2, max: 16 }\n')), [
-      '6:3 a grid needs a list of values, but `lora.r` is a whole-number range | give `values: [...]`, or use `method: random` or `method: tpe`',
+      '6:3 a grid needs a list of values, but `lora.r` is a whole-number range | give `values: [...]`, or use `method: random`, `method: tpe` or `method: gp`',
     ])
   })
 
@@ -151,7 +161,7 @@ stages:
     const grid = (sizes: number[]) => head.replace('method: random', 'method: grid').replace('run_cap: 4\n', '') + sizes.map((n, i) => `  ${paths[i]}: ${list(n)}\n`).join('')
     const twelve = Array<number>(12).fill(10)
     assert.deepEqual(at(await errorsOf(grid(twelve))), [
-      `4:1 the grid has 1,000,000,000,000 combinations (${twelve.join(' x ')}), more than a sweep may run (1,000,000 trials) | use \`method: random\` or \`method: tpe\` with a \`run_cap\`, give fewer values, or add a \`run_cap\` to run only the first combinations`,
+      `4:1 the grid has 1,000,000,000,000 combinations (${twelve.join(' x ')}), more than a sweep may run (1,000,000 trials) | use \`method: random\`, \`tpe\` or \`gp\` with a \`run_cap\`, give fewer values, or add a \`run_cap\` to run only the first combinations`,
     ])
     // A run_cap makes a large grid run only its first combinations; up to the limit, a grid needs none.
     const capped = await sweepOk(writeSweep(grid(twelve).replace('parameters:', 'run_cap: 3\nparameters:')))

@@ -59,6 +59,15 @@ describe('random search', () => {
       assert.equal(new Set(h.slice(0, 6).map((t) => canonicalKey(t.assignment))).size, 6, `seed ${seed}`)
       assert.equal(h.length, 7)
     }
+    // A finite space's last unused point is found whatever the seed, not left to luck.
+    const grid: SearchSpace = [
+      { name: 'a', domain: { kind: 'int', low: 1, high: 5, log: false } },
+      { name: 'b', domain: { kind: 'int', low: 1, high: 5, log: false } },
+    ]
+    const all = Array.from({ length: 25 }, (_, k) => ({ a: 1 + Math.floor(k / 5), b: 1 + (k % 5) }))
+    const last = all[17]!
+    const held24 = all.filter((p) => p !== last).map((p, i) => trial(i, p))
+    for (let seed = 0; seed < 20; seed++) assert.deepEqual(randomSampler(seed, 0).next(grid, held24, 'minimize'), last, `seed ${seed}`)
     // Running and failed trials hold their configuration too.
     const held = [trial(0, { a: 'x', b: 0 }, 'running'), trial(1, { a: 'y', b: 0 }, 'failed')]
     const next = randomSampler(0).next([{ name: 'a', domain: { kind: 'categorical', choices: ['x', 'y', 'z'] } }, { name: 'b', domain: { kind: 'constant', value: 0 } }], held, 'minimize')

@@ -139,18 +139,19 @@ describe('TPE sampler', () => {
     assert.ok(median(moved.liar) > 2 * median(moved.none), `distance from the running trials: ${median(moved.liar)} with the liar, ${median(moved.none)} without`)
   })
 
-  // 2-D Branin, 50 trials, 20 seeds; regret = best value found - 0.397887. Optuna 5 on the same test:
-  // 0.13 multivariate TPE, 0.27 independent TPE, 0.77 random. Measured here (seeds 0-19): TPE
-  // multivariate 0.101, independent 0.094, random search 0.462.
-  it('beats random search on Branin: median regret over 20 seeds 0.10 multivariate, 0.09 independent (random 0.46)', () => {
-    const regret = (make: (seed: number) => ReturnType<typeof tpeSampler>) =>
-      median(Array.from({ length: 20 }, (_, seed) => Math.min(...optimise(make(seed), braninSpace, branin, 50).map((t) => t.value!)) - 0.397887))
-    const tpe = regret((s) => tpeSampler(s))
-    const independent = regret((s) => tpeSampler(s, { multivariate: false }))
-    const random = regret((s) => randomSampler(s))
-    assert.ok(tpe < 0.35, `TPE median regret ${tpe}`)
-    assert.ok(tpe < random, `TPE ${tpe} vs random ${random}`)
-    assert.ok(independent < 0.35 && independent < random, `independent TPE ${independent} vs random ${random}`)
+  it('never repeats a configuration while the space has another, multivariate or independent: all 25 points of a 5 x 5 integer grid in 25 trials', () => {
+    const grid: SearchSpace = [
+      { name: 'a', domain: { kind: 'int', low: 1, high: 5, log: false } },
+      { name: 'b', domain: { kind: 'int', low: 1, high: 5, log: false } },
+    ]
+    const f = (a: Assignment) => ((a['a'] as number) - 2) ** 2 + ((a['b'] as number) - 4) ** 2
+    for (const multivariate of [true, false]) {
+      for (const seed of [0, 1, 2]) {
+        const h = optimise(tpeSampler(seed, { multivariate }), grid, f, 26)
+        assert.equal(new Set(h.slice(0, 25).map((t) => canonicalKey(t.assignment))).size, 25, `multivariate ${multivariate}, seed ${seed}`)
+        assert.equal(h.length, 26, 'a full space repeats rather than stopping')
+      }
+    }
   })
 })
 
@@ -183,10 +184,23 @@ describe('Parzen estimator (Optuna parzen_estimator.py)', () => {
     assert.deepEqual(w.slice(0, 5).map((x) => Number(x.toFixed(6))), [0.033333, 0.275, 0.516667, 0.758333, 1])
   })
 
-  it('continuous kernels: Scott-like bandwidth with the magic clip, plus the prior', () => {
-    // [0, 10], observations 2 and 4: sigma 0.2 * 2^(-1/5) * 10 = 1.74, clipped up to 10 / 4 = 2.5.
+  it('continuous kernels: a width from the spread, clipped up by the magic clip, plus the prior', () => {
+    // [0, 10], observations 2 and 4: spread min(sd 1.41, IQR 1 / 1.34) = 0.75, width 2 * 0.75 * 2^(-1/5) = 1.30
+    // (under 0.2 * 2^(-1/5) * 10 = 1.74), clipped up to 10 / 4 = 2.5.
     const pe = new ParzenEstimator([[2], [4]], [estimatorDomain({ kind: 'float', low: 0, high: 10, log: false })], MULTIVARIATE)
     assert.ok(Math.abs(pe.logPdf([[3]])[0]! - -1.9051526065431466) < 1e-12)
+  })
+
+  it('multivariate kernels have a width per parameter: narrow where the observations cluster, capped where they spread', () => {
+    // 20 observations on [0, 100]^2: x clustered around 50 (width 2 * spread * 20^(-1/6) = 5.14),
+    // y spread over the range (capped at 0.2 * 20^(-1/6) * 100 = 12.14). Reference: scipy.stats.truncnorm
+    // mixture of the same kernels plus the prior N(50, 100).
+    const obs = Array.from({ length: 20 }, (_, i) => [50 + 6 * Math.sin(i), (i * 37) % 100])
+    const d = estimatorDomain({ kind: 'float', low: 0, high: 100, log: false })
+    const pe = new ParzenEstimator(obs, [d, d], MULTIVARIATE)
+    const [a, b] = pe.logPdf([[50, 30], [60, 74]])
+    assert.ok(Math.abs(a! - -7.491012513533765) < 1e-10, `${a}`)
+    assert.ok(Math.abs(b! - -8.45970789570087) < 1e-10, `${b}`)
   })
 
   it('log-scale kernels live on log(x)', () => {
