@@ -46,6 +46,8 @@ export const trainerSchema = {
       },
     },
     group_by_length: { type: 'boolean', default: false, description: 'Batch examples of similar length together to cut padding work.' },
+    completion_only_loss: { type: 'boolean', default: true, description: "Causal LM: train on the completion only (labels -100 on the prompt), as TRL's `completion_only_loss`; false trains on every token." },
+    packing: { type: 'boolean', default: false, description: "Causal LM: pack short examples into sequences of at most max_length tokens (TRL's `packing`, best-fit decreasing); attention stays within each example." },
   },
 } as const
 
