@@ -29,7 +29,7 @@ export interface RunMetrics {
   readonly method: string
   readonly trainable_params: number
   readonly total_params: number
-  readonly train: { readonly runtime_s: number; readonly samples_per_s: number; readonly steps: number; readonly epochs: number; readonly loss?: number }
+  readonly train: { readonly runtime_s: number; readonly samples_per_s: number; readonly steps: number; readonly epochs: number; readonly loss?: number; readonly tokens_per_s?: number }
   /** The last evaluation (or the best one when the best model is loaded at the end). */
   readonly eval: EvalRecord
   readonly best?: { readonly step: number; readonly metric: string; readonly value: number }

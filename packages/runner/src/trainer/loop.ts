@@ -92,6 +92,8 @@ export interface TrainResult {
   readonly trainLoss: number
   readonly trainRuntime: number
   readonly trainSamples: number
+  /** Real tokens trained on (tasks that count them: causal LMs). */
+  readonly trainTokens?: number | undefined
   readonly stoppedEarly: boolean
   /** Step of the checkpoint the run continued from, if any. */
   readonly resumedFrom?: number | undefined
@@ -348,6 +350,7 @@ export async function train(setup: TrainSetup | TaskTrainSetup): Promise<TrainRe
       trainLoss: state.total.lossSum / Math.max(1, state.total.steps),
       trainRuntime: state.total.seconds,
       trainSamples: state.total.samples,
+      trainTokens: state.total.tokens,
       stoppedEarly: state.stopped,
       resumedFrom,
     }
