@@ -85,6 +85,10 @@ async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<stri
     }
   }
   if (model && config && task === 'causal-lm') {
+    const metric = params.trainer?.metric_for_best_model as string | undefined
+    if (uses === 'finetune' && metric !== undefined && /^(eval_)?(accuracy|f1)$/.test(metric)) {
+      problems.push({ pointer: '/trainer/metric_for_best_model', message: `trainer.metric_for_best_model is ${metric}, but a causal LM's evaluation has loss and perplexity only`, hint: 'use `loss` (eval_loss; perplexity is its exp)' })
+    }
     // The data read and tokenized as the run will: rows, roles, completions, the chat template,
     // the vocabularies, the shards.
     const [{ prepareCausalLm }, { withDefaults }, { trainerSchema }] = await Promise.all([import('../trainer/causal-lm-setup.ts'), import('@lorapipe/core/schema/validate.ts'), import('@lorapipe/core/pipeline/sections/index.ts')])
