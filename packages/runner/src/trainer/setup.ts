@@ -41,8 +41,8 @@ export interface Prepared {
  * Resolves the model and data, reads the model config, loads and tokenizes the splits and checks
  * the labels against the model's num_labels. `splits` says which splits are needed.
  */
-export async function prepare(model: ModelSection, dataset: DatasetSection, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
-  const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits)
+export async function prepare(model: ModelSection, dataset: DatasetSection, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval', resolved?: ResolvedModel): Promise<Prepared> {
+  const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits, resolved)
   const d = resolvedData.dataset
   const { tokenizer, tokenizerDir } = stageTokenizer(tok, resolvedModel, config, ctx)
   const encode = (ds: Dataset | undefined): EncodedSplit | undefined =>
@@ -102,8 +102,9 @@ export async function prepareData(
   seed: number,
   ctx: Ctx,
   splits: 'train+eval' | 'eval',
+  resolved?: ResolvedModel,
 ): Promise<{ resolvedModel: ResolvedModel; resolvedData: ResolvedDataset; data: Prepared['data']; config: ModelConfig }> {
-  const resolvedModel = await resolveModel(model, ctx)
+  const resolvedModel = resolved ?? (await resolveModel(model, ctx))
   const wanted: DatasetSection = splits === 'eval' ? { ...dataset, train: undefined } : dataset
   if (splits === 'eval' && !dataset.eval) throw new SetupError({ message: 'the dataset has no `eval` split to evaluate on; add `dataset.eval` (a `path` or a hub `split`)' })
   if (splits === 'train+eval' && !dataset.train) throw new SetupError({ message: 'the dataset has no `train` split; add `dataset.train` (a `path` or a hub `split`)' })
