@@ -110,6 +110,28 @@ stages:
     assert.match(r.stdout, /eval loss \d+\.\d{6} over 78 labelled tokens, perplexity/)
   })
 
+  test('lorapipe export --merged writes a decoder folder whose losses are the base-plus-adapter ones (lorapipe score)', () => {
+    const dir = tmp()
+    const merged = join(dir, 'merged')
+    const e = lorapipe(['export', run, '--merged', '--out', merged])
+    assert.equal(e.code, 0, e.stderr)
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) assert.ok(existsSync(join(merged, f)), `${f} in the merged folder`)
+    assert.equal(Object.keys(safetensorsHeader(join(merged, 'model.safetensors'))).some((k) => k.includes('lora_')), false)
+    const input = join(dir, 'rows.jsonl')
+    writeFileSync(input, readFileSync(shared('data', 'sst2-sft', 'dev.jsonl'), 'utf8').split('\n').slice(0, 4).join('\n') + '\n')
+    const losses = (args: string[]) => {
+      const r = lorapipe(['score', ...args, '--input', input, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l).loss as number)
+    }
+    const withAdapter = losses(['--model', shared('fixtures', 'tiny-llama'), '--adapter', join(run, 'adapter')])
+    const base = losses(['--model', shared('fixtures', 'tiny-llama')])
+    const fromMerged = losses(['--model', merged])
+    assert.equal(fromMerged.length, 4)
+    fromMerged.forEach((l, i) => assert.ok(Math.abs(l - withAdapter[i]!) < 1e-5, `row ${i}: merged ${l} vs adapter ${withAdapter[i]}`))
+    assert.ok(fromMerged.some((l, i) => Math.abs(l - base[i]!) > 1e-4), 'the merge changed the model')
+  })
+
   test('the PyTorch reference (peer/llama_eval.py) gives the eval loss lorapipe reported, within 1e-4', { skip: torchMissing }, () => {
     const r = spawnSync('/usr/bin/python3', [shared('peer', 'llama_eval.py'), '--model', shared('fixtures', 'tiny-llama'), '--adapter', join(run, 'adapter'), '--limit', '32', '--no-generate'], { encoding: 'utf8', timeout: 120_000 })
     assert.equal(r.status, 0, r.stderr)

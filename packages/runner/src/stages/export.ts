@@ -13,13 +13,14 @@ import type { ModelSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import type { ExportParams } from '@lorapipe/core/stage/builtins.ts'
 import { loadAdapter } from '../lora/adapter.ts'
 import { saveMergedModel } from '../lora/merge.ts'
-import { createRandomModel, loadPretrained, saveModel } from '../models/load.ts'
+import { createRandomCausalLm, createRandomModel, loadCausalLm, loadPretrained, saveModel } from '../models/load.ts'
+import { modelTask } from '../trainer/model-task.ts'
 import { readModelConfig } from '../models/config.ts'
 import { resolveModel } from '../resolve/index.ts'
 import { interruptible } from '../trainer/interruptible.ts'
 import { useBackend } from '../trainer/setup.ts'
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json']
 
 type Ctx = Pick<StageContext, 'resolvePath' | 'emitSync' | 'signal' | 'runtime'>
 
@@ -45,11 +46,18 @@ export const tempBeside = (target: string) => join(dirname(target), `.${basename
 export async function writeExport(input: ExportInput, ctx: Ctx, into: string): Promise<void> {
   const resolved = await resolveModel(input.model, ctx)
   const overrides = input.model.labels ? { labels: input.model.labels } : input.model.num_labels !== undefined ? { numLabels: input.model.num_labels } : {}
-  // A random-init base is rebuilt from the same config and seed as the fine-tuning run built it.
+  // A random-init base is rebuilt from the same config and seed as the fine-tuning run built it;
+  // the task (a classifier or a causal LM) is the model's, as the fine-tuning run took it.
+  const { task, config } = await modelTask(input.model, resolved)
+  const random = resolved.init === 'random'
   const model =
-    resolved.init === 'random'
-      ? createRandomModel(await readModelConfig(resolved.configPath, overrides), { seed: input.seed })
-      : (await loadPretrained(resolved.dir!, { ...overrides, seed: input.seed, ignoreMismatchedSizes: true })).model
+    task === 'causal-lm'
+      ? random
+        ? createRandomCausalLm(config, { seed: input.seed })
+        : (await loadCausalLm(resolved.dir!, { seed: input.seed })).model
+      : random
+        ? createRandomModel(await readModelConfig(resolved.configPath, overrides), { seed: input.seed })
+        : (await loadPretrained(resolved.dir!, { ...overrides, seed: input.seed, ignoreMismatchedSizes: true })).model
   try {
     const lora = await loadAdapter(model, input.adapter)
     const modelDir = input.merge ? into : join(into, 'model')
