@@ -59,7 +59,6 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'optimizer', tools: ['Axolotl', 'Ludwig'], note: 'not supported yet: the optimizer is always AdamW (as `adamw_torch`); tune `trainer.adam_beta1`, `adam_beta2`, `adam_epsilon`' },
   unsupported('fp16', ['transformers', 'Axolotl'], 'mixed precision is not supported yet; training runs in float32'),
   unsupported('bf16', ['transformers', 'Axolotl'], 'mixed precision is not supported yet; training runs in float32'),
-  { name: 'gradient_checkpointing', tools: ['transformers', 'Axolotl'], key: 'trainer.gradient_checkpointing' },
   // Evaluation, logging, checkpoints
   { name: 'eval_steps', tools: ['transformers', 'Axolotl'], key: 'trainer.eval_every' },
   { name: 'evaluation_strategy', tools: ['transformers'], key: 'trainer.eval_every', note: 'there is no strategy: give the interval in steps; lorapipe always evaluates at the end too' },
