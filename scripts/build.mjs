@@ -8,19 +8,19 @@
 // dist/ is flat: cli.js (the command), index.js (the API that `lorapipe` and `@lorapipe/core`
 // name), stage-module-hooks.js (core/src/stage/module-import.ts finds it and index.js beside
 // itself), the chunks, and inputs.json: the source files the build read, which bin/lorapipe.js
-// checks so that a build older than the sources never runs; and types/: index.js's declarations
-// (package.json's `types`), emitted by TypeScript from the sources it names.
+// checks so that a build older than the sources never runs; and index.d.ts, index.js's
+// declarations (package.json's `types`), with --strict (`npm pack`) or --types (below).
 //
 // Start-up: a chunk loads every module it reaches by static imports, including those an index
 // re-exports that it does not use. Code on the way to `validate` and `--help` therefore imports
 // core's modules by path (`@lorapipe/core/pipeline/load.ts`), not `@lorapipe/core`; check with
 // `node scripts/bench-startup.mjs`.
 //
-// `node scripts/build.mjs [--outdir DIR] [--strict]`
+// `node scripts/build.mjs [--outdir DIR] [--strict] [--types]`
 import * as esbuild from 'esbuild'
 import { builtinModules, createRequire } from 'node:module'
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
@@ -196,55 +196,6 @@ async function effectModuleFiles() {
   return files
 }
 
-/**
- * Declarations of index.js: TypeScript's declaration emit for packages/lorapipe/src/index.ts and
- * the core modules it names, as types/index.d.ts and types/core/<path>.d.ts. The sources import
- * with `.ts` extensions and name core as `@lorapipe/core/<path>.ts`; a user's TypeScript resolves
- * neither, so the emitted specifiers become relative `.js` ones (which resolve to the `.d.ts`).
- * Returns file name (relative to types/) -> text.
- */
-async function declarations() {
-  const ts = (await import('typescript')).default
-  const index = join(pkgDir, 'src', 'index.ts')
-  const coreSrc = join(root, 'packages', 'core', 'src')
-  const named = [...readFileSync(index, 'utf8').matchAll(/from '@lorapipe\/core\/([^']+\.ts)'/g)].map((m) => join(coreSrc, m[1]))
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
-  const out = '/lorapipe-types'
-  const options = { ...config.options, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: out, rootDir: join(root, 'packages'), skipLibCheck: true }
-  const program = ts.createProgram([index, ...named], options)
-  const files = {}
-  const emitted = program.emit(undefined, (name, text) => (files[name] = text), undefined, true)
-  const errors = [...program.getSyntacticDiagnostics(), ...emitted.diagnostics].filter((d) => d.category === ts.DiagnosticCategory.Error)
-  if (errors.length > 0) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }))
-  const types = {}
-  for (const [name, text] of Object.entries(files)) {
-    const rel = relative(out, name)
-    const target = rel === 'lorapipe/src/index.d.ts' ? 'index.d.ts' : rel.startsWith('core/src/') ? `core/${rel.slice('core/src/'.length)}` : undefined
-    if (target === undefined) throw new Error(`declarations: ${rel} is neither lorapipe's index nor a core module`)
-    const toCore = target === 'index.d.ts' ? './core/' : undefined
-    types[target] = text
-      .replace(/(['"])@lorapipe\/core\/([^'"]+)\.ts\1/g, (m, q, path) => (toCore ? `${q}${toCore}${path}.js${q}` : m))
-      .replace(/(['"])(\.\.?\/[^'"]+)\.ts\1/g, (_, q, path) => `${q}${path}.js${q}`)
-    if (/['"]@lorapipe\//.test(types[target])) throw new Error(`declarations: ${target} still names a workspace package`)
-  }
-  if (!types['index.d.ts']) throw new Error('declarations: no index.d.ts was emitted')
-  // Only the files index.d.ts reaches: the rest are modules the named ones use at run time.
-  const reached = new Set()
-  const visit = (file) => {
-    if (reached.has(file) || types[file] === undefined) return
-    reached.add(file)
-    for (const m of types[file].matchAll(/(?:from |import\()(['"])(\.\.?\/[^'"]+)\.js\1/g)) visit(join(dirname(file), m[2] + '.d.ts'))
-  }
-  visit('index.d.ts')
-  return Object.fromEntries(Object.entries(types).filter(([f]) => reached.has(f)))
-}
-
-const types = await declarations().catch((e) => {
-  if (strict) throw e
-  console.error(`build: warning: no type declarations (${e.message.split('\n')[0]}); \`import 'lorapipe'\` is untyped until \`npm run build\` succeeds`)
-  return {}
-})
-
 const tmp = `${outdir}.tmp-${process.pid}`
 rmSync(tmp, { recursive: true, force: true })
 const result = await esbuild
@@ -322,6 +273,20 @@ for (const file of Object.keys(result.metafile.outputs)) {
 
 for (const [file, text] of Object.entries(await effectModuleFiles())) writeFileSync(join(tmp, file), text)
 
+// Type declarations of the package's API (dist/index.d.ts) for `npm pack` (--strict) or --types:
+// rollup-plugin-dts has TypeScript emit the declarations of index.ts and of every module of ours
+// they reach, and rolls them into one file; npm packages stay imports, and each must be a
+// dependency of the package (a consumer's `tsc` resolves them from there). ~20 s, so not at `npm ci`.
+if (strict || args.includes('--types')) {
+  try {
+    writeFileSync(join(tmp, 'index.d.ts'), await declarations())
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true })
+    console.error(`build: error: type declarations: ${e.message}`)
+    process.exit(1)
+  }
+}
+
 const inputs = [
   // Our sources only: the generated validators and the effect entry are not files (esbuild names
   // them `<namespace>:<path>`), and installed packages change only
@@ -331,10 +296,6 @@ const inputs = [
   'packages/lorapipe/package.json',
   ...['core', 'runner', 'queue', 'cli'].map((p) => `packages/${p}/package.json`),
 ].sort()
-for (const [file, text] of Object.entries(types)) {
-  mkdirSync(dirname(join(tmp, 'types', file)), { recursive: true })
-  writeFileSync(join(tmp, 'types', file), text)
-}
 writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ root: relative(outdir, root) || '.', inputs }, null, 1) + '\n')
 
 // Replace the old build only when something changed, so that lorapipe processes running from it
@@ -352,6 +313,31 @@ if (same) {
 }
 const files = Object.keys(result.metafile.outputs).length
 console.log(`build: ${relative(root, outdir)}: ${files} files from ${Object.keys(result.metafile.inputs).length} sources${same ? ' (unchanged)' : ''}`)
+
+async function declarations() {
+  const { rollup } = await import('rollup')
+  const { dts } = await import('rollup-plugin-dts')
+  const workspace = Object.fromEntries(['core', 'runner', 'queue', 'cli'].flatMap((p) => [[`@lorapipe/${p}/*`, [`./packages/${p}/src/*`]]]))
+  const imported = new Set()
+  const bundle = await rollup({
+    input: join(pkgDir, 'src', 'index.ts'),
+    // Our packages as sources (not through node_modules, which TypeScript would take as a library's).
+    plugins: [dts({ tsconfig: join(root, 'tsconfig.json'), compilerOptions: { baseUrl: root, paths: { '@lorapipe/core': ['./packages/core/src/index.ts'], ...workspace } } })],
+    external: (id) => {
+      if (id.startsWith('.') || id.startsWith('/') || id.startsWith('@lorapipe/')) return false
+      imported.add(id)
+      return true
+    },
+    onwarn: (w) => {
+      throw new Error(w.message)
+    },
+  })
+  const { output } = await bundle.generate({ format: 'es' })
+  await bundle.close()
+  const missing = [...imported].filter((id) => !id.startsWith('node:') && !builtins.has(id) && !declared.has(packageName(id)))
+  if (missing.length > 0) throw new Error(`index.d.ts imports ${missing.join(', ')}, which packages/lorapipe/package.json does not list in dependencies`)
+  return `// lorapipe's API: generated by scripts/build.mjs from packages/lorapipe/src/index.ts.\n${output[0].code}`
+}
 
 function sameTree(a, b) {
   const names = readdirSync(a).sort()

@@ -4,22 +4,11 @@
 // registry), then `npx lorapipe` there, with custom stages beside the pipeline.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { needsShared, repoRoot, shared, sharedDir } from './support/shared.ts'
-
-/** npm's own variables from the `npm test` that runs us must not leak into the npm we start. */
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(package|lifecycle|command)|^INIT_CWD$/.test(k))) as Record<string, string>
-
-function sh(cmd: string, args: string[], cwd: string, timeout = 300_000) {
-  const r = spawnSync(cmd, args, { cwd, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout })
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', out: `${r.stdout}\n${r.stderr}` }
-}
-
-const offlineMiss = /ENOTCACHED|only-if-cached/
-const unreachable = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETUNREACH|network/i
+import { packAndInstall, sh } from './support/packed.ts'
 
 describe('lorapipe installed into a project of its own', () => {
   test('npm pack + npm install <tarball>: npx lorapipe validates and runs a pipeline with custom stages', async (t) => {
@@ -32,27 +21,13 @@ describe('lorapipe installed into a project of its own', () => {
       took.push(`${what} ${((performance.now() - t0) / 1000).toFixed(1)} s`)
       t0 = performance.now()
     }
-    const pack = sh('npm', ['pack', '-w', 'lorapipe', '--pack-destination', base, '--json'], repoRoot)
-    assert.equal(pack.code, 0, pack.out)
-    lap('npm pack')
-    const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[]
-    const files = packed!.files.map((f) => f.path)
+    const installed = packAndInstall(base)
+    if (typeof installed === 'string') return t.skip(installed)
+    const { files, project } = installed
     assert.ok(files.includes('bin/lorapipe.js') && files.includes('dist/cli.js') && files.includes('dist/index.js') && files.includes('dist/stage-module-hooks.js'), files.join(' '))
-    assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && !f.startsWith('dist/types/')) || f === 'dist/inputs.json'), [], 'only built JavaScript (and its declarations) is shipped')
-    assert.ok(files.includes('dist/types/index.d.ts'), 'the declarations of `import ... from \'lorapipe\'` are shipped')
-
-    const project = join(base, 'project')
-    mkdirSync(project)
-    const tarball = join(base, packed!.filename)
-    // Dependencies from npm's cache when `npm ci` filled it; else from the registry.
-    let install = sh('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund'], project)
-    if (install.code !== 0 && offlineMiss.test(install.out)) install = sh('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], project)
-    if (install.code !== 0 && unreachable.test(install.out)) {
-      t.skip(`skipped: npm install needs the npm registry for lorapipe's dependencies, and it is unreachable (${install.out.match(unreachable)?.[0]})`)
-      return
-    }
-    assert.equal(install.code, 0, install.out)
-    lap('npm install')
+    assert.deepEqual(files.filter((f) => (f.endsWith('.ts') && f !== 'dist/index.d.ts') || f === 'dist/inputs.json'), [], 'only built JavaScript (and its type declarations) is shipped')
+    assert.ok(files.includes('dist/index.d.ts'), 'the declarations of `import ... from \'lorapipe\'` are shipped')
+    lap('npm pack + npm install')
 
     // A user's project: stages and data beside the pipeline, nothing else of lorapipe's.
     cpSync(join(repoRoot, 'tests', 'fixtures', 'data'), join(project, 'data'), { recursive: true })
@@ -77,7 +52,7 @@ describe('lorapipe installed into a project of its own', () => {
     // The stage API under its public name, for the user's own scripts too.
     const api = sh(process.execPath, ['--input-type=module', '-e', "import('lorapipe').then((m) => console.log(typeof m.defineStage, typeof m.writeJsonAtomic))"], project)
     assert.equal(api.stdout.trim(), 'function function', api.out)
-    assert.deepEqual(readdirSync(join(project, 'node_modules', 'lorapipe')).sort(), ['bin', 'dist', 'package.json'])
+    assert.deepEqual(readdirSync(join(project, 'node_modules', 'lorapipe')).sort(), ['LICENSE', 'README.md', 'bin', 'dist', 'package.json'])
 
     // Training with the installed TensorFlow.js: the seed pipeline on the tiny fixture, 2 steps.
     if (!sharedDir) return t.diagnostic(`${took.join(', ')}; training part ${needsShared}`)

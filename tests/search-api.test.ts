@@ -1,5 +1,5 @@
 // The ask/tell API as a user's own TypeScript project uses it: `import { createSearch } from
-// 'lorapipe'` resolved to the built package (dist/index.js and its declarations in dist/types),
+// 'lorapipe'` resolved to the built package (dist/index.js and its declarations, dist/index.d.ts),
 // type-checked by TypeScript in strict mode, compiled, and run with plain node.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,7 +18,7 @@ function buildIsCurrent(): boolean {
     const manifest = JSON.parse(readFileSync(join(pkg, 'dist', 'inputs.json'), 'utf8')) as { root: string; inputs: string[] }
     const built = statSync(join(pkg, 'dist', 'inputs.json')).mtimeMs
     const root = resolve(pkg, 'dist', manifest.root)
-    return existsSync(join(pkg, 'dist', 'types', 'index.d.ts')) && manifest.inputs.every((f) => statSync(join(root, f)).mtimeMs <= built)
+    return existsSync(join(pkg, 'dist', 'index.d.ts')) && manifest.inputs.every((f) => statSync(join(root, f)).mtimeMs <= built)
   } catch {
     return false
   }
@@ -50,8 +50,8 @@ try {
 describe('createSearch from the built lorapipe package, in a TypeScript project of its own', () => {
   test('type-checks (strict), compiles and runs, with the same trials as the sources give; a wrong method is a type error', (t) => {
     if (!buildIsCurrent()) {
-      // As `npm pack` does (the package's prepack): the build the package ships.
-      const b = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 })
+      // The build the package ships, with its declarations (as `npm pack` makes them).
+      const b = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--types'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 })
       assert.equal(b.status, 0, `${b.stdout}\n${b.stderr}`)
     }
     const project = mkdtempSync(join(tmpdir(), 'lorapipe-search-'))

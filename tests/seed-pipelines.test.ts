@@ -68,6 +68,9 @@ describe('seed pipelines end to end', { skip: needsShared }, () => {
     const r = lorapipe(['run', 'pipelines/sst2-lora-vs-full.yaml', ...local(), ...short, '--out', out])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /\[compare\] comparison by accuracy:/)
+    // Each training stage says its data at the start: rows, tokens, the longest row, and how many truncation cut.
+    assert.match(r.stdout, /\[lora\] train data: 96 rows: [\d,]+ tokens; longest \d+; 0 truncated to 256\n/)
+    assert.match(r.stdout, /\[full\] eval data: 64 rows: [\d,]+ tokens; longest \d+; 0 truncated to 256\n/)
     const table = readFileSync(join(out, 'compare', 'comparison.md'), 'utf8')
     assert.match(table, /\| lora +\| +3,170 \| +0\.31 \|/)
     assert.match(table, /\| full +\| +1,011,362 \| +100\.00 \|/, 'full fine-tuning trains every weight of the model (LoRA adds 2,048)')

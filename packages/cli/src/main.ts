@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   report: () => import('./commands/report.ts').then((m) => m.reportCommand),
   sweep: () => import('./commands/sweep.ts').then((m) => m.sweepCommand),
   worker: () => import('./commands/worker.ts').then((m) => m.workerCommand),
+  export: () => import('./commands/export.ts').then((m) => m.exportCommand),
 }
 
 export async function main(argv: string[]): Promise<number> {

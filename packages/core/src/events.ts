@@ -9,7 +9,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 /** Events a stage reports about its own work. The executor adds `time` and `stage`. */
 export type StageEvent =
-  | { readonly _tag: 'Progress'; readonly step: number; readonly totalSteps: number; readonly epoch?: number; readonly totalEpochs?: number; readonly samplesPerSecond?: number }
+  | { readonly _tag: 'Progress'; readonly step: number; readonly totalSteps: number; readonly epoch?: number; readonly totalEpochs?: number; readonly samplesPerSecond?: number; readonly tokensPerSecond?: number }
   | {
       readonly _tag: 'TrainLog'
       readonly step: number
@@ -18,6 +18,8 @@ export type StageEvent =
       readonly learningRate: number
       readonly gradNorm?: number
       readonly samplesPerSecond?: number
+      /** Real (not padding) tokens per second. */
+      readonly tokensPerSecond?: number
     }
   /** `replayed`: an evaluation made before the checkpoint a resumed run continues from, reported again. */
   | { readonly _tag: 'EvalMetrics'; readonly step: number; readonly epoch: number; readonly metrics: Readonly<Record<string, number>>; readonly best?: boolean; readonly replayed?: boolean }

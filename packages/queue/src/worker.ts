@@ -253,6 +253,12 @@ class WorkerLoop {
       drainDelay: Math.max(1, Math.round(tuning.pollMs / 1000)),
     })
     w.on('error', () => undefined)
+    // An attempt that ended on an error of its own (not a refusal, not a stop: those say so) is said
+    // too, so that no attempt of a job is used up without a word.
+    w.on('failed', (job, err) => {
+      if (!job || err instanceof UnrecoverableError || err instanceof WaitingError || err.name === 'UnrecoverableError') return
+      this.opts.say(`job ${shownId(job.id)}: attempt ${job.attemptsStarted} ended: ${escapeControlLine(String(err.message).split('\n')[0]!)}`)
+    })
     w.on('lockRenewalFailed', (ids) => {
       for (const jid of ids) this.running.get(jid)?.stop('lost')
     })

@@ -13,6 +13,8 @@ Commands:
   plan <pipeline.yaml>      show the resolved pipeline and its stage graph without running it
   predict --model M ...     classify texts with a model (and a LoRA adapter)
   score --model M ...       loss (and logits) of texts under a causal language model (and a LoRA adapter)
+  export <run dir> --merged --out DIR
+                            write a Hugging Face model folder with the run's adapter merged (or --adapter: the adapter alone)
   cache ls | rm <repo>      show or prune the Hugging Face cache
   report <run dir>          write the run's report: one HTML page with curves and tables
 
@@ -281,4 +283,28 @@ LORAPIPE_QUEUE_BACKOFF_MS (first retry delay, set on the coordinator, 10000).
 
 Exit codes: 1 the queue's Redis cannot be reached, 2 bad input (also: Redis refused the password or
 user), 130 stopped (Ctrl-C).
+`
+
+export const exportHelp = `Usage: lorapipe export <run dir | adapter dir> (--merged | --adapter) --out DIR [--stage ID] [--force]
+
+Exports what a run trained, for transformers and PEFT:
+  --merged    a complete Hugging Face model folder: config.json, model.safetensors (the LoRA update
+              W + scaling * B A folded into the base weights, the head included; PEFT's
+              merge_and_unload + save_pretrained) and the tokenizer files. Loads with
+              AutoModelForSequenceClassification.from_pretrained(DIR), no PEFT needed.
+  --adapter   the PEFT adapter alone (adapter_config.json, adapter_model.safetensors), for
+              PeftModel.from_pretrained(base, DIR).
+The source is a run folder (the adapter of its finetune stage; its base model is the one the run
+fine-tuned, a random-init base rebuilt with the run's seed) or a PEFT adapter folder (its base is
+the one adapter_config.json names, a folder or a hub id). The same code as the \`uses: export\` stage.
+
+Options:
+  --out DIR    the folder to write; a new or empty one (the export is written beside it and
+               renamed into place, so an interrupted export leaves nothing that looks complete)
+  --force      replace the contents of a non-empty --out
+  --stage ID   the finetune stage to export, when the run has several
+  -h, --help   show this help
+
+Exit codes: 0 ok, 2 bad input (not a run or adapter folder, no adapter, a non-empty --out, a base
+model that cannot be loaded), 130 interrupted.
 `

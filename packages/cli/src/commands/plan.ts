@@ -1,5 +1,5 @@
 import { stringify } from 'yaml'
-import { compileGraph, type ValidatedPipeline } from '@lorapipe/core'
+import { compileGraph, findStageRefs, type ValidatedPipeline } from '@lorapipe/core'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { planHelp } from './help.ts'
@@ -20,7 +20,39 @@ export function planOf(p: ValidatedPipeline) {
   }
 }
 
-export function renderPlan(p: ValidatedPipeline): string {
+/** What a finetune stage trains, by stage id: PEFT's print_trainable_parameters line, or why it is not known yet. */
+export type StageParameters = Record<string, { trainable: number; total: number; line: string; architecture: string } | { unknown: string }>
+
+/**
+ * The parameter counts of the finetune stages, from the model's config.json alone (local, or in the
+ * hub cache: plan never downloads); a stage whose model comes from another stage is left out.
+ */
+export async function stageParameters(p: ValidatedPipeline): Promise<StageParameters> {
+  const out: StageParameters = {}
+  const finetunes = [...p.stages.values()].filter((n) => n.uses === 'finetune' && findStageRefs(n.params).length === 0)
+  if (finetunes.length === 0) return out
+  const [{ checkContext }, { resolveModel }, { plannedCount }] = await Promise.all([
+    import('@lorapipe/runner/preflight/inputs.ts'),
+    import('@lorapipe/runner/resolve/model.ts'),
+    import('@lorapipe/runner/lora/planned-count.ts'),
+  ])
+  const ctx = checkContext(p.dir, p.seed, async () => [])
+  for (const n of finetunes) {
+    const params = n.params as { model?: Record<string, any>; lora?: any }
+    try {
+      const resolved = await resolveModel((params.model ?? {}) as never, ctx)
+      out[n.id] = plannedCount(resolved, params.model ?? {}, params.lora)
+    } catch (e) {
+      const tag = (e as { _tag?: string })._tag
+      // A model that only the hub has is counted once a run (or `lorapipe cache`) has fetched it.
+      const notFetched = params.model?.path === undefined && params.model?.id !== undefined && !['ModelConfigError', 'LoraError', 'UserFileError'].includes(tag ?? '')
+      out[n.id] = { unknown: notFetched ? `${params.model!.id} is not in the Hugging Face cache yet (plan does not download); counted once it is` : String((e as Error)?.message ?? e).split('\n')[0]! }
+    }
+  }
+  return out
+}
+
+export function renderPlan(p: ValidatedPipeline, parameters: StageParameters = {}): string {
   const plan = planOf(p)
   const lines: string[] = []
   lines.push(`# Pipeline \`${plan.name}\` (${p.file}), seed ${plan.seed}`)
@@ -30,6 +62,11 @@ export function renderPlan(p: ValidatedPipeline): string {
   lines.push(`# Stage graph (${plan.order.length} stage${plan.order.length === 1 ? '' : 's'}):`)
   plan.stages.forEach((s, i) => lines.push(`#   ${i + 1}. ${s.id.padEnd(12)} uses ${s.uses.padEnd(10)}${s.needs.length ? ` needs ${s.needs.join(', ')}` : ''}`))
   lines.push(`# Waves (stages in one wave can run at the same time): ${plan.waves.map((w) => `[${w.join(', ')}]`).join(' -> ')}`)
+  const counted = Object.entries(parameters)
+  if (counted.length > 0) {
+    lines.push('# Parameters (from the model config; LoRA as PEFT counts them):')
+    for (const [id, c] of counted) lines.push(`#   ${id.padEnd(12)} ${'line' in c ? `${c.architecture}: ${c.line}` : `not known yet: ${c.unknown}`}`)
+  }
   return lines.join('\n') + '\n'
 }
 
@@ -42,6 +79,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     process.stderr.write(reportInvalid(r.error))
     return EXIT.badInput
   }
-  process.stdout.write(values.json ? JSON.stringify(planOf(r.pipeline)) + '\n' : renderPlan(r.pipeline))
+  const parameters = await stageParameters(r.pipeline)
+  process.stdout.write(values.json ? JSON.stringify({ ...planOf(r.pipeline), parameters }) + '\n' : renderPlan(r.pipeline, parameters))
   return EXIT.ok
 }

@@ -1,6 +1,7 @@
 // What core's sweeps need from the command line and get from here: the lorapipe launcher that
 // runs each trial, the checks `run` makes of a trial's files before it writes anything (the
 // preflight), the sweep report, and how a `uses: sweep` stage shows its sweep in the run's log.
+import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ValidatedPipeline } from '@lorapipe/core/pipeline/types.ts'
@@ -9,10 +10,16 @@ import type { SweepStageDeps } from '@lorapipe/core/sweep/host.ts'
 import { preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import { sweepStageSink } from '../output/sweep-plain.ts'
 
-/** The lorapipe script: the one this process runs when it is lorapipe, else the checkout's launcher. */
+/**
+ * The lorapipe script: the one this process runs when it is lorapipe; else (lorapipe used as a
+ * library) the package's launcher: bin/ beside dist/ when bundled (also when installed), the
+ * checkout's launcher from the sources.
+ */
 export function lorapipeEntry(): string {
   const argv1 = process.argv[1]
   if (argv1 && /lorapipe(\.m?js)?$/.test(basename(argv1))) return resolve(argv1)
+  const beside = fileURLToPath(new URL('../bin/lorapipe.js', import.meta.url))
+  if (existsSync(beside)) return beside
   return fileURLToPath(new URL('../../../lorapipe/bin/lorapipe.js', import.meta.url))
 }
 

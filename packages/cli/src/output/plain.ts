@@ -40,7 +40,7 @@ export function plainSink(opts: PlainOptions = {}): EventSink {
         return
       case 'TrainLog':
         return info(
-          `${tag}step ${e.step} epoch ${e.epoch.toFixed(2)} loss ${num(e.loss)} lr ${learningRate(e.learningRate)}${e.gradNorm !== undefined ? ` grad_norm ${num(e.gradNorm)}` : ''}${e.samplesPerSecond !== undefined ? ` ${e.samplesPerSecond.toFixed(1)} samples/s` : ''}`,
+          `${tag}step ${e.step} epoch ${e.epoch.toFixed(2)} loss ${num(e.loss)} lr ${learningRate(e.learningRate)}${e.gradNorm !== undefined ? ` grad_norm ${num(e.gradNorm)}` : ''}${e.samplesPerSecond !== undefined ? ` ${e.samplesPerSecond.toFixed(1)} samples/s` : ''}${e.tokensPerSecond !== undefined ? ` ${e.tokensPerSecond.toFixed(0)} tokens/s` : ''}`,
         )
       case 'EvalMetrics':
         return info(`${tag}eval step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`).join(' ')}${e.best ? ' (best)' : ''}${e.replayed ? ' (before the checkpoint)' : ''}`)

@@ -93,15 +93,21 @@ function stageCharts(s: StageReport): string {
   if (lr.length > 0) charts.push(lineChart({ title: 'Learning rate', xLabel: 'step', yLabel: 'learning rate', series: [{ name: 'learning rate', points: lr, color: PALETTE[4] }] }))
   const sps = pts(s.train, (t) => t.step, (t) => t.samples_per_s)
   if (sps.length > 1) charts.push(lineChart({ title: 'Training throughput', xLabel: 'step', yLabel: 'samples/s', series: [{ name: 'samples/s', points: sps, color: PALETTE[5] }] }))
+  const tps = pts(s.train, (t) => t.step, (t) => t.tokens_per_s)
+  if (tps.length > 1) charts.push(lineChart({ title: 'Training tokens/s', xLabel: 'step', yLabel: 'tokens/s', series: [{ name: 'tokens/s', points: tps, color: PALETTE[5] }] }))
+  const ppl = pts(s.eval, (e) => e.step, (e) => e.perplexity)
+  if (ppl.length > 0) charts.push(lineChart({ title: 'Evaluation perplexity', xLabel: 'step', yLabel: 'perplexity', series: [{ name: 'perplexity', points: ppl, color: PALETTE[1], markers: true }] }))
   return `<div class="charts">${charts.join('')}</div>`
 }
 
 function evalTable(s: StageReport): string {
   if (s.eval.length === 0) return ''
   const best = bestStep(s)
+  // A causal LM's evaluations have perplexity instead of accuracy and F1.
+  const lm = s.eval.some((e) => e.perplexity !== undefined) && !s.eval.some((e) => e.accuracy !== undefined)
   const row = (e: EvalPoint) =>
-    `<tr${e.step === best ? ' class="best"' : ''}><td>${e.step === best ? '★ ' : ''}${e.step}</td><td>${fmt(e.epoch, 2)}</td><td>${fmt(e.loss)}</td><td>${fmt(e.accuracy)}</td><td>${fmt(e.f1)}</td></tr>`
-  return `<h3>Evaluations</h3><table class="evals"><thead><tr><th>step</th><th>epoch</th><th>loss</th><th>accuracy</th><th>F1</th></tr></thead><tbody>${s.eval.map(row).join('')}</tbody></table>${
+    `<tr${e.step === best ? ' class="best"' : ''}><td>${e.step === best ? '★ ' : ''}${e.step}</td><td>${fmt(e.epoch, 2)}</td><td>${fmt(e.loss)}</td>${lm ? `<td>${fmt(e.perplexity)}</td>` : `<td>${fmt(e.accuracy)}</td><td>${fmt(e.f1)}</td>`}</tr>`
+  return `<h3>Evaluations</h3><table class="evals"><thead><tr><th>step</th><th>epoch</th><th>loss</th>${lm ? '<th>perplexity</th>' : '<th>accuracy</th><th>F1</th>'}</tr></thead><tbody>${s.eval.map(row).join('')}</tbody></table>${
     best !== undefined ? `<p>★ best evaluation (step ${best}${s.metrics?.best ? `, by ${esc(s.metrics.best.metric)}` : ', lowest loss'})</p>` : ''
   }`
 }
@@ -115,10 +121,11 @@ function timings(s: StageReport): string {
     kv.push(['trainable parameters', `${int(m.trainable_params)} of ${int(m.total_params)} (${((100 * m.trainable_params) / Math.max(1, m.total_params)).toFixed(2)}%)`])
     kv.push(['training steps / epochs', `${int(m.train.steps)} / ${fmt(m.train.epochs, 2)}`])
     kv.push(['training time', duration(m.train.runtime_s * 1000)])
-    kv.push(['training throughput', `${fmt(m.train.samples_per_s, 1)} samples/s`])
+    kv.push(['training throughput', `${fmt(m.train.samples_per_s, 1)} samples/s${m.train.tokens_per_s !== undefined ? `, ${fmt(m.train.tokens_per_s, 0)} tokens/s` : ''}`])
     if (m.train.loss !== undefined) kv.push(['final training loss', fmt(m.train.loss)])
     kv.push(['evaluation time', duration(m.eval.runtime_s * 1000)])
-    kv.push(['evaluation throughput', `${fmt(m.eval.samples_per_s, 1)} samples/s`])
+    kv.push(['evaluation throughput', `${fmt(m.eval.samples_per_s, 1)} samples/s${m.eval.tokens_per_s !== undefined ? `, ${fmt(m.eval.tokens_per_s, 0)} tokens/s` : ''}`])
+    if (m.eval.perplexity !== undefined) kv.push(['evaluation perplexity', fmt(m.eval.perplexity)])
   } else {
     const last = s.train.at(-1)
     if (last?.samples_per_s !== undefined) kv.push(['training throughput (last log)', `${fmt(last.samples_per_s, 1)} samples/s`])

@@ -21,6 +21,7 @@ export interface TrainPoint {
   readonly loss: number
   readonly learning_rate: number
   readonly samples_per_s?: number
+  readonly tokens_per_s?: number
 }
 
 export interface EvalPoint {
@@ -29,6 +30,8 @@ export interface EvalPoint {
   readonly loss?: number
   readonly accuracy?: number
   readonly f1?: number
+  /** Causal LMs. */
+  readonly perplexity?: number
 }
 
 export interface ComparisonTable {
@@ -128,11 +131,11 @@ export function readRun(runDir: string): RunReport {
     const train =
       validMetrics && validMetrics.history.train.length > 0
         ? validMetrics.history.train.map((t) => ({ ...t }))
-        : s.train.map((t) => ({ step: t.step, epoch: t.epoch, loss: t.loss, learning_rate: t.learningRate, samples_per_s: t.samplesPerSecond }))
+        : s.train.map((t) => ({ step: t.step, epoch: t.epoch, loss: t.loss, learning_rate: t.learningRate, samples_per_s: t.samplesPerSecond, ...(t.tokensPerSecond !== undefined ? { tokens_per_s: t.tokensPerSecond } : {}) }))
     const evals =
       validMetrics && validMetrics.history.eval.length > 0
-        ? validMetrics.history.eval.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(r.loss), accuracy: num(r.accuracy), f1: num(r.f1) }))
-        : s.evals.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(metricOf(r, 'loss')), accuracy: num(metricOf(r, 'accuracy')), f1: num(metricOf(r, 'f1')) }))
+        ? validMetrics.history.eval.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(r.loss), accuracy: num(r.accuracy), f1: num(r.f1), perplexity: num(r.perplexity) }))
+        : s.evals.map((r) => ({ step: r.step, epoch: r.epoch, loss: num(metricOf(r, 'loss')), accuracy: num(metricOf(r, 'accuracy')), f1: num(metricOf(r, 'f1')), perplexity: num(metricOf(r, 'perplexity')) }))
     return {
       id: s.id,
       uses: s.uses,

@@ -163,6 +163,7 @@ export function RunningStage({ v, now, look }: { v: StageView; now: number; look
       p.epoch !== undefined ? `epoch ${p.epoch.toFixed(2)}${p.totalEpochs !== undefined ? `/${Number.isInteger(p.totalEpochs) ? p.totalEpochs : p.totalEpochs.toFixed(2)}` : ''}` : undefined,
       p.stepsPerSecond !== undefined ? `${rate(p.stepsPerSecond)} steps/s` : undefined,
       (p.samplesPerSecond ?? last?.samplesPerSecond) !== undefined ? `${rate((p.samplesPerSecond ?? last?.samplesPerSecond)!)} samples/s` : undefined,
+      (p.tokensPerSecond ?? last?.tokensPerSecond) !== undefined ? `${rate((p.tokensPerSecond ?? last?.tokensPerSecond)!)} tokens/s` : undefined,
       `elapsed ${clock(elapsedS)}`,
       `ETA ${etaS === undefined ? '?' : clock(etaS)}`,
     ].filter((x): x is string => x !== undefined)

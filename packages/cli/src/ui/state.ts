@@ -55,6 +55,6 @@ export function timing(v: StageView, now: number): { elapsedS: number; etaS?: nu
 export function evalColumns(evals: readonly EvalRow[]): string[] {
   const names = new Set<string>()
   for (const r of evals) for (const k of Object.keys(r.metrics)) names.add(metricName(k))
-  const order = ['loss', 'accuracy', 'f1']
+  const order = ['loss', 'perplexity', 'accuracy', 'f1']
   return [...names].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b))
 }

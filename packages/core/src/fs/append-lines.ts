@@ -47,22 +47,30 @@ export function lineAppender(file: string): (text: string) => void {
           if (torn > 0) ftruncateSync(fd, fstatSync(fd).size - torn)
           first = false
         }
-        const before = fstatSync(fd).size
-        const buf = Buffer.from(text + '\n', 'utf8')
-        try {
-          let off = 0
-          while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
-        } catch (e) {
-          // Half a line would glue onto the next one: cut it off (truncating frees space, so it works on a full disk).
-          try {
-            ftruncateSync(fd, before)
-          } catch {
-            // the file keeps a torn last line, which readers skip and the next appender cuts off
-          }
-          throw e
-        }
+        // Half a line would glue onto the next one: it is cut off (a torn line left by a failed cut is skipped by readers and cut by the next appender).
+        appendWhole(fd, Buffer.from(text + '\n', 'utf8'))
       } finally {
         closeSync(fd)
       }
     })
+}
+
+/**
+ * Appends `buf` to the open file `fd` whole, or cuts the file back to where it was and throws
+ * (truncating frees space, so it works on a full disk; if even that fails, the torn tail stays for
+ * the reader to skip).
+ */
+export function appendWhole(fd: number, buf: Buffer): void {
+  const before = fstatSync(fd).size
+  try {
+    let off = 0
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+  } catch (e) {
+    try {
+      ftruncateSync(fd, before)
+    } catch {
+      // left torn: see above
+    }
+    throw e
+  }
 }

@@ -36,6 +36,11 @@ export interface LoadOptions {
     /** The pipeline file it was resolved from, to name as the run's (a run folder that has not started yet: see run/resume.ts). */
     readonly file?: string
   }
+  /**
+   * The pipeline's YAML (or JSON) text, given instead of read from `file` (for a pipeline made in
+   * code): `file` still names it in messages and its folder resolves its relative paths.
+   */
+  readonly text?: string
 }
 
 export function isModuleRef(uses: string): boolean {
@@ -45,7 +50,7 @@ export function isModuleRef(uses: string): boolean {
 export function loadPipeline(file: string, opts: LoadOptions = {}): Effect.Effect<ValidatedPipeline, PipelineInvalid> {
   return Effect.suspend(() => {
     const abs = resolve(file)
-    const loaded = loadWithExtends(abs)
+    const loaded = loadWithExtends(abs, opts.text)
     const texts = loaded.texts
     if (!loaded.doc) return Effect.fail(invalid(abs, loaded.diagnostics, texts))
     const diagnostics: Diagnostic[] = []

@@ -25,7 +25,7 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'model_name_or_path', tools: ['transformers'], key: 'model.id', note: 'a local folder goes in `model.path`' },
   { name: 'base_model_name_or_path', tools: ['PEFT'], key: 'model.id', note: 'a local folder goes in `model.path`' },
   { name: 'tokenizer_name', tools: ['transformers'], key: 'tokenizer.path', note: 'a local folder; a hub tokenizer comes with `model.id`' },
-  { name: 'task_type', tools: ['PEFT'], key: 'model.task', note: '`SEQ_CLS` is `sequence-classification`, the only task so far' },
+  { name: 'task_type', tools: ['PEFT'], key: 'model.task', note: '`SEQ_CLS` is `sequence-classification`, `CAUSAL_LM` is `causal-lm`' },
   { name: 'load_in_8bit', tools: ['transformers', 'Axolotl'], note: 'quantised loading is not supported yet; weights are float32' },
   { name: 'load_in_4bit', tools: ['transformers', 'Axolotl'], note: 'quantised loading (QLoRA) is not supported yet; weights are float32' },
   // LoRA
@@ -59,7 +59,6 @@ export const foreignNames: readonly ForeignName[] = [
   { name: 'optimizer', tools: ['Axolotl', 'Ludwig'], note: 'not supported yet: the optimizer is always AdamW (as `adamw_torch`); tune `trainer.adam_beta1`, `adam_beta2`, `adam_epsilon`' },
   unsupported('fp16', ['transformers', 'Axolotl'], 'mixed precision is not supported yet; training runs in float32'),
   unsupported('bf16', ['transformers', 'Axolotl'], 'mixed precision is not supported yet; training runs in float32'),
-  unsupported('gradient_checkpointing', ['transformers', 'Axolotl'], 'not supported yet'),
   // Evaluation, logging, checkpoints
   { name: 'eval_steps', tools: ['transformers', 'Axolotl'], key: 'trainer.eval_every' },
   { name: 'evaluation_strategy', tools: ['transformers'], key: 'trainer.eval_every', note: 'there is no strategy: give the interval in steps; lorapipe always evaluates at the end too' },
@@ -81,6 +80,9 @@ export const foreignNames: readonly ForeignName[] = [
   // Data and tokenizer
   { name: 'max_seq_length', tools: ['TRL'], key: 'tokenizer.max_length' },
   { name: 'sequence_len', tools: ['Axolotl'], key: 'tokenizer.max_length' },
+  { name: 'sample_packing', tools: ['Axolotl'], key: 'trainer.packing' },
+  { name: 'train_on_inputs', tools: ['Axolotl'], key: 'trainer.completion_only_loss', note: 'the opposite sense: `train_on_inputs: true` is `completion_only_loss: false`' },
+  { name: 'dataset_text_field', tools: ['TRL'], key: 'dataset.text_column' },
   { name: 'global_max_sequence_length', tools: ['Ludwig'], key: 'tokenizer.max_length' },
   { name: 'datasets', tools: ['Axolotl'], key: 'dataset', note: 'one `dataset` with `train` and `eval` splits' },
   { name: 'val_set_size', tools: ['Axolotl'], key: 'dataset.eval.ratio' },

@@ -2,7 +2,7 @@
 // merged over them. Paths are relative to the file that names them. Cycles are errors.
 import { dirname, relative, resolve } from 'node:path'
 import type { Diagnostic } from '../diagnostics.ts'
-import { isPlainObject, placeOf, readYamlFile, type Sourced } from './document.ts'
+import { isPlainObject, parseYaml, placeOf, readYamlFile, type Sourced } from './document.ts'
 import { deepMerge } from './merge.ts'
 
 export interface LoadedFiles {
@@ -20,7 +20,8 @@ export function displayPath(abs: string): string {
   return rel && !rel.startsWith('..') ? rel : abs
 }
 
-export function loadWithExtends(file: string): LoadedFiles {
+/** `text`: the root file's contents, given instead of read from `file` (which still names it and resolves its paths). */
+export function loadWithExtends(file: string, text?: string): LoadedFiles {
   const texts = new Map<string, string>()
   const files: string[] = []
   const diagnostics: Diagnostic[] = []
@@ -28,7 +29,7 @@ export function loadWithExtends(file: string): LoadedFiles {
   const load = (abs: string, stack: string[]): Sourced | undefined => {
     const name = displayPath(abs)
     files.push(abs)
-    const parsed = readYamlFile(abs, name)
+    const parsed = text !== undefined && stack.length === 1 ? parseYaml(name, text) : readYamlFile(abs, name)
     if (parsed.text !== undefined) texts.set(name, parsed.text)
     if (!parsed.ok) {
       diagnostics.push(...parsed.diagnostics)

@@ -16,6 +16,8 @@ export interface ProgressView {
   /** Steps per second and samples per second since the stage's first progress report. */
   readonly stepsPerSecond?: number
   readonly samplesPerSecond?: number
+  /** Real tokens per second since the start of training (causal LMs). */
+  readonly tokensPerSecond?: number
   /** Time of this report (ms since the epoch), so elapsed time and ETA can be extrapolated. */
   readonly at: number
 }
@@ -26,6 +28,7 @@ export interface TrainPoint {
   readonly loss: number
   readonly learningRate: number
   readonly samplesPerSecond?: number
+  readonly tokensPerSecond?: number
 }
 
 export interface EvalRow {
@@ -161,10 +164,11 @@ export function runStep(v: RunView, e: RunEvent, lists: Lists): RunView {
         const secs = (at - origin.at) / 1000
         const stepsPerSecond = secs > 0 && e.step > origin.step ? (e.step - origin.step) / secs : s.progress?.stepsPerSecond
         const samplesPerSecond = e.samplesPerSecond ?? s.progress?.samplesPerSecond
-        return { ...s, progressOrigin: origin, progress: { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch, totalEpochs: e.totalEpochs, stepsPerSecond, samplesPerSecond, at } }
+        const tokensPerSecond = e.tokensPerSecond ?? s.progress?.tokensPerSecond
+        return { ...s, progressOrigin: origin, progress: { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch, totalEpochs: e.totalEpochs, stepsPerSecond, samplesPerSecond, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}), at } }
       })
     case 'TrainLog': {
-      const point = { step: e.step, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: e.samplesPerSecond }
+      const point = { step: e.step, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: e.samplesPerSecond, ...(e.tokensPerSecond !== undefined ? { tokensPerSecond: e.tokensPerSecond } : {}) }
       return update(e.stage || undefined, (s) => ({ ...s, train: lists.add(s.train, point, v.options.trainHistory) }))
     }
     case 'EvalMetrics':

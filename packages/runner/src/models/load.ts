@@ -1,6 +1,7 @@
 // Building models: from a Hugging Face folder (config.json + model.safetensors), or randomly
 // initialised from a config as transformers' _init_weights; and saving back to such a folder.
-import { access, mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { FILE_KINDS, readUserText, UserFileError } from '@lorapipe/core/fs/user-file.ts'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -101,14 +102,16 @@ export function createRandomCausalLm(config: ModelConfig, options: ModelOptions 
   return new CausalLm(config, storeFrom(spec, (s) => initialValues(s, config.initializerRange, rng)), seed)
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false)
-
-/** Reads the checkpoint tensors of a folder: model.safetensors, or shards listed in model.safetensors.index.json. */
-export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTensor>> {
+/**
+ * The weight files of a folder: model.safetensors, or the shards that model.safetensors.index.json
+ * lists (each a file beside it, each there). Checks the files exist without reading them, so that a
+ * missing shard is found before a run starts.
+ */
+export function checkpointFiles(dir: string): { files: string[]; index?: { file: string; map: Record<string, unknown> } } {
   const single = join(dir, 'model.safetensors')
-  if (await exists(single)) return new Map((await readSafetensors(single)).tensors)
+  if (existsSync(single)) return { files: [single] }
   const index = join(dir, 'model.safetensors.index.json')
-  if (await exists(index)) {
+  if (existsSync(index)) {
     let map: Record<string, unknown>
     try {
       map = JSON.parse(readUserText(index, FILE_KINDS.config)).weight_map
@@ -123,32 +126,35 @@ export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTen
         throw new ModelError({ source: index, reason: `weight_map names ${JSON.stringify(shard)}, not a .safetensors file name in this folder` })
       }
     }
-    const missing = []
-    for (const shard of shards as string[]) if (!(await exists(join(dir, shard)))) missing.push(shard)
+    const missing = (shards as string[]).filter((shard) => !existsSync(join(dir, shard)))
     if (missing.length > 0) {
       throw new ModelError({
         source: dir,
         reason: `${missing.length} of the ${shards.length} shards that model.safetensors.index.json lists ${missing.length === 1 ? 'is' : 'are'} missing: ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''} (an interrupted download? fetch the model again)`,
       })
     }
-    const out = new Map<string, LoadedTensor>()
-    for (const shard of shards as string[]) {
-      const file = join(dir, shard)
-      for (const [k, t] of (await readSafetensors(file)).tensors) out.set(k, t)
-    }
-    const absent = Object.entries(map).filter(([k]) => !out.has(k))
-    if (absent.length > 0) {
-      throw new ModelError({ source: index, reason: `${absent.length} tensor(s) it lists are not in their shard: ${absent.slice(0, 4).map(([k, f]) => `${k} (${String(f)})`).join(', ')}` })
-    }
-    return out
+    return { files: (shards as string[]).map((s) => join(dir, s)), index: { file: index, map } }
   }
-  if (await exists(join(dir, 'pytorch_model.bin'))) {
+  if (existsSync(join(dir, 'pytorch_model.bin'))) {
     throw new ModelError({
       source: dir,
       reason: 'only pytorch_model.bin found: PyTorch pickle checkpoints are not loaded (unsafe, needs torch); use a model that ships model.safetensors or convert it',
     })
   }
   throw new ModelError({ source: dir, reason: 'no model.safetensors (or model.safetensors.index.json) in this folder' })
+}
+
+/** Reads the checkpoint tensors of a folder: model.safetensors, or shards listed in model.safetensors.index.json. */
+export async function readCheckpoint(dir: string): Promise<Map<string, LoadedTensor>> {
+  const { files, index } = checkpointFiles(dir)
+  if (!index) return new Map((await readSafetensors(files[0]!)).tensors)
+  const out = new Map<string, LoadedTensor>()
+  for (const file of files) for (const [k, t] of (await readSafetensors(file)).tensors) out.set(k, t)
+  const absent = Object.entries(index.map).filter(([k]) => !out.has(k))
+  if (absent.length > 0) {
+    throw new ModelError({ source: index.file, reason: `${absent.length} tensor(s) it lists are not in their shard: ${absent.slice(0, 4).map(([k, f]) => `${k} (${String(f)})`).join(', ')}` })
+  }
+  return out
 }
 
 /** Old BERT checkpoints name LayerNorm parameters gamma/beta; transformers renames them. */

@@ -71,7 +71,34 @@ async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<stri
   // the LoRA targets wait for the download, and `validate` stays fast.
   const model = await modelOf(params, ctx, problems, unchecked)
   let config: ModelConfig | undefined
+  let task: string | undefined
   if (model) {
+    const { modelTask } = await import('../trainer/model-task.ts')
+    try {
+      const found = await modelTask(params.model ?? {}, model)
+      task = found.task
+      if (task === 'causal-lm') config = found.config
+    } catch (e) {
+      if (!isBadInput(e)) throw e
+      problems.push({ pointer: /^model\.task\b/.test((e as Error).message) ? '/model/task' : params.model?.path !== undefined ? '/model/path' : '/model', message: firstLine(e) })
+      return { problems, unchecked }
+    }
+  }
+  if (model && config && task === 'causal-lm') {
+    const metric = params.trainer?.metric_for_best_model as string | undefined
+    if (uses === 'finetune' && metric !== undefined && /^(eval_)?(accuracy|f1)$/.test(metric)) {
+      problems.push({ pointer: '/trainer/metric_for_best_model', message: `trainer.metric_for_best_model is ${metric}, but a causal LM's evaluation has loss and perplexity only`, hint: 'use `loss` (eval_loss; perplexity is its exp)' })
+    }
+    // The data read and tokenized as the run will: rows, roles, completions, the chat template,
+    // the vocabularies, the shards.
+    const [{ prepareCausalLm }, { withDefaults }, { trainerSchema }] = await Promise.all([import('../trainer/causal-lm-setup.ts'), import('@lorapipe/core/schema/validate.ts'), import('@lorapipe/core/pipeline/sections/index.ts')])
+    try {
+      await prepareCausalLm(params.model ?? {}, params.dataset ?? {}, params.tokenizer, params.trainer ?? withDefaults(trainerSchema, {}), params.seed ?? ctx.seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval', { resolvedModel: model, config })
+    } catch (e) {
+      if (isBadInput(e)) problems.push(causalLmProblem(e, params, ctx))
+      else unchecked.push(`the data is not local or cached (${firstLine(e)}); it is checked when the run downloads it`)
+    }
+  } else if (model) {
     const { prepareData } = await import('../trainer/setup.ts')
     try {
       config = (await prepareData(params.model ?? {}, params.dataset ?? {}, params.seed ?? ctx.seed, ctx, uses === 'finetune' ? 'train+eval' : 'eval')).config
@@ -86,6 +113,29 @@ async function trainingInputs(uses: 'finetune' | 'evaluate', params: Record<stri
   if (uses === 'finetune' && params.lora) problems.push(...(await loraInputs(params, model, config, ctx)))
   if (uses === 'evaluate' && typeof params.adapter === 'string') problems.push(...(await adapterInputs(ctx.resolvePath(params.adapter), '/adapter', 'adapter', config)))
   return { problems, unchecked }
+}
+
+/** A causal LM's data, tokenizer or model problem, at the key that names what is at fault. */
+function causalLmProblem(e: unknown, params: Record<string, any>, ctx: Ctx): PreflightProblem {
+  const message = (e as Error).message
+  const tokenizerKey = params.tokenizer?.path !== undefined ? '/tokenizer/path' : params.model?.path !== undefined ? '/model/path' : '/model'
+  let pointer: string | undefined
+  let hint: string | undefined
+  if (tagOf(e) === 'ModelSourceError') pointer = params.model?.path !== undefined ? '/model/path' : '/model'
+  else if (/has no chat template/.test(message)) {
+    pointer = params.tokenizer?.chat_template !== undefined ? '/tokenizer/chat_template' : tokenizerKey
+    hint = 'set `tokenizer.chat_template` (a Jinja template), use a tokenizer that has one, or give the data as prompt/completion or text columns'
+  } else if (/the padding token/.test(message)) pointer = '/tokenizer/pad_token'
+  else if (/vocab_size/.test(message)) pointer = tokenizerKey
+  else if (/chat template/.test(message) && params.tokenizer?.chat_template !== undefined) pointer = '/tokenizer/chat_template'
+  else pointer = dataKeyPointer(e, params.dataset) ?? dataPathPointer(e, params.dataset, ctx.resolvePath) ?? sftColumnPointer(message)
+  return { message, ...(pointer ? { pointer } : {}), ...(hint ? { hint } : {}) }
+}
+
+/** A missing SFT column points at its `*_column` key (or `dataset.kind`). */
+function sftColumnPointer(message: string): string | undefined {
+  const key = /\b(messages_column|prompt_column|completion_column|text_column)\b/.exec(message)?.[1]
+  return key ? `/dataset/${key}` : /unknown SFT data kind/.test(message) ? '/dataset/kind' : undefined
 }
 
 /** The model's folder or cache entry; a problem or a note on what waits for the download otherwise. */

@@ -39,7 +39,7 @@ export function readMetrics(file: string, method: string): RunMetrics {
   } catch (e) {
     throw new CompareError({ file, method, reason: `not valid JSON (${(e as Error).message})` })
   }
-  for (const k of ['loss', 'accuracy', 'runtime_s', 'samples_per_s'] as const)
+  for (const k of ['loss', 'runtime_s', 'samples_per_s'] as const)
     if (typeof m?.eval?.[k] !== 'number') throw new CompareError({ file, method, reason: `missing number eval.${k}` })
   if (typeof m.trainable_params !== 'number' || typeof m.total_params !== 'number') throw new CompareError({ file, method, reason: 'missing trainable_params / total_params' })
   return m
@@ -52,8 +52,9 @@ export function compareRows(runs: Readonly<Record<string, RunMetrics>>): Compari
     total_params: m.total_params,
     trainable_percent: (100 * m.trainable_params) / m.total_params,
     eval_loss: m.eval.loss,
-    eval_accuracy: m.eval.accuracy,
-    eval_f1: m.eval.f1,
+    // A causal LM's evaluation has no accuracy or F1.
+    eval_accuracy: m.eval.accuracy ?? Number.NaN,
+    eval_f1: m.eval.f1 ?? Number.NaN,
     eval_runtime_s: m.eval.runtime_s,
     eval_samples_per_s: m.eval.samples_per_s,
     train_runtime_s: m.train.runtime_s,

@@ -1,7 +1,8 @@
 // The `finetune` stage: builds the model (pretrained or random), attaches LoRA (or trains every
 // weight when `lora: null`), tokenizes the data, checks the labels, trains, and writes the run
 // folder: manifest.json, metrics.json, adapter/ (PEFT) or model/ (transformers), checkpoints/.
-// Run again on the same folder, it continues from the last complete checkpoint.
+// Run again on the same folder, it continues from the last complete checkpoint. The task (a
+// sequence classifier, or a causal LM trained on SFT data) is `model.task`, else the model's.
 import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -14,7 +15,14 @@ import { deriveSeed } from '../data/rng.ts'
 import { formatParameterCount, injectLora, type LoraModel } from '../lora/inject.ts'
 import { initFromAdapter, saveAdapter } from '../lora/adapter.ts'
 import { saveModel } from '../models/load.ts'
-import type { SequenceClassifier } from '../models/classifier.ts'
+import { createRandomCausalLm, loadCausalLm } from '../models/load.ts'
+import type { PretrainedModel } from '../models/model.ts'
+import type { ModelTask } from '../models/family.ts'
+import { resolveModel, type ResolvedDataset, type ResolvedModel } from '../resolve/index.ts'
+import { causalLmTask } from '../trainer/causal-lm-task.ts'
+import { describeSftData, prepareCausalLm } from '../trainer/causal-lm-setup.ts'
+import { modelTask } from '../trainer/model-task.ts'
+import { classifierTask, type TrainTask } from '../trainer/task.ts'
 import { listCheckpoints } from '../trainer/checkpoint.ts'
 import { interruptible } from '../trainer/interruptible.ts'
 import { train, type TrainResult } from '../trainer/loop.ts'
@@ -49,20 +57,74 @@ async function writeFolderAtomic(target: string, write: (dir: string) => Promise
   }
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json']
 
-function attachLora(model: SequenceClassifier, l: LoraSection, seed: number): LoraModel {
+function attachLora(model: PretrainedModel, l: LoraSection, seed: number): LoraModel<PretrainedModel> {
   return injectLora(model, l, { seed: deriveSeed(seed, LORA_INIT_STREAM) })
+}
+
+/** What a task's preparation gives the stage: the model, the data, and the training task over them. */
+export interface PreparedJob {
+  readonly task: ModelTask
+  readonly resolvedModel: ResolvedModel
+  readonly resolvedData: ResolvedDataset
+  readonly tokenizerDir: string
+  /** Rows read per split, for the manifest. */
+  readonly rows: { readonly train?: number; readonly eval?: number }
+  readonly model: PretrainedModel
+  readonly trainTask: TrainTask
+}
+
+/** The causal LM's data, model and task; the row and token counts told at the start. */
+async function causalLmJob(params: FinetuneParams, resolvedModel: ResolvedModel, config: import('../models/config.ts').ModelConfig, seed: number, ctx: StageContext): Promise<PreparedJob> {
+  const p = await prepareCausalLm(params.model, params.dataset, params.tokenizer, params.trainer, seed, ctx, 'train+eval', { resolvedModel, config })
+  for (const message of describeSftData(p)) ctx.emitSync({ _tag: 'Log', level: 'info', message })
+  if (params.trainer.gradient_checkpointing) ctx.emitSync({ _tag: 'Log', level: 'info', message: 'gradient checkpointing: each decoder layer is recomputed in the backward pass (its activations are not kept)' })
+  let model
+  if (resolvedModel.init === 'random') {
+    ctx.emitSync({ _tag: 'Log', level: 'info', message: `model: ${config.modelType} built from ${resolvedModel.configPath} with random weights (seed ${seed})` })
+    model = createRandomCausalLm(config, { seed })
+  } else {
+    const loaded = await loadCausalLm(resolvedModel.dir!, { seed })
+    for (const w of loaded.report.warnings) ctx.emitSync({ _tag: 'Log', level: 'warn', message: w })
+    model = loaded.model
+  }
+  return {
+    task: 'causal-lm',
+    resolvedModel,
+    resolvedData: p.resolvedData,
+    tokenizerDir: p.tokenizerDir,
+    rows: { train: p.train?.stats.rows, eval: p.eval?.stats.rows },
+    model,
+    trainTask: causalLmTask(model, p.train!.sequences, p.eval?.sequences, p.padId, params.trainer.gradient_checkpointing),
+  }
+}
+
+/** The classifier's data, model and task, exactly as before tasks. */
+async function classifierJob(params: FinetuneParams, resolvedModel: ResolvedModel, seed: number, ctx: StageContext): Promise<PreparedJob> {
+  const p = await prepare(params.model, params.dataset, params.tokenizer, seed, ctx, 'train+eval', resolvedModel)
+  const model = await buildModel(p, seed, ctx)
+  return {
+    task: 'sequence-classification',
+    resolvedModel,
+    resolvedData: p.resolvedData,
+    tokenizerDir: p.tokenizerDir,
+    rows: { train: p.data.train?.rows.length, eval: p.data.eval?.rows.length },
+    model,
+    trainTask: classifierTask(model, p.train!, p.eval, p.tokenizer),
+  }
 }
 
 export async function runFinetune(params: FinetuneParams, ctx: StageContext, signal: AbortSignal = ctx.signal): Promise<FinetuneOutputs> {
   const seed = params.seed ?? ctx.seed
   const t = params.trainer
   const backend = await useBackend(ctx)
-  const p = await prepare(params.model, params.dataset, params.tokenizer, seed, ctx, 'train+eval')
-  const { plan, warmup } = trainingPlan(p.train!.encoded.length, t)
+  const resolvedModel = await resolveModel(params.model, ctx)
+  const { task, config } = await modelTask(params.model, resolvedModel)
+  const p = task === 'causal-lm' ? await causalLmJob(params, resolvedModel, config, seed, ctx) : await classifierJob(params, resolvedModel, seed, ctx)
+  const { plan, warmup } = trainingPlan(p.trainTask.size, t)
 
-  const model = await buildModel(p, seed, ctx)
+  const model = p.model
   try {
     let lora: LoraModel | null = null
     if (params.lora) {
@@ -109,7 +171,7 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
               p.resolvedData.sources.map(async (s) => ({
                 split: s.split,
                 source: s.source,
-                examples: (s.split === 'train' ? p.data.train : p.data.eval)?.rows.length ?? 0,
+                examples: (s.split === 'train' ? p.rows.train : p.rows.eval) ?? 0,
                 files: await Promise.all(s.files.map(sha256File)),
               })),
             ),
@@ -120,10 +182,7 @@ export async function runFinetune(params: FinetuneParams, ctx: StageContext, sig
     writeJsonAtomic(manifestFile, manifest)
 
     const result = await train({
-      model,
-      train: p.train!,
-      eval: p.eval,
-      collator: p.tokenizer,
+      task: p.trainTask,
       trainer: t,
       seed,
       dir: ctx.dir,
@@ -162,7 +221,14 @@ export function runMetrics(method: string, count: { trainable: number; total: nu
     method,
     trainable_params: count.trainable,
     total_params: count.total,
-    train: { runtime_s: r.trainRuntime, samples_per_s: r.trainSamples / Math.max(r.trainRuntime, 1e-9), steps: r.steps, epochs: r.epoch, loss: r.trainLoss },
+    train: {
+      runtime_s: r.trainRuntime,
+      samples_per_s: r.trainSamples / Math.max(r.trainRuntime, 1e-9),
+      steps: r.steps,
+      epochs: r.epoch,
+      loss: r.trainLoss,
+      ...(r.trainTokens !== undefined ? { tokens_per_s: r.trainTokens / Math.max(r.trainRuntime, 1e-9) } : {}),
+    },
     eval: r.eval ?? none,
     ...(r.best ? { best: r.best } : {}),
     history: r.history,

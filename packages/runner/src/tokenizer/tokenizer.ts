@@ -22,6 +22,8 @@ export interface TokenizerOptions {
 export interface Encoded {
   ids: Int32Array
   typeIds: Int32Array
+  /** Tokens cut by truncation (absent when none were). */
+  truncated?: number
 }
 
 /** A padded batch, row-major [batchSize, seqLen]. */
@@ -232,7 +234,8 @@ export class TextTokenizer {
         }
       }
     }
-    return { ids, typeIds }
+    const cut = a.length + (b?.length ?? 0) - keep.keepA - keep.keepB
+    return cut > 0 ? { ids, typeIds, truncated: cut } : { ids, typeIds }
   }
 
   /** Tokenizes many examples (pairs[i] undefined means no pair for row i). */

@@ -31,6 +31,8 @@ export interface Accumulator {
   lossSum: number
   steps: number
   samples: number
+  /** Real tokens (causal LMs only: tasks that count them). */
+  tokens?: number
   seconds: number
 }
 

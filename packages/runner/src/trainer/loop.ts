@@ -11,11 +11,9 @@ import * as Data from 'effect/Data'
 import type { EvalRecord, StageEvent, TrainRecord } from '@lorapipe/core'
 import type { TrainerSection } from '@lorapipe/core/pipeline/sections/index.ts'
 import type { SequenceClassifier } from '../models/classifier.ts'
-import { valueAndGrads } from '../nn/grads.ts'
-import { crossEntropy } from '../nn/loss.ts'
+import type { PretrainedModel } from '../models/model.ts'
 import { Rng as DropoutRng } from '../nn/rng.ts'
 import type { Param } from '../nn/params.ts'
-import { TextTokenizer } from '../tokenizer/tokenizer.ts'
 import { AdamW, noDecayNames } from './adamw.ts'
 import { epochBatches, dropoutSeed } from './batches.ts'
 import {
@@ -26,7 +24,8 @@ import {
   writeCheckpoint,
   type TrainerState,
 } from './checkpoint.ts'
-import { batchTensors, evaluateSplit, type Collator, type EncodedSplit } from './evaluate.ts'
+import type { Collator, EncodedSplit } from './evaluate.ts'
+import { classifierTask, type TaskEval, type TrainTask } from './task.ts'
 import { retainCheckpoints } from './retention.ts'
 import { bestMetricName, isBetter, isImprovement } from './metrics.ts'
 import { LrSchedule, trainingPlan, type StepPlan } from './schedule.ts'
@@ -49,11 +48,8 @@ export class TrainingInterrupted extends Data.TaggedError('TrainingInterrupted')
   }
 }
 
-export interface TrainSetup {
-  readonly model: SequenceClassifier
-  readonly train: EncodedSplit
-  readonly eval?: EncodedSplit | undefined
-  readonly collator: Collator
+/** What every training run is given besides its task. */
+export interface TrainOptions {
   /** The `trainer` section, decoded (defaults filled in). */
   readonly trainer: TrainerSection
   readonly seed: number
@@ -67,6 +63,19 @@ export interface TrainSetup {
   readonly onEvent?: (e: StageEvent) => void
   /** Called after every optimizer step (tests use it to stop a run at a chosen step). */
   readonly afterStep?: (step: number) => void
+}
+
+/** A classifier's run: the model, its tokenized splits and the collator. */
+export interface TrainSetup extends TrainOptions {
+  readonly model: SequenceClassifier
+  readonly train: EncodedSplit
+  readonly eval?: EncodedSplit | undefined
+  readonly collator: Collator
+}
+
+/** A run of any task (task.ts): a causal LM's, or a classifier's. */
+export interface TaskTrainSetup extends TrainOptions {
+  readonly task: TrainTask
 }
 
 export interface TrainResult {
@@ -83,26 +92,45 @@ export interface TrainResult {
   readonly trainLoss: number
   readonly trainRuntime: number
   readonly trainSamples: number
+  /** Real tokens trained on (tasks that count them: causal LMs). */
+  readonly trainTokens?: number | undefined
   readonly stoppedEarly: boolean
   /** Step of the checkpoint the run continued from, if any. */
   readonly resumedFrom?: number | undefined
 }
 
 /** Names of the LayerNorm weights of a model (initialised to ones in its spec): no weight decay. */
-function layerNormWeights(model: SequenceClassifier): Set<string> {
+function layerNormWeights(model: PretrainedModel): Set<string> {
   return new Set(model.spec.params.filter((s) => s.init.kind === 'ones').map((s) => s.name))
 }
 
 const readWeights = (params: readonly Param[]) => new Map(params.map((p) => [p.name, p.read()]))
 
-/** The event of an evaluation, as it was made or (resuming) as the history recorded it. */
-function evalMetricsEvent(r: EvalRecord, best: boolean): StageEvent & { _tag: 'EvalMetrics' } {
-  return { _tag: 'EvalMetrics', step: r.step, epoch: r.epoch, metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }, ...(best ? { best: true } : {}) }
+/** An evaluation's figures as events and metrics.json carry them: only those the task has. */
+export function evalFigures(r: Omit<EvalRecord, 'step' | 'epoch'>): Record<string, number> {
+  const out: Record<string, number> = { loss: r.loss }
+  for (const k of ['accuracy', 'f1', 'perplexity'] as const) if (r[k] !== undefined) out[k] = r[k]
+  out.runtime_s = r.runtime_s
+  out.samples_per_s = r.samples_per_s
+  if (r.tokens_per_s !== undefined) out.tokens_per_s = r.tokens_per_s
+  return out
 }
 
-export async function train(setup: TrainSetup): Promise<TrainResult> {
-  const { model, trainer: t, seed } = setup
-  const nTrain = setup.train.encoded.length
+/** The event of an evaluation, as it was made or (resuming) as the history recorded it. */
+function evalMetricsEvent(r: EvalRecord, best: boolean): StageEvent & { _tag: 'EvalMetrics' } {
+  return { _tag: 'EvalMetrics', step: r.step, epoch: r.epoch, metrics: evalFigures(r), ...(best ? { best: true } : {}) }
+}
+
+/** An evaluation record from a task's figures (classifiers' fields in their old order). */
+function evalRecord(step: number, epoch: number, r: TaskEval): EvalRecord {
+  return { step, epoch, ...evalFigures(r) } as EvalRecord
+}
+
+export async function train(setup: TrainSetup | TaskTrainSetup): Promise<TrainResult> {
+  const task = 'task' in setup ? setup.task : classifierTask(setup.model, setup.train, setup.eval, setup.collator)
+  const { trainer: t, seed } = setup
+  const model = task.model
+  const nTrain = task.size
   if (nTrain === 0) throw new TrainingError({ step: 0, reason: 'the training split is empty' })
   const { plan, warmup } = trainingPlan(nTrain, t)
   const schedule = new LrSchedule(t.scheduler, t.learning_rate, warmup, plan.totalSteps)
@@ -121,7 +149,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const ckRoot = setup.dir ? join(setup.dir, 'checkpoints') : undefined
   // Without save_every: a checkpoint at every evaluation, else once per epoch.
   const saveEvery = t.save_every ?? t.eval_every ?? plan.updatesPerEpoch
-  const lengths = t.group_by_length ? TextTokenizer.lengths(setup.train.encoded) : undefined
+  const lengths = t.group_by_length ? task.lengths() : undefined
   const orderOf = (epoch: number) => epochBatches(nTrain, epoch, { batchSize: t.batch_size, seed, shuffle: setup.shuffle ?? true, ...(lengths ? { lengths } : {}) })
 
   let state: TrainerState = {
@@ -186,10 +214,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
     const epochFloat = () => state.epoch + state.batch / plan.batchesPerEpoch
     const runEval = (): { record: EvalRecord; newBest: boolean } => {
-      const r = evaluateSplit(model, setup.eval!, setup.collator, t.eval_batch_size)
-      const record: EvalRecord = { step: state.step, epoch: epochFloat(), loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }
+      const record = evalRecord(state.step, epochFloat(), task.evaluate(t.eval_batch_size))
       state.history.eval.push(record)
-      const value = record[metric]
+      const value = record[metric] ?? Number.NaN
       const newBest = isBetter(metric, value, state.best?.value)
       if (newBest) state.best = { step: state.step, metric: `eval_${metric}`, value }
       if (t.early_stopping) {
@@ -215,16 +242,12 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       let micro = 0
       let lossSum = 0
       let samples = 0
+      let tokens: number | undefined
+      task.beginStep(batches.slice(state.batch, Math.min(batches.length, state.batch + t.gradient_accumulation_steps)))
       while (micro < t.gradient_accumulation_steps && state.batch < batches.length) {
         const idx = batches[state.batch]!
-        const b = setup.collator.collate(setup.train.encoded, idx)
-        const { ids, mask, types } = batchTensors(model, b)
-        const labels = tf.tensor1d(Int32Array.from(idx, (i) => setup.train.labels[i]!), 'int32')
         const rng = new DropoutRng(dropoutSeed(seed, state.microStep))
-        const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(ids, mask, types, { training: true, rng }), labels), params)
-        tf.dispose([ids, mask, labels, ...(types ? [types] : [])])
-        const loss = value.dataSync()[0]!
-        value.dispose()
+        const { loss, grads, ...counts } = task.microBatch(idx, rng, params)
         if (!Number.isFinite(loss)) {
           tf.dispose([...grads.values(), ...(acc ? acc.values() : [])])
           throw new TrainingError({ step: stepNo, reason: `the training loss is ${loss} (epoch ${state.epoch}, batch ${state.batch}); lower the learning rate or check the data`, checkpoint: lastCheckpoint })
@@ -238,13 +261,14 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           }
         }
         lossSum += loss
-        samples += idx.length
+        samples += counts.samples
+        if (counts.tokens !== undefined) tokens = (tokens ?? 0) + counts.tokens
         micro++
         state.microStep++
         state.batch++
       }
       const grads = acc!
-      const scale = 1 / micro
+      const scale = task.gradScale(micro)
       // Global norm of the (averaged) gradient, as torch.nn.utils.clip_grad_norm_.
       const normT = tf.tidy(() => tf.mul(tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))), scale))
       const gradNorm = normT.dataSync()[0]!
@@ -273,22 +297,24 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         batches = orderOf(state.epoch)
       }
       const seconds = (performance.now() - t0) / 1000
-      const meanLoss = lossSum / micro
+      const meanLoss = task.stepLoss(lossSum, micro)
       for (const a of [state.log, state.total]) {
         a.lossSum += meanLoss
         a.steps += 1
         a.samples += samples
+        if (tokens !== undefined) a.tokens = (a.tokens ?? 0) + tokens
         a.seconds += seconds
       }
-      emit({ _tag: 'Progress', step: state.step, totalSteps: plan.totalSteps, epoch: epochFloat(), totalEpochs: plan.totalSteps / plan.updatesPerEpoch, samplesPerSecond: state.total.samples / Math.max(state.total.seconds, 1e-9) })
+      const perSecond = (a: { tokens?: number; seconds: number }) => (a.tokens !== undefined ? { tokensPerSecond: a.tokens / Math.max(a.seconds, 1e-9) } : {})
+      emit({ _tag: 'Progress', step: state.step, totalSteps: plan.totalSteps, epoch: epochFloat(), totalEpochs: plan.totalSteps / plan.updatesPerEpoch, samplesPerSecond: state.total.samples / Math.max(state.total.seconds, 1e-9), ...perSecond(state.total) })
       if (state.step % t.log_every === 0 || state.step === plan.totalSteps) {
         const rec: TrainRecord = { step: state.step, epoch: epochFloat(), loss: state.log.lossSum / state.log.steps, learning_rate: schedule.lrAfter(state.step), grad_norm: gradNorm }
         state.history.train.push(rec)
-        emit({ _tag: 'TrainLog', step: rec.step, epoch: rec.epoch, loss: rec.loss, learningRate: rec.learning_rate, gradNorm, samplesPerSecond: state.log.samples / Math.max(state.log.seconds, 1e-9) })
-        state.log = { lossSum: 0, steps: 0, samples: 0, seconds: 0 }
+        emit({ _tag: 'TrainLog', step: rec.step, epoch: rec.epoch, loss: rec.loss, learningRate: rec.learning_rate, gradNorm, samplesPerSecond: state.log.samples / Math.max(state.log.seconds, 1e-9), ...perSecond(state.log) })
+        state.log = { lossSum: 0, steps: 0, samples: 0, seconds: 0, ...(tokens !== undefined ? { tokens: 0 } : {}) }
       }
       let newBest = false
-      if (setup.eval && t.eval_every && state.step % t.eval_every === 0) {
+      if (task.hasEval && t.eval_every && state.step % t.eval_every === 0) {
         newBest = runEval().newBest
         evaluatedAt = state.step
       }
@@ -300,7 +326,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     }
 
     let finalEval: EvalRecord | undefined
-    if (setup.eval) {
+    if (task.hasEval) {
       if (evaluatedAt !== state.step) runEval()
       finalEval = state.history.eval.at(-1)
       if (t.load_best_model_at_end && state.best && state.best.step !== state.step) {
@@ -324,6 +350,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       trainLoss: state.total.lossSum / Math.max(1, state.total.steps),
       trainRuntime: state.total.seconds,
       trainSamples: state.total.samples,
+      trainTokens: state.total.tokens,
       stoppedEarly: state.stopped,
       resumedFrom,
     }

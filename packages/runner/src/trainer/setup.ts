@@ -13,7 +13,7 @@ import { createRandomModel, loadPretrained } from '../models/load.ts'
 import type { SequenceClassifier } from '../models/classifier.ts'
 import { resolveDataset, resolveModel, type ResolvedDataset, type ResolvedModel } from '../resolve/index.ts'
 import { loadTokenizer } from '../tokenizer/load.ts'
-import type { TextTokenizer } from '../tokenizer/tokenizer.ts'
+import type { Encoded, TextTokenizer } from '../tokenizer/tokenizer.ts'
 import type { EncodedSplit } from './evaluate.ts'
 
 export class SetupError extends Data.TaggedError('SetupError')<{ readonly message: string }> {}
@@ -41,8 +41,8 @@ export interface Prepared {
  * Resolves the model and data, reads the model config, loads and tokenizes the splits and checks
  * the labels against the model's num_labels. `splits` says which splits are needed.
  */
-export async function prepare(model: ModelSection, dataset: DatasetSection, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval'): Promise<Prepared> {
-  const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits)
+export async function prepare(model: ModelSection, dataset: DatasetSection, tok: TokenizerSection | undefined, seed: number, ctx: Ctx, splits: 'train+eval' | 'eval', resolved?: ResolvedModel): Promise<Prepared> {
+  const { resolvedModel, resolvedData, data, config } = await prepareData(model, dataset, seed, ctx, splits, resolved)
   const d = resolvedData.dataset
   const { tokenizer, tokenizerDir } = stageTokenizer(tok, resolvedModel, config, ctx)
   const encode = (ds: Dataset | undefined): EncodedSplit | undefined =>
@@ -53,7 +53,24 @@ export async function prepare(model: ModelSection, dataset: DatasetSection, tok:
       ),
       labels: Int32Array.from(ds.rows, (r) => r.label),
     }
-  return { resolvedModel, resolvedData, config, tokenizer, tokenizerDir, data, train: encode(data.train), eval: encode(data.eval) }
+  const train = encode(data.train)
+  const evalSplit = encode(data.eval)
+  for (const [name, s] of [['train', train], ['eval', evalSplit]] as const) if (s) ctx.emitSync({ _tag: 'Log', level: 'info', message: `${name} data: ${describeEncoded(s.encoded, tokenizer.maxLength)}` })
+  return { resolvedModel, resolvedData, config, tokenizer, tokenizerDir, data, train, eval: evalSplit }
+}
+
+/** A split's counts, said at the start of a run: rows, tokens, the longest, and how many rows truncation cut. */
+export function describeEncoded(encoded: readonly Encoded[], maxLength: number): string {
+  const n = (x: number) => x.toLocaleString('en-US')
+  let tokens = 0
+  let longest = 0
+  let truncated = 0
+  for (const e of encoded) {
+    tokens += e.ids.length
+    longest = Math.max(longest, e.ids.length)
+    if (e.truncated) truncated++
+  }
+  return `${n(encoded.length)} rows: ${n(tokens)} tokens; longest ${n(longest)}; ${n(truncated)} truncated to ${n(maxLength)}`
 }
 
 /** The folder the stage's tokenizer comes from: `tokenizer.path`, else the model folder. */
@@ -102,8 +119,9 @@ export async function prepareData(
   seed: number,
   ctx: Ctx,
   splits: 'train+eval' | 'eval',
+  resolved?: ResolvedModel,
 ): Promise<{ resolvedModel: ResolvedModel; resolvedData: ResolvedDataset; data: Prepared['data']; config: ModelConfig }> {
-  const resolvedModel = await resolveModel(model, ctx)
+  const resolvedModel = resolved ?? (await resolveModel(model, ctx))
   const wanted: DatasetSection = splits === 'eval' ? { ...dataset, train: undefined } : dataset
   if (splits === 'eval' && !dataset.eval) throw new SetupError({ message: 'the dataset has no `eval` split to evaluate on; add `dataset.eval` (a `path` or a hub `split`)' })
   if (splits === 'train+eval' && !dataset.train) throw new SetupError({ message: 'the dataset has no `train` split; add `dataset.train` (a `path` or a hub `split`)' })

@@ -43,7 +43,7 @@ test('LoRA on real SST-2 with the tiny DistilBERT: the training loss falls and e
   assert.equal(losses.length, 6)
   assert.ok(losses.at(-1)! < losses[0]! - 0.03, `training loss by 8 steps (one epoch): ${losses.map((l) => l.toFixed(4)).join(', ')}`)
   assert.deepEqual(m.history.eval.map((e) => e.step), [24, 48])
-  assert.ok(m.eval.accuracy > 0 && m.eval.accuracy <= 1 && Number.isFinite(m.eval.loss) && m.eval.samples_per_s > 0)
+  assert.ok(m.eval.accuracy! > 0 && m.eval.accuracy! <= 1 && Number.isFinite(m.eval.loss) && m.eval.samples_per_s > 0)
   assert.equal(m.trainable_params, 4 * (8 * 32 + 32 * 8) + 32 * 32 + 32 + 2 * 32 + 2)
   const keys = [...(await readSafetensors(join(out.adapter_dir!, 'adapter_model.safetensors'))).tensors.keys()]
   assert.equal(keys.length, 8 + 4)

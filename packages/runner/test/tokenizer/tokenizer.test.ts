@@ -78,6 +78,12 @@ describe('truncation', () => {
     assert.deepEqual(ids(tok.encode('the cat the dog the').ids), [2, 13, 16, 13, 3])
   })
 
+  test('says how many tokens it cut (what the start-of-run counts add up), and nothing for a text that fits', () => {
+    assert.equal(tok.encode('the cat the dog the').truncated, 2)
+    assert.equal(tok.encode('the cat').truncated, undefined)
+    assert.equal(loadTokenizer(modelDir({}), { maxLength: 7 }).encode('the cat', 'a dog .').truncated, 1)
+  })
+
   test('longest_first on pairs shortens the longer segment first, as the Rust tokenizers do', () => {
     const t7 = loadTokenizer(modelDir({}), { maxLength: 7 })
     // budget 4 for 2 + 3 tokens: the shorter keeps its 2, the longer gets the other 2

@@ -56,7 +56,7 @@ describe('the training loop on a tiny model the test builds (no ../shared)', () 
     const last = (losses.at(-1)! + losses.at(-2)!) / 2
     assert.ok(last < first * 0.8, `training loss should fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`)
     assert.deepEqual(r.history.eval.map((e) => e.step), [12, 24, 36, 48])
-    assert.ok(r.eval && r.eval.accuracy > 0.7, `eval accuracy ${r.eval?.accuracy}`)
+    assert.ok(r.eval && r.eval.accuracy! > 0.7, `eval accuracy ${r.eval?.accuracy}`)
     assert.ok(r.history.train.every((x) => x.grad_norm! > 0 && Number.isFinite(x.learning_rate)))
     assert.equal(r.history.train.at(-1)!.learning_rate, 0, 'linear decay reaches 0 at the last step')
     // events: a Progress per step, a TrainLog per log_every, EvalMetrics per evaluation

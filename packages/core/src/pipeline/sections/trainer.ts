@@ -54,6 +54,13 @@ export const trainerSchema = {
       default: [],
       description: 'Experiment trackers that also receive the run\'s scalars and hyperparameters: `tensorboard` writes event files in the run folder\'s `tb/<stage>/`. Set at the top level, it also applies to custom stages that report training.',
     },
+    completion_only_loss: { type: 'boolean', default: true, description: "Causal LM: train on the completion only (labels -100 on the prompt), as TRL's `completion_only_loss`; false trains on every token." },
+    gradient_checkpointing: {
+      type: 'boolean',
+      default: false,
+      description: "Causal LM: recompute each decoder layer in the backward pass instead of keeping its activations (transformers' gradient_checkpointing): far less memory for about a third more compute. A 135M model at batch 8 x 512 tokens needs it on the wasm backend (its heap stops at 4 GiB).",
+    },
+    packing: { type: 'boolean', default: false, description: "Causal LM: pack short examples into sequences of at most max_length tokens (TRL's `packing`, best-fit decreasing); attention stays within each example." },
   },
 } as const
 

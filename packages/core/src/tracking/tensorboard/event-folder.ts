@@ -4,10 +4,10 @@
 // loses at most the record being written. A resumed run starts a new file, as TensorFlow's
 // writers do, and writes no (tag, step) that an earlier file holds: the steps it trains again
 // after its checkpoint, and the evaluations it reports again, are already there.
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { writingFile } from '../../fs/append-lines.ts'
+import { appendWhole, writingFile } from '../../fs/append-lines.ts'
 import { makeFolder } from '../../fs/make-folder.ts'
 import { fileVersionEvent, stepAndTags } from './messages.ts'
 import { frameRecord, scanRecords } from './records.ts'
@@ -115,18 +115,8 @@ function appendRecord(file: string, buf: Buffer): void {
   writingFile(file, () => {
     const fd = openSync(file, 'a')
     try {
-      const before = fstatSync(fd).size
-      try {
-        let off = 0
-        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
-      } catch (e) {
-        try {
-          ftruncateSync(fd, before)
-        } catch {
-          // a record cut short is cut off when the run resumes (EventFolder.scan)
-        }
-        throw e
-      }
+      // A record cut short by a failed cut is cut off when the run resumes (EventFolder.scan).
+      appendWhole(fd, buf)
     } finally {
       closeSync(fd)
     }
