@@ -33,6 +33,7 @@ interface Row {
   state: string
   objective?: number
   parameters: Record<string, unknown>
+  step: number
   evaluations: number
   run_dir: string
   reason?: string
@@ -147,6 +148,37 @@ parameters:
       assert.ok([8, 16].includes(row.parameters['stages.train.with.batch_size'] as number))
     }
     assert.equal(new Set(rows.map((x) => x.parameters['stages.train.with.learning_rate'])).size, 3, 'three different configurations')
+  })
+
+  it('ranks a tie on the metric by cost (fewer steps first), the same in leaderboard.csv, best.yaml, the summary and the report', async () => {
+    const dir = tmp()
+    const out = join(dir, 'out')
+    // Learning rates so small that nothing moves: both trials score the same, trial 0 at twice the steps.
+    const f = sweepFile(
+      dir,
+      `method: grid
+parameters:
+  cost:
+    together:
+      - { stages.train.with.learning_rate: 1.0e-12, stages.train.with.epochs: 2 }
+      - { stages.train.with.learning_rate: 2.0e-12, stages.train.with.epochs: 1 }
+`,
+    )
+    const r = await lorapipeAsync(['sweep', f, '--out', out])
+    assert.equal(r.code, 0, r.stderr)
+    const rows = board(out)
+    assert.equal(rows[0]!.objective, rows[1]!.objective, 'the trials tie on the metric')
+    assert.deepEqual(rows.map((x) => [x.trial, x.step]), [[1, 40], [0, 80]])
+    const csv = readFileSync(join(out, 'leaderboard.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(','))
+    assert.deepEqual(csv, ['1,1', '2,0'])
+    const best = readFileSync(join(out, 'best.yaml'), 'utf8')
+    assert.match(best, /^# The best trial \(1, eval_accuracy /)
+    // The stage has no `trainer` section: no `--set trainer.epochs` suggestion that would do nothing.
+    assert.doesNotMatch(best, /--set trainer/)
+    assert.match(r.stdout, /best: trial 1; run it with/)
+    const html = readFileSync(join(out, 'report.html'), 'utf8')
+    const table = /<table class="leaderboard">.*?<\/table>/s.exec(html)![0]
+    assert.deepEqual([...table.matchAll(/<tr( class="best")?><td>(\d+)<\/td><td>(?:★ )?(\d+)<\/td>/g)].map((m) => [m[2], m[3], m[1] !== undefined]), [['1', '1', true], ['2', '0', false]])
   })
 
   it('refuses an invalid sweep before any trial: exit 2, nothing written', () => {

@@ -18,6 +18,8 @@ export interface Diagnostic {
   readonly message: string
   /** How to fix it, e.g. "did you mean `learning_rate`?" */
   readonly hint?: string
+  /** A warning is printed as `warning:` and never changes the exit code; absent: an error. */
+  readonly severity?: 'error' | 'warning'
 }
 
 /** The pipeline (or a file it extends) is invalid; every diagnostic found is listed. */
@@ -63,7 +65,7 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceTexts, lines?: (
   const where = d.location ? formatLocation(d.location) : '(pipeline)'
   const at = d.pointer !== undefined && d.pointer !== '' ? ` (at ${pointerToPath(d.pointer)})` : ''
   // Messages quote input (keys, values, file names): its control characters are shown, not obeyed.
-  const out = [escapeControl(`${where}: error: ${d.message}${at}`)]
+  const out = [escapeControl(`${where}: ${d.severity === 'warning' ? 'warning' : 'error'}: ${d.message}${at}`)]
   if (d.hint) out.push(`  hint: ${escapeControl(d.hint)}`)
   const file = d.location && (lines ? lines(d.location.file) : sources?.get(d.location.file)?.split(/\r?\n/))
   if (file && d.location && d.location.line > 0) {
@@ -90,6 +92,11 @@ export function formatDiagnostics(ds: readonly Diagnostic[], sources?: SourceTex
   const shown = ds.slice(0, MAX_SHOWN_DIAGNOSTICS).map((d) => formatDiagnostic(d, sources, lines))
   if (ds.length > shown.length) shown.push(`... and ${ds.length - shown.length} more`)
   return `${shown.join('\n')}\n${ds.length} error${ds.length === 1 ? '' : 's'}`
+}
+
+/** Warnings, each as an error is shown (place, hint, code frame), with no count: they do not fail anything. */
+export function formatWarnings(ds: readonly Diagnostic[], sources?: SourceTexts): string {
+  return ds.map((d) => formatDiagnostic({ ...d, severity: 'warning' }, sources) + '\n').join('')
 }
 
 /** Diagnostics in reading order: by file, line, column. */

@@ -9,7 +9,7 @@ import { plainSink } from '../output/plain.ts'
 import { REPORT_FILE } from '../report/write.ts'
 import { wantsInk } from '../ui/select.ts'
 import { runHelp } from './help.ts'
-import { load, reportInvalid } from './load.ts'
+import { load, printWarnings, reportInvalid } from './load.ts'
 import { openNewRun, refuseBusyRunFolder, RunRefused, startRun, takeRunFolder, writeRunReport, type OpenedRun } from '../run/session.ts'
 import { exitProcess, holdProcessWatch } from '@lorapipe/core/graph/process-watch.ts'
 import type { Tracking } from '@lorapipe/core/tracking/open.ts'
@@ -95,6 +95,7 @@ async function openNew(values: Flags, positionals: readonly string[]): Promise<O
     process.stderr.write(reportInvalid(r.error))
     return EXIT.badInput
   }
+  printWarnings(r.warnings, r.pipeline.texts)
   return openNewRun(r.pipeline, { out: values.out })
 }
 

@@ -31,6 +31,7 @@ import { paramTitles, paramValue } from '../output/parameters.ts'
 import { recipeFilesText, sweepPlainSink } from '../output/sweep-plain.ts'
 import { sweepHelp } from './help.ts'
 import { loadCheckedSweep } from '@lorapipe/runner/preflight/pipeline.ts'
+import { printWarnings } from './load.ts'
 import { reachQueue } from './reach-queue.ts'
 import { checkTrialFiles, lorapipeEntry, writeSweepReportIfAvailable } from './sweep-deps.ts'
 import { sweepStatusCommand } from './sweep-status.ts'
@@ -118,7 +119,10 @@ const refused = (e: SweepRefused | SweepFolderBusy) => {
  */
 async function loadChecked(start: SweepStart): Promise<ValidatedSweep | number> {
   const loaded = await Effect.runPromise(Effect.either(loadCheckedSweep(start.file, { sets: start.sets })))
-  if (loaded._tag === 'Right') return loaded.right
+  if (loaded._tag === 'Right') {
+    printWarnings(loaded.right.warnings, loaded.right.texts)
+    return loaded.right
+  }
   const e = loaded.left
   process.stderr.write(`${formatDiagnostics(e.diagnostics, sweepTextsOf(e))} in ${e.file}\nnothing was run\n`)
   return EXIT.badInput

@@ -2,7 +2,7 @@ import { PipelineInvalid } from '@lorapipe/core'
 import { parse, UsageError } from '../args.ts'
 import { EXIT } from '../exit-codes.ts'
 import { validateHelp } from './help.ts'
-import { diagnosticsJson, load, reportInvalid } from './load.ts'
+import { diagnosticsJson, load, printWarnings, reportInvalid, warningsJson } from './load.ts'
 import { loadCheckedSweep, preflight } from '@lorapipe/runner/preflight/pipeline.ts'
 import * as Effect from 'effect/Effect'
 import { formatDiagnostics } from '@lorapipe/core/diagnostics.ts'
@@ -20,13 +20,15 @@ export async function validateCommand(argv: string[]): Promise<number> {
   const problems = checked?.diagnostics ?? []
   if (values.json) {
     const errors = r.ok ? diagnosticsJson(new PipelineInvalid({ file: r.pipeline.file, diagnostics: problems })) : diagnosticsJson(r.error)
-    process.stdout.write(JSON.stringify({ valid: errors.length === 0, errors, unchecked: checked?.unchecked ?? [] }) + '\n')
+    const warnings = r.ok && r.warnings.length > 0 ? { warnings: warningsJson(r.warnings) } : {}
+    process.stdout.write(JSON.stringify({ valid: errors.length === 0, errors, ...warnings, unchecked: checked?.unchecked ?? [] }) + '\n')
     return errors.length === 0 ? EXIT.ok : EXIT.badInput
   }
   if (!r.ok) {
     process.stderr.write(reportInvalid(r.error))
     return EXIT.badInput
   }
+  printWarnings(r.warnings, r.pipeline.texts)
   if (problems.length > 0) {
     process.stderr.write(`${formatDiagnostics(problems, r.pipeline.texts)} in ${positionals[0]}\n`)
     return EXIT.badInput
@@ -44,7 +46,8 @@ export async function validateCommand(argv: string[]): Promise<number> {
 async function validateSweep(file: string, sets: readonly string[], json: boolean): Promise<number> {
   const r = await Effect.runPromise(Effect.either(loadCheckedSweep(file, { sets })))
   if (json) {
-    process.stdout.write(JSON.stringify(r._tag === 'Right' ? { valid: true, errors: [] } : { valid: false, errors: r.left.diagnostics.map((d) => ({ file: d.location?.file, line: d.location?.line, column: d.location?.column, pointer: d.pointer, message: d.message, hint: d.hint })) }) + '\n')
+    const warnings = r._tag === 'Right' && r.right.warnings.length > 0 ? { warnings: warningsJson(r.right.warnings) } : {}
+    process.stdout.write(JSON.stringify(r._tag === 'Right' ? { valid: true, errors: [], ...warnings } : { valid: false, errors: r.left.diagnostics.map((d) => ({ file: d.location?.file, line: d.location?.line, column: d.location?.column, pointer: d.pointer, message: d.message, hint: d.hint })) }) + '\n')
     return r._tag === 'Right' ? EXIT.ok : EXIT.badInput
   }
   if (r._tag === 'Left') {
@@ -52,6 +55,7 @@ async function validateSweep(file: string, sets: readonly string[], json: boolea
     return EXIT.badInput
   }
   const s = r.right
+  printWarnings(s.warnings, s.texts)
   const trials = s.gridSize !== undefined ? `${Math.min(s.gridSize, s.runCap ?? Infinity)} trials (grid of ${s.gridSize})` : `up to ${s.runCap} trials`
   process.stdout.write(
     `${file} is valid: sweep \`${s.name}\`, ${s.method} over ${s.space.map((p) => p.name).join(', ')}, ${trials}, ${s.metric.goal} ${s.metric.name}` +

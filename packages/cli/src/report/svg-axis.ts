@@ -1,5 +1,6 @@
 // An axis for values of any kind a sweep parameter takes: numbers (linear, or logarithmic when
-// they are positive and span two decades or more, as learning rates do) or categories (strings,
+// the parameter is drawn on a log scale (`log_uniform_values`), or when they are positive and span
+// two decades or more, as learning rates do) or categories (strings,
 // lists, objects: evenly spaced in order of first appearance). Positions are fractions in [0, 1].
 import { niceTicks, tickLabel } from './svg-chart.ts'
 
@@ -20,7 +21,8 @@ export function categoryLabel(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
-export function valueAxis(values: readonly unknown[]): ValueAxis {
+/** `log`: the parameter is drawn on a log scale (its distribution says so), whatever span its values have. */
+export function valueAxis(values: readonly unknown[], opts: { readonly log?: boolean } = {}): ValueAxis {
   const present = values.filter((v) => v !== undefined)
   const numeric = present.length > 0 && present.every((v) => typeof v === 'number' && Number.isFinite(v))
   if (!numeric) {
@@ -38,7 +40,7 @@ export function valueAxis(values: readonly unknown[]): ValueAxis {
   const xs = present as number[]
   const lo = Math.min(...xs)
   const hi = Math.max(...xs)
-  if (lo > 0 && hi / lo >= 100) {
+  if (lo > 0 && (hi / lo >= 100 || opts.log === true)) {
     const a = Math.floor(Math.log10(lo))
     const b = Math.ceil(Math.log10(hi))
     const span = Math.max(1, b - a)

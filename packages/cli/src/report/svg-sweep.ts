@@ -42,6 +42,8 @@ interface SweepChartInput {
   readonly points: readonly SweepPoint[]
   readonly width?: number
   readonly height?: number
+  /** Parameters drawn on a log scale by the sweep (`log_uniform_values`): a log axis each. */
+  readonly logParameters?: readonly string[]
 }
 
 export function parallelCoordinates(opts: SweepChartInput & { readonly parameters: readonly string[] }): string {
@@ -54,7 +56,7 @@ export function parallelCoordinates(opts: SweepChartInput & { readonly parameter
   const axes = [...opts.parameters, opts.metric]
   const x = (i: number) => (axes.length === 1 ? (left + right) / 2 : left + (i * (right - left)) / (axes.length - 1))
   const valuesOf = (p: SweepPoint, a: string, i: number) => (i === axes.length - 1 ? p.objective : p.values[a])
-  const scales = axes.map((a, i) => valueAxis(opts.points.map((p) => valuesOf(p, a, i))))
+  const scales = axes.map((a, i) => valueAxis(opts.points.map((p) => valuesOf(p, a, i)), { log: i < axes.length - 1 && (opts.logParameters ?? []).includes(a) }))
   const y = (f: number) => bottom - f * (bottom - top)
   const toColor = rank(opts.points, opts.goal)
   const parts: string[] = [`<text x="${left}" y="18" font-size="14" font-weight="600">Parameters and ${esc(opts.metric)}, one line per trial</text>`]
@@ -92,7 +94,7 @@ export function scatter(opts: SweepChartInput & { readonly parameter: string }):
   const height = opts.height ?? 260
   const plot = { left: 62, right: width - 16, top: 30, bottom: height - 58 }
   const pts = opts.points.filter((p) => p.objective !== undefined && Number.isFinite(p.objective))
-  const xa = valueAxis(pts.map((p) => p.values[opts.parameter]))
+  const xa = valueAxis(pts.map((p) => p.values[opts.parameter]), { log: (opts.logParameters ?? []).includes(opts.parameter) })
   const ya = valueAxis(pts.map((p) => p.objective))
   const sx = (f: number) => plot.left + f * (plot.right - plot.left)
   const sy = (f: number) => plot.bottom - f * (plot.bottom - plot.top)

@@ -5,8 +5,10 @@
 import { existsSync } from 'node:fs'
 import { FILE_KINDS, readUserText } from '@lorapipe/core/fs/user-file.ts'
 import { join, relative } from 'node:path'
+import { parse } from 'yaml'
 import type { Goal, SweepEvent, SweepStatus } from '@lorapipe/core'
-import { foldSweep, type RecipeChange, type TrialRow } from '@lorapipe/core/views/sweep.ts'
+import { foldSweep, rankOfRow, type RecipeChange, type TrialRow } from '@lorapipe/core/views/sweep.ts'
+import { betterObjective, rankTrials } from '@lorapipe/core/sweep/ranking.ts'
 import { readTaggedLines, ReportError } from './run-data.ts'
 
 /** A trial's row of the sweep view, as the report shows it. */
@@ -32,7 +34,9 @@ export interface SweepReport {
   readonly reason?: string
   readonly durationMs?: number
   readonly config?: string
-  /** Best first (by the goal); trials without a value after, by number. */
+  /** Parameters the sweep draws on a log scale (`log_uniform_values`, `q_log_uniform_values`): plotted on a log axis. */
+  readonly logParameters: readonly string[]
+  /** In the sweep's rank order (core's sweep/ranking.ts): state, objective, cost, trial number. */
   readonly trials: readonly TrialReport[]
   readonly best?: number
   readonly messages: readonly { readonly level: string; readonly text: string }[]
@@ -65,7 +69,7 @@ export function readSweep(dir: string): SweepReport {
   const finished = events.filter((e): e is Extract<SweepEvent, { _tag: 'SweepFinished' }> => e._tag === 'SweepFinished').at(-1)
   const view = foldSweep(events)
   const goal = start.metric.goal
-  const better = (a: number, b: number) => (goal === 'maximize' ? a > b : a < b)
+  const better = (a: number, b: number) => betterObjective(goal, a, b)
   const trials = view.trials.map((t): TrialReport => {
     const report = t.runDir && existsSync(join(t.runDir, 'report.html'))
     const rel = t.runDir && relative(dir, t.runDir)
@@ -74,11 +78,8 @@ export function readSweep(dir: string): SweepReport {
     const value = t.value ?? (t.curve.length > 0 ? t.curve.map(([, v]) => v).reduce((a, b) => (better(b, a) ? b : a)) : undefined)
     return { ...t, value, runDir, report: report ? join(runDir!, 'report.html') : undefined }
   })
-  const ranked = trials.sort((a, b) => {
-    if (a.value !== undefined && b.value !== undefined && a.value !== b.value) return better(a.value, b.value) ? -1 : 1
-    if ((a.value === undefined) !== (b.value === undefined)) return a.value === undefined ? 1 : -1
-    return a.number - b.number
-  })
+  // The sweep's one ranking rule (core's sweep/ranking.ts), as the leaderboard and best.yaml.
+  const ranked = rankTrials(trials, goal, (t) => rankOfRow(t, t.value))
   const best = finished?.best?.trial ?? ranked.find((t) => t.value !== undefined && t.state !== 'running' && t.state !== 'failed')?.number
   const messages = events.flatMap((e): SweepReport['messages'] =>
     e._tag === 'TrialFinished' && e.state === 'failed'
@@ -88,6 +89,7 @@ export function readSweep(dir: string): SweepReport {
         : [],
   )
   const configFile = join(dir, 'sweep.resolved.yaml')
+  const config = existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined
   return {
     sweepDir: dir,
     sweep: start.sweep,
@@ -100,11 +102,28 @@ export function readSweep(dir: string): SweepReport {
     status: finished?.status,
     reason: finished?.reason,
     durationMs: finished?.durationMs,
-    config: existsSync(configFile) ? readUserText(configFile, FILE_KINDS.yaml) : undefined,
+    config,
+    logParameters: logParametersOf(config),
     trials: ranked,
     best,
     messages,
     badLines,
     recipes: view.recipes,
   }
+}
+
+/** The parameters whose distribution is on a log scale, from the resolved sweep file (none when it cannot be read). */
+function logParametersOf(config: string | undefined): string[] {
+  if (config === undefined) return []
+  let doc: unknown
+  try {
+    doc = parse(config)
+  } catch {
+    return []
+  }
+  const params = (doc as { parameters?: unknown } | null)?.parameters
+  if (typeof params !== 'object' || params === null) return []
+  return Object.entries(params as Record<string, unknown>)
+    .filter(([, p]) => typeof p === 'object' && p !== null && ['log_uniform_values', 'q_log_uniform_values'].includes(String((p as { distribution?: unknown }).distribution)))
+    .map(([name]) => name)
 }

@@ -63,8 +63,9 @@ function charts(r: SweepReport): string {
   const ps = points(r)
   if (!ps.some((p) => p.objective !== undefined)) return ''
   const goal = r.metric.goal
-  const parallel = r.parameters.length > 0 ? parallelCoordinates({ parameters: r.parameters, metric: r.metric.name, goal, points: ps }) : ''
-  const scatters = r.parameters.map((p) => scatter({ parameter: p, metric: r.metric.name, goal, points: ps }))
+  const logParameters = r.logParameters
+  const parallel = r.parameters.length > 0 ? parallelCoordinates({ parameters: r.parameters, metric: r.metric.name, goal, points: ps, logParameters }) : ''
+  const scatters = r.parameters.map((p) => scatter({ parameter: p, metric: r.metric.name, goal, points: ps, logParameters }))
   const drawn = r.trials.filter((t) => t.curve.length > 0).slice(0, CURVES)
   const curves = lineChart({
     title: `${r.metric.name} after each evaluation`,

@@ -195,6 +195,25 @@ describe('axes for parameter values', () => {
     assert.equal(a.pos(1e-4), 0.5)
   })
 
+  test('a log_uniform_values parameter is on a log axis in the report whatever span its values have', () => {
+    // Within one decade the values alone would get a linear axis; the distribution says log.
+    assert.equal(valueAxis([2e-4, 5e-4]).kind, 'linear')
+    const a = valueAxis([2e-4, 5e-4], { log: true })
+    assert.equal(a.kind, 'log')
+    assert.deepEqual(a.ticks.map((t) => t.label), ['1.0e-4', '0.001'])
+    const dir = sweepFolder()
+    writeFileSync(
+      join(dir, 'sweep.resolved.yaml'),
+      'name: s\nmethod: tpe\nparameters:\n  lora.r: { values: [4, 8, 16] }\n  trainer.learning_rate: { distribution: log_uniform_values, min: 1.0e-5, max: 1.0 }\n  lora.target_modules: { values: [[q_lin, v_lin], all-linear] }\n',
+    )
+    const r = readSweep(dir)
+    assert.deepEqual(r.logParameters, ['trainer.learning_rate'])
+    // Trials 0, 2 and 3 have values (2e-4, 3e-5, 5e-4), less than two decades apart: still a log axis.
+    const html = renderSweepReport({ ...r, trials: r.trials.filter((t) => t.number !== 1) })
+    assert.match(html, /trainer\.learning_rate \(log\)<\/text>/)
+    assert.doesNotMatch(html, /lora\.r \(log\)/)
+  })
+
   test('small ranges are linear; lists and strings are categories in order of appearance', () => {
     assert.equal(valueAxis([4, 8, 16]).kind, 'linear')
     const c = valueAxis([['q_lin', 'v_lin'], 'all-linear', ['q_lin', 'v_lin']])

@@ -6,6 +6,7 @@
 import type { SweepEvent, SweepStatus } from '../sweep/events.ts'
 import type { Assignment, Goal, TrialState } from '../sweep/model.ts'
 import { copying, inPlace, type Lists } from './lists.ts'
+import { bestOf } from '../sweep/ranking.ts'
 import { initialRunView, runStep, type RunView, type RunViewOptions } from './run.ts'
 
 export type RecipeChange = NonNullable<Extract<SweepEvent, { _tag: 'SweepStarted' }>['recipes']>[number]
@@ -71,12 +72,16 @@ export function better(a: number | undefined, b: number | undefined, goal: Goal)
   return goal === 'maximize' ? a > b : a < b
 }
 
-/** The trial the sweep named best when it ended, else the best finished (completed or pruned) one so far, ties to the lower number. */
+/** The trial the sweep named best when it ended, else the best finished (completed, else pruned) one so far, by the sweep's one ranking rule. */
 export function bestTrial(s: SweepView): number | undefined {
   if (s.finished?.bestTrial !== undefined) return s.finished.bestTrial
-  let best: TrialRow | undefined
-  for (const t of s.trials) if ((t.state === 'completed' || t.state === 'pruned') && better(t.best, best?.best, s.metric?.goal ?? 'maximize')) best = t
+  const best = bestOf(s.trials, s.metric?.goal ?? 'maximize', rankOfRow, (r) => r.state === 'completed' || r.state === 'pruned')
   return best?.number
+}
+
+/** What ranking reads of a trial's row: its best objective, latest step and duration. */
+export function rankOfRow(t: TrialRow, objective: number | undefined = t.best) {
+  return { number: t.number, state: t.state, ...(objective !== undefined ? { objective } : {}), ...(t.step !== undefined ? { steps: t.step } : {}), ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}) }
 }
 
 /** Trials by state; `finished`: completed, pruned or failed. */

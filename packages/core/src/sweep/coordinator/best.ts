@@ -12,6 +12,7 @@ import { PATH } from '../../schema/json-schema.ts'
 import { isPlainObject } from '../../source/document.ts'
 import { formatDiagnostics } from '../../diagnostics.ts'
 import { BEST_FILE } from '../folder/layout.ts'
+import { shadowingRule } from '../../pipeline/sections/shadowed.ts'
 
 export interface BestSource {
   readonly trial: number
@@ -62,12 +63,30 @@ export function bestPipelineText(src: BestSource): { text: string } | { error: s
     if (Object.keys(rest).length > 0) abs.output = rest
     else delete abs.output
   }
+  const longer = trainLonger(abs)
   const head = [
     `# The best trial (${src.trial}, ${src.metric} ${src.value}) of the sweep in ${src.sweepDir}:`,
     `# its resolved pipeline, with paths made absolute. Run it with \`lorapipe run ${join(src.sweepDir, BEST_FILE)}\``,
-    `# (add \`--set trainer.epochs=...\` to train the winner longer).`,
+    ...(longer ? [`# (add \`--set ${longer}\` to train the winner longer).`] : []),
   ].join('\n')
   return { text: `${head}\n${stringify(abs)}` }
+}
+
+/**
+ * The `--set` that trains the winner longer and takes effect: `trainer.epochs=N` (twice its
+ * epochs), or, when `max_steps` shadows epochs (sections/shadowed.ts), `trainer.max_steps=N`.
+ * Undefined when the pipeline has no trainer section to lengthen (a custom stage's own keys).
+ */
+export function trainLonger(doc: Record<string, unknown>): string | undefined {
+  const places: [string, unknown][] = isPlainObject(doc.stages)
+    ? Object.entries(doc.stages).map(([id, s]) => [`stages.${id}.with.`, isPlainObject(s) && isPlainObject(s.with) ? s.with.trainer : undefined])
+    : [['', doc.trainer]]
+  const found = places.find(([, t]) => isPlainObject(t))
+  if (!found) return undefined
+  const [prefix, trainer] = found as [string, Record<string, unknown>]
+  const key = shadowingRule('trainer', 'epochs', trainer)?.by ?? 'epochs'
+  const now = trainer[key]
+  return `${prefix}trainer.${key}=${typeof now === 'number' ? (key === 'epochs' ? now * 2 : Math.round(now * 2)) : '...'}`
 }
 
 /** Writes best.yaml after checking that it validates as a pipeline; returns its path or the problem. */

@@ -1,11 +1,13 @@
 // The leaderboard: one row per trial, best first (completed trials by objective, then pruned ones
-// by their last value, then those still running, then failed ones), written as leaderboard.json
+// by their last value, then those still running, then failed ones; equal objectives: the cheaper
+// trial first, see ../ranking.ts), written as leaderboard.json
 // and leaderboard.csv in the sweep folder.
 import { join, relative } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.ts'
 import type { Goal, SearchSpace, TrialState, Assignment } from '../model.ts'
 import { LEADERBOARD_CSV, LEADERBOARD_JSON } from '../folder/layout.ts'
-import { better, durationOf, type RecipeChange, type SweepState, type TrialInfo } from './state.ts'
+import { durationOf, rankOf, type RecipeChange, type SweepState, type TrialInfo } from './state.ts'
+import { rankTrials } from '../ranking.ts'
 
 export interface LeaderboardRow {
   readonly rank: number
@@ -47,18 +49,10 @@ export function parameterValues(space: SearchSpace, a: Assignment): Record<strin
   return out
 }
 
-const order: Record<TrialState, number> = { completed: 0, pruned: 1, running: 2, failed: 3 }
-
 export function leaderboard(s: SweepState, space: SearchSpace, metric: { name: string; goal: Goal }, sweepDir: string, now = Date.now()): Leaderboard {
   const valueOf = (t: TrialInfo) => (t.state === 'completed' || t.state === 'pruned' ? t.value : t.state === 'running' ? last(t) : undefined)
-  const trials = [...s.trials.values()].sort((a, b) => {
-    if (order[a.state] !== order[b.state]) return order[a.state] - order[b.state]
-    const va = valueOf(a)
-    const vb = valueOf(b)
-    if (va !== undefined && vb !== undefined && va !== vb) return better(metric.goal, va, vb) ? -1 : 1
-    if ((va === undefined) !== (vb === undefined)) return va === undefined ? 1 : -1
-    return a.number - b.number
-  })
+  // The sweep's one ranking rule (../ranking.ts): state, objective, then cost, then number.
+  const trials = rankTrials(s.trials.values(), metric.goal, (t) => rankOf(t, valueOf(t), now))
   const changed = s.recipeChanges.length > 0
   const rows = trials.map((t, i): LeaderboardRow => {
     const v = valueOf(t)

@@ -4,6 +4,7 @@
 import type { Assignment, Goal, TrialState, TrialView } from '../model.ts'
 import type { SweepStatus } from '../events.ts'
 import type { RecipeFileChange, RecordEntry } from './record.ts'
+import { bestOf, betterObjective, type RankedTrial } from '../ranking.ts'
 
 export interface TrialInfo {
   readonly number: number
@@ -131,17 +132,17 @@ export function history(s: SweepState): TrialView[] {
   return [...s.trials.values()].sort((a, b) => a.number - b.number).map(viewOf)
 }
 
-/** `a` is better than `b` for this goal. */
-export function better(goal: Goal, a: number, b: number): boolean {
-  return goal === 'maximize' ? a > b : a < b
+/** `a` is better than `b` for this goal: the ranking's own test. */
+export const better = betterObjective
+
+/** What ranking reads of a trial (its objective as `objective` says: the final value by default). */
+export function rankOf(t: TrialInfo, objective: number | undefined = t.value, now = Date.now()): RankedTrial {
+  return { number: t.number, state: t.state, ...(objective !== undefined ? { objective } : {}), steps: t.step, durationMs: durationOf(t, now) }
 }
 
-/** The best completed trial (ties go to the earlier trial). */
+/** The best completed trial, by the sweep's one ranking rule (ties: fewer steps, shorter, lower number). */
 export function bestTrial(s: SweepState, goal: Goal): TrialInfo | undefined {
-  let best: TrialInfo | undefined
-  for (const t of [...s.trials.values()].sort((a, b) => a.number - b.number))
-    if (t.state === 'completed' && t.value !== undefined && (best === undefined || better(goal, t.value, best.value!))) best = t
-  return best
+  return bestOf(s.trials.values(), goal, (t) => rankOf(t), (r) => r.state === 'completed')
 }
 
 /** Wall time of a trial's attempts so far (the running attempt up to `now`). */

@@ -22,6 +22,7 @@ import { DEFAULT_SEED } from '../../pipeline/sections/seed.ts'
 import { DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MEDIAN_STARTUP_TRIALS, DEFAULT_REDUCTION_FACTOR, MAX_TRIALS, sweepSchema } from './schema.ts'
 import { markValidated, SweepInvalid, type ValidatedSweep, withTexts } from './types.ts'
 import { withWandbHint } from './wandb-names.ts'
+import { setOverrides, shadowedOverrides } from '../../pipeline/sections/shadowed.ts'
 
 export interface SweepLoadOptions {
   /** `--set key.path=value` arguments for the base pipeline (relative paths from the current folder), applied to every trial. */
@@ -64,9 +65,12 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
     const place = (ptr: string): Location | undefined => placeOf(map, ptr)?.value
     const keyPlace = (ptr: string): Location | undefined => placeOf(map, ptr)?.key ?? placeOf(map, ptr)?.value
 
-    // Parameters: each entry on its own, then paths set twice.
+    // Parameters: each entry on its own, then paths set twice. The paths a parameter sets are known
+    // from its name (or its bundles' keys) even when the rest of its entry is wrong, so they are
+    // checked in the same pass.
     const entries: ParameterEntry[] = []
     const params = isPlainObject(doc.parameters) ? doc.parameters : {}
+    const named = Object.entries(params).map(([name, raw]) => ({ name, paths: pathsOf(name, raw) }))
     for (const [name, raw] of Object.entries(params)) {
       if (!isPlainObject(raw) || broken(parameterPointer(name))) continue
       const r = readParameter(name, raw, map)
@@ -78,7 +82,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       if (problem) ds.push({ location: keyPlace(parameterPointer(name)), pointer: parameterPointer(name), message: `parameter \`${name}\` ${problem}` })
       else entries.push(r.entry)
     }
-    ds.push(...overlappingPaths(entries, map))
+    ds.push(...overlappingPaths(named, map))
 
     // At most MAX_TRIALS trials: run_cap (the schema's bound, said with the count and what to do instead).
     const runCapOver = typeof doc.run_cap === 'number' && doc.run_cap > MAX_TRIALS
@@ -108,7 +112,11 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       ds.push({ location: keyPlace(''), pointer: '/run_cap', message: `a ${method} sweep needs \`run_cap\` (how many trials to run)`, hint: 'e.g. `run_cap: 20`; the search only stops by itself when a grid is done' })
     }
 
-    const earlyTerminate = isPlainObject(doc.early_terminate) && !broken('/early_terminate') ? readEarlyTerminate(doc.early_terminate, map, ds) : undefined
+    // Its own rules are checked beside the schema's errors, leaving out the values the schema refused.
+    const earlyTerminate =
+      isPlainObject(doc.early_terminate) && !broken('/early_terminate/type') && !ds.some((d) => d.pointer === '/early_terminate')
+        ? readEarlyTerminate(doc.early_terminate, map, ds, (k) => broken(`/early_terminate/${k}`))
+        : undefined
 
     // The base pipeline, as every trial starts from it.
     let basePath: string | undefined
@@ -150,21 +158,20 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       else metric = m
     }
 
-    // Paths against the base; values against the base only once everything else holds.
-    const pathsOk: ParameterEntry[] = []
-    if (basePipeline) {
-      for (const e of entries) {
-        let ok = true
-        e.paths.forEach((path) => {
-          const found = lookupPath(basePipeline, path)
-          if (found.ok) return
-          ok = false
-          const ptr = e.domain.kind === 'together' ? `${parameterPointer(e.name)}/together/0/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` : parameterPointer(e.name)
-          ds.push({ location: keyPlace(ptr), pointer: ptr, message: `\`${path}\` is not a path of the base pipeline: ${found.message}`, ...(found.hint ? { hint: found.hint } : {}) })
-        })
-        if (ok) pathsOk.push(e)
+    // Paths against the base (against the pipeline schema when the base could not be loaded), every
+    // parameter's, its entry sound or not; values against the base only for sound entries.
+    const badPaths = new Set<string>()
+    for (const p of named) {
+      const together = isPlainObject(params[p.name]) && Array.isArray((params[p.name] as Record<string, unknown>).together)
+      for (const path of p.paths) {
+        const found = lookupPath(basePipeline, path)
+        if (found.ok) continue
+        badPaths.add(p.name)
+        const ptr = together ? `${parameterPointer(p.name)}/together/0/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` : parameterPointer(p.name)
+        ds.push({ location: keyPlace(ptr), pointer: ptr, message: `\`${path}\` is not a path of the base pipeline: ${found.message}`, ...(found.hint ? { hint: found.hint } : {}) })
       }
     }
+    const pathsOk = basePipeline ? entries.filter((e) => !badPaths.has(e.name)) : []
     // A grid of more than MAX_TRIALS combinations runs only its first `run_cap`. Counted exactly
     // (a bigint): ten lists of 40 values are 10^16 combinations, past what a number holds exactly.
     const space: Parameter[] = entries.map((e) => ({ name: e.name, domain: e.domain }))
@@ -180,16 +187,31 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
     }
 
     // Trial pipelines: each value of the parameters whose paths hold, even when other parts of the
-    // file are wrong (so all problems show at once); grid combinations only for a sound file.
-    const sound = ds.length === 0 && method !== undefined && Object.keys(params).length === entries.length
-    const grid = sound && count !== undefined ? Number(count) : undefined
+    // file are wrong (so all problems show at once). Grid combinations need every parameter sound
+    // (a combination is of all of them) and each value valid alone (the preflight checks that
+    // first); other problems of the file (the metric, run_cap, early_terminate) do not stop them.
+    const complete = method !== undefined && Object.keys(params).length === pathsOk.length && !broken('/parameters')
+    const grid = complete && count !== undefined ? Number(count) : undefined
     if (basePipeline && basePath) {
-      const source = { dir: dirname(abs), basePipeline, space: sound ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
+      const source = { dir: dirname(abs), basePipeline, space: complete ? space : pathsOk.map((e) => ({ name: e.name, domain: e.domain })) }
       const files = checkFiles ? { check: checkFiles, ofBase: baseFileProblems } : undefined
-      ds.push(...(yield* preflight(source, sound ? entries : pathsOk, map, sound ? method : 'random', grid, opts.env, files)))
+      ds.push(...(yield* preflight(source, complete ? entries : pathsOk, map, complete ? method : 'random', grid, opts.env, files)))
     }
     if (ds.length > 0 || !basePipeline || !basePath || !metric || !method) return yield* fail(ds)
 
+    // Settings that would do nothing: a parameter or `--set` that another setting of the base shadows.
+    const allPaths = entries.flatMap((e) => e.paths)
+    const warnings = [
+      ...shadowedOverrides(basePipeline, setOverrides(opts.sets ?? []), allPaths),
+      ...shadowedOverrides(
+        basePipeline,
+        entries.flatMap((e) => e.paths.map((path) => {
+          const ptr = e.domain.kind === 'together' ? `${parameterPointer(e.name)}/together/0/${path.replace(/~/g, '~0').replace(/\//g, '~1')}` : parameterPointer(e.name)
+          return { path, location: keyPlace(ptr), pointer: ptr, what: `sweep parameter \`${path}\`` }
+        })),
+        allPaths,
+      ),
+    ]
     const name = typeof doc.name === 'string' ? doc.name : basename(abs, extname(abs))
     return markValidated({
       name,
@@ -211,6 +233,7 @@ export function loadSweep(file: string, opts: SweepLoadOptions = {}): Effect.Eff
       ...(typeof doc.concurrency === 'number' ? { concurrency: doc.concurrency } : {}),
       document: doc,
       texts,
+      warnings,
     })
   })
 }
@@ -227,8 +250,14 @@ function writtenNumber(n: number, text: string | undefined, at: Location | undef
   return token ?? n.toLocaleString('en-US')
 }
 
+/** The pipeline paths a `parameters:` entry sets, read from its name or its bundles' keys, whatever else the entry says. */
+function pathsOf(name: string, raw: unknown): string[] {
+  if (!isPlainObject(raw) || !Array.isArray(raw.together)) return [name]
+  return [...new Set(raw.together.flatMap((b) => (isPlainObject(b) ? Object.keys(b) : [])))]
+}
+
 /** A path set by two parameters, or inside another parameter's path, is ambiguous. */
-function overlappingPaths(entries: readonly ParameterEntry[], map: SourceMap): Diagnostic[] {
+function overlappingPaths(entries: readonly { readonly name: string; readonly paths: readonly string[] }[], map: SourceMap): Diagnostic[] {
   const ds: Diagnostic[] = []
   const owner = new Map<string, string>()
   for (const e of entries) {
@@ -251,7 +280,7 @@ function overlappingPaths(entries: readonly ParameterEntry[], map: SourceMap): D
 }
 
 /** `early_terminate` -> the pruners' config, with W&B's names (`min_iter`, `eta`, `max_iter`, `hyperband`) taken as ours. */
-function readEarlyTerminate(raw: Record<string, unknown>, map: SourceMap, ds: Diagnostic[]): EarlyTerminate | undefined {
+function readEarlyTerminate(raw: Record<string, unknown>, map: SourceMap, ds: Diagnostic[], refused: (key: string) => boolean): EarlyTerminate | undefined {
   const type = raw.type === 'median' ? 'median' : 'asha'
   const keyAt = (k: string) => placeOf(map, `/early_terminate/${k}`)?.key
   const asha = ['min_steps', 'min_iter', 'reduction_factor', 'eta', 'max_steps', 'max_iter']
@@ -279,7 +308,7 @@ function readEarlyTerminate(raw: Record<string, unknown>, map: SourceMap, ds: Di
   const maxSteps = (raw.max_steps ?? raw.max_iter) as number | undefined
   if (minSteps === undefined) {
     ds.push({ location: keyAt('type') ?? placeOf(map, '/early_terminate')?.value, pointer: '/early_terminate', message: '`type: asha` needs `min_steps`: the evaluations before the first rung', hint: 'e.g. `min_steps: 1` (rungs at 1, 3, 9 ... evaluations with reduction_factor 3)' })
-  } else if (maxSteps !== undefined && maxSteps <= minSteps) {
+  } else if (maxSteps !== undefined && maxSteps <= minSteps && !['min_steps', 'min_iter', 'max_steps', 'max_iter'].some(refused)) {
     ds.push({ location: placeOf(map, `/early_terminate/${raw.max_steps !== undefined ? 'max_steps' : 'max_iter'}`)?.value, pointer: '/early_terminate/max_steps', message: `\`max_steps\` (${maxSteps}) must be greater than \`min_steps\` (${minSteps}), or there is no rung` })
   }
   if (ds.length > before || minSteps === undefined) return undefined

@@ -8,17 +8,24 @@ import { fileSchema } from '../../pipeline/schema.ts'
 import type { JSONSchema } from '../../schema/json-schema.ts'
 import { deref } from '../../schema/lookup.ts'
 import { closest } from '../../suggest.ts'
+import { pathToPointer } from '../../diagnostics.ts'
+import { knownNameHint } from '../../schema/foreign-names.ts'
 
 export type PathLookup =
   /** The schema at the path, or undefined where the pipeline takes any key (`vars.*`, a map of values). */
   | { readonly ok: true; readonly schema: JSONSchema | undefined }
   | { readonly ok: false; readonly message: string; readonly hint?: string }
 
-export function lookupPath(base: ValidatedPipeline, path: string): PathLookup {
+/**
+ * Without a base (it could not be loaded), paths outside `stages` are still checked against the
+ * pipeline schema; a stage's path needs the base's stages and is taken as it is.
+ */
+export function lookupPath(base: ValidatedPipeline | undefined, path: string): PathLookup {
   const segs = path.split('.')
   if (segs.some((s) => s === '')) return { ok: false, message: `\`${path}\` is not a pipeline path`, hint: 'separate keys with single dots: `trainer.learning_rate`' }
   const root = fileSchema()
   if (segs[0] !== 'stages') return walk(root, root, segs, [])
+  if (!base) return { ok: true, schema: undefined }
 
   if (base.shortForm) {
     const rest = segs.slice(3).join('.')
@@ -59,11 +66,14 @@ function walk(root: JSONSchema, start: JSONSchema, segs: readonly string[], done
     else if (cur.items && typeof cur.items === 'object' && /^\d+$/.test(seg)) cur = cur.items as JSONSchema
     else if (typeof cur.additionalProperties === 'object') cur = cur.additionalProperties as JSONSchema
     else if (cur.additionalProperties === false) {
-      const near = closest(seg, Object.keys(props ?? {}))
+      const keys = Object.keys(props ?? {})
+      const near = closest(seg, keys)
       return {
         ok: false,
         message: `unknown key \`${seg}\`${where}`,
-        hint: near ? `did you mean \`${[...at, near, ...segs.slice(i + 1)].join('.')}\`?` : `valid keys${where}: ${Object.keys(props ?? {}).join(', ')}`,
+        // Another tool's name (`lora_r`), or lorapipe's key of another section (`learning_rate`),
+        // before any spelling guess: the pipeline validator's hint, from the same table.
+        hint: knownNameHint(seg, pathToPointer(at), keys) ?? (near ? `did you mean \`${[...at, near, ...segs.slice(i + 1)].join('.')}\`?` : `valid keys${where}: ${keys.join(', ')}`),
       }
     } else if (!props && !takesKeys(cur)) {
       return { ok: false, message: `\`${at.join('.')}\` holds a single value, it has no key \`${seg}\``, hint: `sweep \`${at.join('.')}\` itself` }

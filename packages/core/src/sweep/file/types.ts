@@ -80,6 +80,8 @@ export interface ValidatedSweep {
   readonly document: Readonly<Record<string, unknown>>
   /** Source texts of the sweep file and the base, for code frames in later messages. */
   readonly texts: SourceTexts
+  /** Parameters and `--set` arguments that another setting of the base makes ineffective (`trainer.epochs` under `max_steps`). */
+  readonly warnings: readonly Diagnostic[]
 }
 
 export function markValidated(s: Omit<ValidatedSweep, typeof validated>): ValidatedSweep {

@@ -9,6 +9,7 @@ import * as Data from 'effect/Data'
 import { pointerToPath, type Diagnostic } from '../../diagnostics.ts'
 import type { Assignment, Goal, Sampler, SearchMethod, SearchSpace, TrialState, TrialView } from '../model.ts'
 import { samplerFor } from '../samplers/method.ts'
+import { bestOf } from '../ranking.ts'
 import { assignmentOf, paramsOf, readSearchOptions, type SearchParameters } from './space.ts'
 
 export type { SearchParameter, SearchParameters } from './space.ts'
@@ -135,7 +136,6 @@ export function openSearch(o: { readonly method: string; readonly goal: Goal; re
     ...(t.value !== undefined ? { value: t.value } : {}),
     intermediate: new Map(t.intermediate),
   })
-  const better = (a: number, b: number) => (goal === 'maximize' ? a > b : a < b)
   return {
     method: o.method,
     goal,
@@ -190,8 +190,8 @@ export function openSearch(o: { readonly method: string; readonly goal: Goal; re
       return held.map(shown)
     },
     get best() {
-      let b: Held | undefined
-      for (const t of held) if (t.state === 'completed' && t.value !== undefined && (b === undefined || better(t.value, b.value!))) b = t
+      // The sweep's one ranking rule; the search knows no steps or durations, so a tie goes to the lower number.
+      const b = bestOf(held, goal, (t) => ({ number: t.number, state: t.state, ...(t.value !== undefined ? { objective: t.value } : {}) }), (r) => r.state === 'completed')
       return b && shown(b)
     },
   }

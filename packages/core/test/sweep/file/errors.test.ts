@@ -89,6 +89,18 @@ describe('sweep file errors', () => {
     ])
   })
 
+  test('a path that another tool names, or that belongs in another section, gets the pipeline validator\'s hint; checked even when the entry itself is wrong', async () => {
+    const ds = await errorsOf(head + '  lora_r: { values: [4, 8] }\n  r: { values: [4] }\n  learning_rate: { distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-3 }\n  trainer.num_train_epochs: { values: [1], min: 1 }\n  stages.x.with.lora.r: { value: 4 }\n')
+    assert.deepEqual(at(ds), [
+      "6:3 `lora_r` is not a path of the base pipeline: unknown key `lora_r` | `lora_r` is Axolotl's name; here it is `lora.r`",
+      '7:3 `r` is not a path of the base pipeline: unknown key `r` | `r` belongs in `lora`: `lora.r`',
+      '8:3 `learning_rate` is not a path of the base pipeline: unknown key `learning_rate` | `learning_rate` belongs in `trainer`: `trainer.learning_rate`',
+      "9:3 `trainer.num_train_epochs` is not a path of the base pipeline: unknown key `num_train_epochs` in `trainer` | `num_train_epochs` is transformers' name; here it is `trainer.epochs`",
+      '9:44 `min` cannot be given with `values` | a parameter is either a list of `values` or a range `min`/`max`',
+      '10:3 `stages.x.with.lora.r` is not a path of the base pipeline: `stages.x.with.lora.r` names a stage, but the base pipeline is a single job without `stages:` | name the key directly: `lora.r`',
+    ])
+  })
+
   test('a pipeline path the base does not have is an error at the parameter, with the closest path', async () => {
     const ds = await errorsOf(head + '  lora.rr: { values: [4, 8] }\n  trainer.learning_rte: { values: [1.0e-4] }\n  traner.epochs: { value: 1 }\n  lora.r.x: { value: 1 }\n')
     assert.deepEqual(at(ds), [
@@ -193,6 +205,9 @@ stages:
     assert.ok(lines.includes('sweep.yaml:1:7 the base pipeline ./base.yaml is invalid (2 errors below)'), lines.join('\n'))
     assert.ok(lines.includes('base.yaml:3:37 `lora.r` must be >= 1, not 0'), lines.join('\n'))
     assert.ok(lines.includes('base.yaml:5:20 `trainer.epochs` must be > 0, not 0'), lines.join('\n'))
+    // Paths outside `stages` are checked against the pipeline schema all the same, in the same pass.
+    const both = await errorsOf(`${head}  lora_r: { values: [4, 8] }\n`, { 'base.yaml': 'name: b\nmodel: { path: ./m, num_labels: 2 }\nlora: { target_modules: [q_lin], r: 0 }\ndataset: { train: { path: t.tsv } }\n' })
+    assert.ok(at(both).includes("6:3 `lora_r` is not a path of the base pipeline: unknown key `lora_r` | `lora_r` is Axolotl's name; here it is `lora.r`"), at(both).join('\n'))
     const missing = await errorsOf(`${head}  lora.r: { values: [4, 8] }\n`.replace('./base.yaml', './nope.yaml'))
     assert.equal(missing.length, 1)
     assert.match(at(missing)[0]!, /^1:7 base pipeline \.\/nope\.yaml not found \(looked for .*nope\.yaml\) \| the base is relative to the sweep file$/)

@@ -57,6 +57,16 @@ describe('trial pipelines validated up front', () => {
     await sweepOk(writeSweep(head + body))
   })
 
+  test('grid combinations are checked in the same pass as the rest of the file (a wrong metric, early_terminate) once every parameter is sound', async () => {
+    const body = '  model.num_labels: { values: [2, 3] }\n  model.labels: { values: [[neg, pos]] }\nearly_terminate: { type: asha }\n'
+    const ds = await errorsOf(grid.replace('eval_accuracy', 'eval_acc') + body)
+    assert.deepEqual(at(ds).map((s) => s.split(' | ')[0]), [
+      '3:17 unknown metric `eval_acc`',
+      '5:1 the combination `model.num_labels` = 3, `model.labels` = ["neg","pos"] makes an invalid pipeline: `model.labels` has 2 names but `model.num_labels` is 3',
+      '8:20 `type: asha` needs `min_steps`: the evaluations before the first rung',
+    ])
+  })
+
   test('a grid above 256 combinations is checked value by value only (each value is still loaded)', async () => {
     const many = (n: number) => `[${Array.from({ length: n }, (_, i) => i + 1).join(', ')}]`
     const body = `  model.num_labels: { values: [2, 3] }\n  model.labels: { values: [[neg, pos]] }\n  trainer.batch_size: { values: ${many(16)} }\n  trainer.eval_batch_size: { values: ${many(9)} }\n`
