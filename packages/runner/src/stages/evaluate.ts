@@ -38,21 +38,25 @@ export async function runEvaluate(params: EvaluateParams, ctx: StageContext): Pr
     const r = evaluateSplit(model, p.eval!, p.tokenizer, params.batch_size)
     const record: EvalRecord = { step: 0, epoch: 0, loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s }
     ctx.emitSync({ _tag: 'EvalMetrics', step: 0, epoch: 0, metrics: { loss: r.loss, accuracy: r.accuracy, f1: r.f1, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s } })
-    const count = model.countParameters()
-    const metrics: RunMetrics = {
-      method,
-      trainable_params: 0,
-      total_params: count.total,
-      train: { runtime_s: 0, samples_per_s: 0, steps: 0, epochs: 0 },
-      eval: record,
-      history: { train: [], eval: [record] },
-    }
-    const file = join(ctx.dir, 'metrics.json')
-    writeJsonAtomic(file, metrics)
-    return { metrics: file }
+    return { metrics: writeEvalMetrics(ctx.dir, method, model.countParameters().total, record) }
   } finally {
     model.dispose()
   }
+}
+
+/** The stage's metrics.json: one evaluation, nothing trained. */
+function writeEvalMetrics(dir: string, method: string, totalParams: number, record: EvalRecord): string {
+  const metrics: RunMetrics = {
+    method,
+    trainable_params: 0,
+    total_params: totalParams,
+    train: { runtime_s: 0, samples_per_s: 0, steps: 0, epochs: 0 },
+    eval: record,
+    history: { train: [], eval: [record] },
+  }
+  const file = join(dir, 'metrics.json')
+  writeJsonAtomic(file, metrics)
+  return file
 }
 
 export function evaluateStage(params: EvaluateParams, ctx: StageContext): Effect.Effect<{ metrics: string }, unknown> {
@@ -77,17 +81,7 @@ async function evaluateCausalLmStage(params: EvaluateParams, ctx: StageContext, 
     const record: EvalRecord = { step: 0, epoch: 0, loss: r.loss, perplexity: r.perplexity, runtime_s: r.runtime_s, samples_per_s: r.samples_per_s, tokens_per_s: r.tokens_per_s }
     ctx.emitSync({ _tag: 'EvalMetrics', step: 0, epoch: 0, metrics: evalFigures(record) })
     ctx.emitSync({ _tag: 'Log', level: 'info', message: `eval loss ${r.loss.toFixed(6)} over ${r.tokens.toLocaleString('en-US')} labelled tokens, perplexity ${r.perplexity.toFixed(4)}` })
-    const metrics: RunMetrics = {
-      method,
-      trainable_params: 0,
-      total_params: model.countParameters().total,
-      train: { runtime_s: 0, samples_per_s: 0, steps: 0, epochs: 0 },
-      eval: record,
-      history: { train: [], eval: [record] },
-    }
-    const file = join(ctx.dir, 'metrics.json')
-    writeJsonAtomic(file, metrics)
-    return { metrics: file }
+    return { metrics: writeEvalMetrics(ctx.dir, method, model.countParameters().total, record) }
   } finally {
     model.dispose()
   }
