@@ -291,7 +291,8 @@ Exports what a run trained, for transformers and PEFT:
   --merged    a complete Hugging Face model folder: config.json, model.safetensors (the LoRA update
               W + scaling * B A folded into the base weights, the head included; PEFT's
               merge_and_unload + save_pretrained) and the tokenizer files. Loads with
-              AutoModelForSequenceClassification.from_pretrained(DIR), no PEFT needed.
+              AutoModelForSequenceClassification (a decoder: AutoModelForCausalLM)
+              .from_pretrained(DIR), no PEFT needed.
   --adapter   the PEFT adapter alone (adapter_config.json, adapter_model.safetensors), for
               PeftModel.from_pretrained(base, DIR).
 The source is a run folder (the adapter of its finetune stage; its base model is the one the run
